@@ -1,0 +1,106 @@
+#!/bin/bash
+# The whole test run, as README.md gives it: install what is needed on a
+# fresh Debian 12, build with gcc -Werror and run every suite, build with
+# clang + ASan/UBSan and run the unit tests, fuzz the rule parser for a
+# bounded time. Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+
+PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+	libudev-dev libusb-1.0-0-dev libpci-dev libcurl4-openssl-dev
+	libjson-c-dev libcmocka-dev libumockdev-dev umockdev
+	lxd lxd-client busybox-static pciutils usbutils)
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+passed=0
+failed=0
+
+note() { printf '\n=== %s\n' "$*"; }
+
+install_packages() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "ci.sh: run as root (it installs packages and starts a private LXD)" >&2
+		exit 2
+	fi
+	note "installing packages"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null || { echo "apt-get update failed" >&2; exit 2; }
+	apt-get install -y -q "${PACKAGES[@]}" >/dev/null ||
+		{ echo "apt-get install failed" >&2; exit 2; }
+}
+
+# Adds the counts of one `meson test` run (its "Ok:"/"Fail:" summary lines).
+count_meson() {
+	local log=$1 ok fail timeout
+	ok=$(awk '/^Ok:/ {print $2}' "$log" | tail -1)
+	fail=$(awk '/^Fail:/ {print $2}' "$log" | tail -1)
+	timeout=$(awk '/^Timeout:/ {print $2}' "$log" | tail -1)
+	passed=$((passed + ${ok:-0}))
+	failed=$((failed + ${fail:-0} + ${timeout:-0}))
+	# A leg that failed to build or ran nothing counts as one failure.
+	if [ -z "$ok" ]; then failed=$((failed + 1)); fi
+}
+
+run_meson_leg() {
+	local name=$1 dir=$2; shift 2
+	local log
+	log=$(mktemp)
+	note "$name"
+	if ! ninja -C "$dir" >"$log" 2>&1; then
+		cat "$log"; echo "$name: build failed"
+		failed=$((failed + 1)); rm -f "$log"; return
+	fi
+	meson test -C "$dir" --print-errorlogs "$@" 2>&1 | tee "$log"
+	count_meson "$log"
+	rm -f "$log"
+}
+
+leg_gcc() {
+	rm -rf build-ci
+	CC=gcc meson setup build-ci -Dwerror=true -Dtests=enabled \
+		-Dumockdev=enabled >/dev/null || { failed=$((failed + 1)); return; }
+	run_meson_leg "gcc -Werror: all suites" build-ci \
+		--suite unit --suite umockdev --suite integration
+}
+
+leg_asan() {
+	rm -rf build-asan
+	CC=clang meson setup build-asan -Dwerror=true -Dtests=enabled \
+		-Db_sanitize=address,undefined -Db_lundef=false \
+		>/dev/null || { failed=$((failed + 1)); return; }
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		run_meson_leg "clang ASan+UBSan: unit" build-asan --suite unit
+}
+
+leg_fuzz() {
+	rm -rf build-fuzz
+	note "fuzz: rule parser, ${FUZZ_SECONDS}s"
+	CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=enabled \
+		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null &&
+		ninja -C build-fuzz >/dev/null || { failed=$((failed + 1)); return; }
+	local t work
+	for t in build-fuzz/tests/fuzz/fuzz-*; do
+		[ -x "$t" ] || continue
+		work=$(mktemp -d)
+		cp -r "tests/fuzz/corpus/${t##*/fuzz-}/." "$work/" 2>/dev/null
+		if "$t" -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
+			-timeout=10 -rss_limit_mb=2048 "$work" \
+			>"$work.log" 2>&1; then
+			echo "${t##*/}: clean ($(grep -o 'Done [0-9]* runs' "$work.log"))"
+			passed=$((passed + 1))
+		else
+			tail -40 "$work.log"; echo "${t##*/}: FAILED"
+			failed=$((failed + 1))
+		fi
+		rm -rf "$work" "$work.log"
+	done
+}
+
+[ "${DEVPASS_SKIP_INSTALL:-}" = 1 ] || install_packages
+leg_gcc
+leg_asan
+leg_fuzz
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -55,6 +55,14 @@ static inline void closep(int *fd)
 	}
 }
 
+/* Returns *fd and sets it to -1: ownership moves to the caller. */
+static inline int steal_fd(int *fd)
+{
+	int tmp = *fd;
+	*fd = -1;
+	return tmp;
+}
+
 /* Frees a NULL-terminated array of strings and the array itself. */
 void strv_free(char **v);
 DEFINE_FREEP(char *, strv_free)

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* devpass: see, check and explain what devpassd does. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "devpass/commands.h"
+#include "devpass/log.h"
+
+static const char usage[] =
+	"Usage: devpass COMMAND [OPTIONS]\n"
+	"\n"
+	"Pass host USB and PCI devices into LXD instances by rule.\n"
+	"\n"
+	"Commands:\n"
+	"  list [--json]              devices, their ids, strings, port, class,\n"
+	"                             driver, IOMMU group and the rule owning each\n"
+	"  check                      validate the rules (FILE:LINE errors; exit 1\n"
+	"                             on any)\n"
+	"  explain DEVICE             which rule matches DEVICE and why each other\n"
+	"                             does not (exit 1 when none matches)\n"
+	"  generate DEVICE [--instance NAME]\n"
+	"                             print a rule matching exactly DEVICE\n"
+	"  iommu [--json]             IOMMU groups and whether each can go to a VM\n"
+	"  status [--json]            ask devpassd what went where, and why not\n"
+	"\n"
+	"DEVICE is a USB port path (1-1.5.2), a PCI address (0000:65:00.0) or a\n"
+	"syspath, as `devpass list` shows them.\n"
+	"\n"
+	"Options:\n"
+	"  --rules-dir DIR            read rules from DIR instead of\n"
+	"                             " RULES_DIR_ETC ", " RULES_DIR_RUN ",\n"
+	"                             " RULES_DIR_LIB " (repeatable; earlier\n"
+	"                             directories hide same-named files)\n"
+	"  --control PATH             devpassd's control socket (status)\n"
+	"  --instance NAME            instance for the generated rule\n"
+	"  --json                     machine-readable output\n"
+	"  -h, --help                 this help\n"
+	"  --version                  the version\n";
+
+enum { OPT_RULES_DIR = 256, OPT_CONTROL, OPT_INSTANCE, OPT_JSON, OPT_VERSION };
+
+static const struct option long_options[] = {
+	{"rules-dir", required_argument, NULL, OPT_RULES_DIR},
+	{"control", required_argument, NULL, OPT_CONTROL},
+	{"instance", required_argument, NULL, OPT_INSTANCE},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{0},
+};
+
+/* Parses options anywhere on the line; returns -1 to exit with *code. */
+static int parse_options(int argc, char **argv, struct cli_options *o,
+			 int *code)
+{
+	int c;
+	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_RULES_DIR:
+			if (strv_push(&o->rules_dirs, optarg) < 0)
+				return *code = EXIT_TROUBLE, -1;
+			break;
+		case OPT_CONTROL:
+			o->control_path = optarg;
+			break;
+		case OPT_INSTANCE:
+			o->instance = optarg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return *code = EXIT_OK, -1;
+		case OPT_VERSION:
+			puts("devpass " DEVPASS_VERSION);
+			return *code = EXIT_OK, -1;
+		default:
+			fputs("Try `devpass --help`.\n", stderr);
+			return *code = EXIT_TROUBLE, -1;
+		}
+	}
+	return 0;
+}
+
+/* Commands that take no argument and those that take a DEVICE. */
+static const struct {
+	const char *name;
+	int (*run)(const struct cli_options *o);
+	int (*run_device)(const struct cli_options *o, const char *device);
+} commands[] = {
+	{"list", cmd_list, NULL},         {"check", cmd_check, NULL},
+	{"explain", NULL, cmd_explain},   {"generate", NULL, cmd_generate},
+	{"iommu", cmd_iommu, NULL},       {"status", cmd_status, NULL},
+};
+
+static int run(const struct cli_options *o, int argc, char **argv)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strcmp(argv[0], commands[i].name) != 0)
+			continue;
+		int want = commands[i].run_device ? 2 : 1;
+		if (argc != want) {
+			fprintf(stderr, "devpass %s: %s; see `devpass --help`\n",
+				argv[0],
+				argc < want ? "DEVICE is missing"
+					    : "too many arguments");
+			return EXIT_TROUBLE;
+		}
+		return commands[i].run ? commands[i].run(o)
+				       : commands[i].run_device(o, argv[1]);
+	}
+	fprintf(stderr, "devpass: unknown command \"%s\"; see `devpass --help`\n",
+		argv[0]);
+	return EXIT_TROUBLE;
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_(cli_options_clear) struct cli_options o = {0};
+	int code = EXIT_OK;
+	log_set_max_level(LOG_WARNING);
+	if (parse_options(argc, argv, &o, &code) < 0)
+		return code;
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return EXIT_TROUBLE;
+	}
+	return run(&o, argc - optind, argv + optind);
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+
+#include "devpass/json.h"
+
+json_object *json_string_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+json_object *json_from_strv(char *const *v)
+{
+	json_object *a = json_object_new_array();
+	for (; a && v && *v; v++)
+		json_object_array_add(a, json_object_new_string(*v));
+	return a;
+}
+
+/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
+static bool utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		unsigned c = *s, n = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 :
+			     c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : 9;
+		if (n == 9)
+			return false;
+		unsigned cp = n ? c & (0x3f >> n) : c;
+		for (unsigned i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		s += n + 1;
+	}
+	return true;
+}
+
+json_object *json_device_string(const char *s)
+{
+	if (!s)
+		return NULL;
+	if (utf8_valid((const unsigned char *)s))
+		return json_object_new_string(s);
+	_cleanup_(freep) char *p = device_printable(s);
+	return p ? json_object_new_string(p) : NULL;
+}
+
+static json_object *json_hex(unsigned value, int digits)
+{
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%0*x", digits, value);
+	return json_object_new_string(buf);
+}
+
+static json_object *json_from_nodes(const struct device *d)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; a && i < d->n_nodes; i++) {
+		const struct device_node *n = &d->nodes[i];
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "subsystem",
+				       json_string_or_null(n->subsystem));
+		json_object_object_add(o, "devnode",
+				       json_device_string(n->devnode));
+		json_object_object_add(o, "major", json_object_new_int64(n->major));
+		json_object_object_add(o, "minor", json_object_new_int64(n->minor));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static void add_usb_fields(json_object *o, const struct device *d)
+{
+	json_object *ifc = json_object_new_array();
+	for (size_t i = 0; i < d->n_interface_classes; i++)
+		json_object_array_add(ifc, json_hex(d->interface_classes[i], 2));
+	json_object_object_add(o, "class", json_hex(d->usb_class, 2));
+	json_object_object_add(o, "interface_classes", ifc);
+	json_object_object_add(o, "busnum", json_object_new_int64(d->busnum));
+	json_object_object_add(o, "devnum", json_object_new_int64(d->devnum));
+}
+
+static void add_pci_fields(json_object *o, const struct device *d)
+{
+	json_object_object_add(o, "class", json_hex(d->pci_class, 6));
+	json_object_object_add(o, "iommu_group",
+			       d->iommu_group >= 0
+				       ? json_object_new_int(d->iommu_group)
+				       : NULL);
+	json_object_object_add(o, "boot_vga",
+			       json_object_new_boolean(d->boot_vga));
+}
+
+json_object *json_from_device(const struct device *d)
+{
+	json_object *o = json_object_new_object();
+	if (!o)
+		return NULL;
+	bool usb = d->subsystem == DEVICE_USB;
+	json_object_object_add(o, "subsystem",
+			       json_object_new_string(usb ? "usb" : "pci"));
+	json_object_object_add(o, "id", json_device_string(d->id));
+	json_object_object_add(o, "syspath", json_device_string(d->syspath));
+	json_object_object_add(o, "vendor", json_hex(d->vendor, 4));
+	json_object_object_add(o, "product", json_hex(d->product, 4));
+	json_object_object_add(o, "serial", json_device_string(d->serial));
+	json_object_object_add(o, "manufacturer",
+			       json_device_string(d->manufacturer));
+	json_object_object_add(o, "name", json_device_string(d->name));
+	json_object_object_add(o, "driver", json_device_string(d->driver));
+	if (usb)
+		add_usb_fields(o, d);
+	else
+		add_pci_fields(o, d);
+	json_object_object_add(o, "nodes", json_from_nodes(d));
+	return o;
+}

@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "devpass/json.h"
+#include "devpass/log.h"
+#include "devpass/lxdsync.h"
+#include "devpass/reconcile.h"
+
+DEFINE_FREEP(json_object, json_object_put)
+
+/* What was attached, by entry: lets a detach name its rule and device. */
+struct ledger_entry {
+	char *project;
+	char *instance;
+	char *entry;
+	char *rule;
+	char *device;
+};
+
+/* The last outcome for one device a rule owns. */
+struct outcome {
+	char *syspath;
+	char *rule;
+	char *project;
+	char *instance;
+	const char *state;
+	char *reason;
+	json_object *entries;
+};
+
+struct reconciler {
+	struct lxd_client *lxd;
+	bool dry_run;
+	bool server_known;
+	struct plan_features features;
+	bool patch_removal;
+	char *member; /* this cluster member, or NULL when not clustered */
+	unsigned writes;
+	char *lxd_error;
+	struct ledger_entry *ledger;
+	size_t n_ledger;
+	struct outcome *outcomes;
+	size_t n_outcomes;
+};
+
+static void ledger_entry_clear(struct ledger_entry *e)
+{
+	free(e->project);
+	free(e->instance);
+	free(e->entry);
+	free(e->rule);
+	free(e->device);
+}
+
+static void outcomes_clear(struct reconciler *rc)
+{
+	for (size_t i = 0; i < rc->n_outcomes; i++) {
+		struct outcome *o = &rc->outcomes[i];
+		free(o->syspath);
+		free(o->rule);
+		free(o->project);
+		free(o->instance);
+		free(o->reason);
+		json_object_put(o->entries);
+	}
+	free(rc->outcomes);
+	rc->outcomes = NULL;
+	rc->n_outcomes = 0;
+}
+
+int reconciler_new(struct lxd_client *lxd, bool dry_run,
+		   struct reconciler **out)
+{
+	struct reconciler *rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return -ENOMEM;
+	rc->lxd = lxd;
+	rc->dry_run = dry_run;
+	*out = rc;
+	return 0;
+}
+
+void reconciler_free(struct reconciler *rc)
+{
+	if (!rc)
+		return;
+	for (size_t i = 0; i < rc->n_ledger; i++)
+		ledger_entry_clear(&rc->ledger[i]);
+	free(rc->ledger);
+	outcomes_clear(rc);
+	free(rc->member);
+	free(rc->lxd_error);
+	free(rc);
+}
+
+unsigned reconciler_writes(const struct reconciler *rc)
+{
+	return rc->writes;
+}
+
+static void set_lxd_error(struct reconciler *rc, const char *fmt, int err)
+{
+	free(rc->lxd_error);
+	if (asprintf(&rc->lxd_error, fmt, strerror(-err)) < 0)
+		rc->lxd_error = NULL;
+}
+
+int reconciler_refresh_server(struct reconciler *rc)
+{
+	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
+	int r = lxd_server_get(rc->lxd, &s);
+	if (r < 0) {
+		set_lxd_error(rc, "cannot reach LXD: %s", r);
+		return r;
+	}
+	rc->features.usb_serial =
+		lxd_server_has_extension(s, "device_usb_serial");
+	rc->features.pci_hotplug = lxd_server_has_extension(s, "pci_hotplug");
+	rc->patch_removal = lxd_server_has_extension(s, "device_patch_removal");
+	free(rc->member);
+	rc->member = s->clustered && s->server_name ? strdup(s->server_name)
+						    : NULL;
+	rc->server_known = true;
+	log_info("LXD %s at %s: usb serial %s, pci hotplug %s, "
+		 "removal by %s",
+		 s->server_version ? s->server_version : "(unknown version)",
+		 lxd_client_socket_path(rc->lxd),
+		 rc->features.usb_serial ? "yes" : "no",
+		 rc->features.pci_hotplug ? "yes" : "no",
+		 rc->patch_removal ? "PATCH" : "PUT");
+	return 0;
+}
+
+/* The devpass-* entries of an instance's devices map, as a new object. */
+static json_object *own_entries(json_object *devices)
+{
+	json_object *own = json_object_new_object();
+	if (!own || !json_object_is_type(devices, json_type_object))
+		return own;
+	json_object_object_foreach(devices, name, value)
+		if (entry_is_ours(name))
+			json_object_object_add(own, name, json_object_get(value));
+	return own;
+}
+
+static bool is_local(const struct reconciler *rc, const struct lxd_instance *li)
+{
+	return !rc->member || !li->location || strcmp(li->location, rc->member) == 0;
+}
+
+static int add_instances(struct reconciler *rc, const char *project,
+			 struct instance_set *set)
+{
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
+	int r = lxd_instances_list(rc->lxd, project, &l);
+	if (r < 0)
+		return r;
+	struct instance *grown = realloc(set->instances,
+		(set->n_instances + l->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	set->instances = grown;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct lxd_instance *li = &l->items[i];
+		if (!is_local(rc, li))
+			continue;
+		struct instance *inst = &set->instances[set->n_instances];
+		*inst = (struct instance){
+			.project = strdup(project),
+			.name = strdup(li->name),
+			.type = li->vm ? INSTANCE_VM : INSTANCE_CONTAINER,
+			.running = li->running,
+			.privileged = li->privileged,
+			.entries = own_entries(li->devices),
+		};
+		set->n_instances++;
+		if (!inst->project || !inst->name || !inst->entries)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool seen_project(char **projects, const char *p)
+{
+	for (char **q = projects; q && *q; q++)
+		if (strcmp(*q, p) == 0)
+			return true;
+	return false;
+}
+
+/* Projects to read: those the rules name, those we hold entries in, and
+ * "default" (where stale entries of removed rules most likely are). */
+static int projects_of(const struct reconciler *rc, const struct ruleset *rs,
+		       char ***out)
+{
+	_cleanup_(strv_freep) char **v = NULL;
+	int r = strv_push(&v, "default");
+	for (size_t i = 0; r == 0 && i < rs->n_rules; i++)
+		if (!seen_project(v, rs->rules[i]->project))
+			r = strv_push(&v, rs->rules[i]->project);
+	for (size_t i = 0; r == 0 && i < rc->n_ledger; i++)
+		if (!seen_project(v, rc->ledger[i].project))
+			r = strv_push(&v, rc->ledger[i].project);
+	if (r < 0)
+		return r;
+	*out = steal_ptr(&v);
+	return 0;
+}
+
+static int read_instances(struct reconciler *rc, const struct ruleset *rs,
+			  struct instance_set **out)
+{
+	_cleanup_(strv_freep) char **projects = NULL;
+	_cleanup_(instance_set_freep) struct instance_set *set =
+		calloc(1, sizeof(*set));
+	if (!set || projects_of(rc, rs, &projects) < 0)
+		return -ENOMEM;
+	for (char **p = projects; *p; p++) {
+		int r = add_instances(rc, *p, set);
+		if (r == -ENXIO) {
+			log_warning("LXD has no project \"%s\" (named by a rule)", *p);
+			continue;
+		}
+		if (r < 0) {
+			set_lxd_error(rc, "cannot list LXD instances: %s", r);
+			return r;
+		}
+	}
+	*out = steal_ptr(&set);
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Names of @a that @b lacks or holds with another value. */
+static int names_differing(json_object *a, json_object *b, char ***out)
+{
+	json_object_object_foreach(a, name, value)
+	{
+		json_object *other = NULL;
+		if (json_object_object_get_ex(b, name, &other) &&
+		    json_object_equal(value, other))
+			continue;
+		if (strv_push(out, name) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool strv_contains(char **v, const char *s)
+{
+	for (; v && *v; v++)
+		if (strcmp(*v, s) == 0)
+			return true;
+	return false;
+}
+
+/* The entries of @p's that are in @names, space-separated. */
+static char *names_in(json_object *entries, char **names)
+{
+	char *s = strdup("");
+	json_object_object_foreach(entries, name, value)
+	{
+		(void)value;
+		char *grown = NULL;
+		if (!s || !strv_contains(names, name))
+			continue;
+		if (asprintf(&grown, "%s%s%s", s, *s ? " " : "", name) < 0)
+			grown = NULL;
+		free(s);
+		s = grown;
+	}
+	return s;
+}
+
+static void log_attaches(const struct reconciler *rc, const struct plan *p,
+			 const struct instance *inst, char **added, long long ms)
+{
+	for (size_t i = 0; i < p->n_placements; i++) {
+		const struct placement *pl = &p->placements[i];
+		if (pl->target != inst)
+			continue;
+		_cleanup_(freep) char *names = names_in(pl->entries, added);
+		if (!names || !*names)
+			continue;
+		log_notice("%s %s %s (%04x:%04x) to %s/%s as %s in %lld ms",
+			   rc->dry_run ? "would attach" : "attached",
+			   pl->rule->name, pl->device->id, pl->device->vendor,
+			   pl->device->product, inst->project, inst->name, names,
+			   ms);
+	}
+}
+
+static const struct ledger_entry *ledger_find(const struct reconciler *rc,
+					      const struct instance *inst,
+					      const char *entry)
+{
+	for (size_t i = 0; i < rc->n_ledger; i++) {
+		const struct ledger_entry *e = &rc->ledger[i];
+		if (strcmp(e->entry, entry) == 0 &&
+		    strcmp(e->instance, inst->name) == 0 &&
+		    strcmp(e->project, inst->project) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static bool same_device(const struct ledger_entry *a,
+			const struct ledger_entry *b)
+{
+	return a && b && strcmp(a->rule, b->rule) == 0 &&
+	       strcmp(a->device, b->device) == 0;
+}
+
+/* One line per device: its removed entries are grouped by the ledger. */
+static void log_detaches(const struct reconciler *rc,
+			 const struct instance *inst, char **removed,
+			 long long ms)
+{
+	const char *verb = rc->dry_run ? "would detach" : "detached";
+	size_t n = strv_length(removed);
+	_cleanup_(freep) bool *done = calloc(n + 1, sizeof(bool));
+	for (size_t i = 0; done && i < n; i++) {
+		const struct ledger_entry *e = ledger_find(rc, inst, removed[i]);
+		if (done[i])
+			continue;
+		if (!e) {
+			log_notice("%s %s from %s/%s (no device wants it any "
+				   "more) in %lld ms",
+				   verb, removed[i], inst->project, inst->name, ms);
+			continue;
+		}
+		_cleanup_(freep) char *names = strdup(removed[i]);
+		for (size_t j = i + 1; names && j < n; j++) {
+			if (done[j] || !same_device(e, ledger_find(rc, inst, removed[j])))
+				continue;
+			char *grown = NULL;
+			if (asprintf(&grown, "%s %s", names, removed[j]) < 0)
+				grown = NULL;
+			free(names);
+			names = grown;
+			done[j] = true;
+		}
+		log_notice("%s %s %s from %s/%s: %s in %lld ms", verb, e->rule,
+			   e->device, inst->project, inst->name,
+			   names ? names : removed[i], ms);
+	}
+}
+
+static void ledger_drop(struct reconciler *rc, const struct instance *inst,
+			char **removed)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < rc->n_ledger; i++) {
+		struct ledger_entry *e = &rc->ledger[i];
+		if (strcmp(e->project, inst->project) == 0 &&
+		    strcmp(e->instance, inst->name) == 0 &&
+		    strv_contains(removed, e->entry))
+			ledger_entry_clear(e);
+		else
+			rc->ledger[kept++] = *e;
+	}
+	rc->n_ledger = kept;
+}
+
+static int ledger_add(struct reconciler *rc, const struct instance *inst,
+		      const struct placement *pl, const char *entry)
+{
+	if (ledger_find(rc, inst, entry))
+		return 0;
+	struct ledger_entry *grown =
+		realloc(rc->ledger, (rc->n_ledger + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	rc->ledger = grown;
+	struct ledger_entry *e = &rc->ledger[rc->n_ledger++];
+	*e = (struct ledger_entry){
+		.project = strdup(inst->project),
+		.instance = strdup(inst->name),
+		.entry = strdup(entry),
+		.rule = strdup(pl->rule->name),
+		.device = strdup(pl->device->id),
+	};
+	return e->project && e->instance && e->entry && e->rule && e->device
+		       ? 0
+		       : -ENOMEM;
+}
+
+static int ledger_record(struct reconciler *rc, const struct plan *p,
+			 const struct instance *inst, char **removed)
+{
+	ledger_drop(rc, inst, removed);
+	for (size_t i = 0; i < p->n_placements; i++) {
+		const struct placement *pl = &p->placements[i];
+		if (pl->target != inst)
+			continue;
+		json_object_object_foreach(pl->entries, name, value)
+		{
+			(void)value;
+			if (ledger_add(rc, inst, pl, name) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Makes @inst's devpass-* entries what @p wants. Return: 0; 1 when LXD
+ * refused the change (*@refusal says why); -errno when LXD is unreachable.
+ */
+static int apply_instance(struct reconciler *rc, const struct plan *p,
+			  const struct instance *inst, char **refusal)
+{
+	_cleanup_(json_object_putp) json_object *want =
+		plan_desired_entries(p, inst);
+	_cleanup_(strv_freep) char **added = NULL, **removed = NULL;
+	if (!want || names_differing(want, inst->entries, &added) < 0)
+		return -ENOMEM;
+	json_object_object_foreach(inst->entries, name, value)
+	{
+		(void)value;
+		if (!json_object_object_get_ex(want, name, NULL) &&
+		    strv_push(&removed, name) < 0)
+			return -ENOMEM;
+	}
+	if (!added && !removed)
+		return 0;
+	long long t0 = now_ms();
+	if (!rc->dry_run) {
+		struct lxd_sync_stats stats = {0};
+		int r = lxd_instance_sync_devices(rc->lxd, inst->project,
+						  inst->name, ENTRY_PREFIX, want,
+						  rc->patch_removal, &stats,
+						  refusal);
+		rc->writes += stats.writes;
+		if (r == -EIO)
+			return log_warning("LXD refused devpass's entries for "
+					   "%s/%s: %s",
+					   inst->project, inst->name,
+					   *refusal ? *refusal : "(no reason given)"),
+			       1;
+		if (r < 0)
+			return r;
+	}
+	log_attaches(rc, p, inst, added, now_ms() - t0);
+	log_detaches(rc, inst, removed, now_ms() - t0);
+	return rc->dry_run ? 0 : ledger_record(rc, p, inst, removed);
+}
+
+/* A refusal by LXD of one instance's entries, kept for the outcomes. */
+struct refusal {
+	const struct instance *inst;
+	char *why;
+};
+
+static const char *refusal_of(const struct refusal *v, size_t n,
+			      const struct instance *inst)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].inst == inst)
+			return v[i].why ? v[i].why : "LXD refused the entries";
+	return NULL;
+}
+
+static void outcome_state(struct outcome *o, const struct reconciler *rc,
+			  const struct placement *pl, const char *refused)
+{
+	switch (pl->state) {
+	case PLACEMENT_ATTACH:
+		o->state = refused ? "failed"
+			   : rc->dry_run ? "would-attach"
+					 : "attached";
+		o->reason = refused ? strdup(refused) : NULL;
+		return;
+	case PLACEMENT_WAITING:
+		o->state = "waiting";
+		break;
+	case PLACEMENT_REFUSED:
+		o->state = "refused";
+		break;
+	}
+	o->reason = pl->reason ? strdup(pl->reason) : NULL;
+}
+
+static int record_outcomes(struct reconciler *rc, const struct plan *p,
+			   const struct refusal *refused, size_t n_refused)
+{
+	outcomes_clear(rc);
+	rc->outcomes = calloc(p->n_placements + 1, sizeof(*rc->outcomes));
+	if (!rc->outcomes)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_placements; i++) {
+		const struct placement *pl = &p->placements[i];
+		struct outcome *o = &rc->outcomes[rc->n_outcomes++];
+		o->syspath = strdup(pl->device->syspath);
+		o->rule = strdup(pl->rule->name);
+		o->project = strdup(pl->rule->project);
+		o->instance = pl->target ? strdup(pl->target->name) : NULL;
+		o->entries = pl->entries ? json_object_get(pl->entries) : NULL;
+		outcome_state(o, rc, pl,
+			      pl->target ? refusal_of(refused, n_refused,
+						      pl->target)
+					 : NULL);
+	}
+	return 0;
+}
+
+static int apply_plan(struct reconciler *rc, const struct plan *p,
+		      const struct instance_set *set)
+{
+	struct refusal *refused = calloc(set->n_instances + 1, sizeof(*refused));
+	size_t n_refused = 0;
+	int r = refused ? 0 : -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < set->n_instances; i++) {
+		char *why = NULL;
+		r = apply_instance(rc, p, &set->instances[i], &why);
+		if (r == 1)
+			refused[n_refused++] =
+				(struct refusal){&set->instances[i], why};
+		else
+			free(why);
+	}
+	if (r >= 0)
+		r = record_outcomes(rc, p, refused, n_refused);
+	for (size_t i = 0; i < n_refused; i++)
+		free(refused[i].why);
+	free(refused);
+	return r;
+}
+
+int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
+		  const struct device_list *devices)
+{
+	int r = rc->server_known ? 0 : reconciler_refresh_server(rc);
+	_cleanup_(instance_set_freep) struct instance_set *set = NULL;
+	_cleanup_(plan_freep) struct plan *p = NULL;
+	if (r < 0 || (r = read_instances(rc, rs, &set)) < 0)
+		return r;
+	r = plan_build(rs, devices, set, &rc->features, &p);
+	if (r < 0)
+		return r;
+	r = apply_plan(rc, p, set);
+	if (r < 0 && r != -ENOMEM)
+		set_lxd_error(rc, "cannot write to LXD: %s", r);
+	else if (r == 0) {
+		free(rc->lxd_error);
+		rc->lxd_error = NULL;
+	}
+	return r;
+}
+
+bool reconciler_all_attached(const struct reconciler *rc)
+{
+	for (size_t i = 0; i < rc->n_outcomes; i++)
+		if (strcmp(rc->outcomes[i].state, "attached") != 0 &&
+		    strcmp(rc->outcomes[i].state, "would-attach") != 0)
+			return false;
+	return true;
+}
+
+static const struct outcome *outcome_of(const struct reconciler *rc,
+					const struct device *d)
+{
+	for (size_t i = 0; i < rc->n_outcomes; i++)
+		if (strcmp(rc->outcomes[i].syspath, d->syspath) == 0)
+			return &rc->outcomes[i];
+	return NULL;
+}
+
+static json_object *entry_names(json_object *entries)
+{
+	json_object *a = json_object_new_array();
+	json_object_object_foreach(entries, name, value)
+	{
+		(void)value;
+		json_object_array_add(a, json_object_new_string(name));
+	}
+	return a;
+}
+
+static json_object *device_status(const struct reconciler *rc,
+				  const struct device *d)
+{
+	const struct outcome *o = outcome_of(rc, d);
+	json_object *j = json_from_device(d);
+	if (!j)
+		return NULL;
+	json_object_object_add(j, "rule", json_string_or_null(o ? o->rule : NULL));
+	json_object_object_add(j, "project", json_string_or_null(o ? o->project : NULL));
+	json_object_object_add(j, "instance", json_string_or_null(o ? o->instance : NULL));
+	json_object_object_add(j, "state", json_object_new_string(o ? o->state : "unmatched"));
+	json_object_object_add(j, "reason", json_string_or_null(o ? o->reason : NULL));
+	json_object_object_add(j, "entries", o && o->entries ? entry_names(o->entries)
+							     : json_object_new_array());
+	return j;
+}
+
+json_object *reconciler_status(const struct reconciler *rc,
+			       const struct device_list *devices)
+{
+	json_object *root = json_object_new_object();
+	json_object *lxd = json_object_new_object();
+	json_object *devs = json_object_new_array();
+	json_object_object_add(root, "lxd", lxd);
+	json_object_object_add(root, "devices", devs);
+	json_object_object_add(lxd, "socket",
+			       json_string_or_null(lxd_client_socket_path(rc->lxd)));
+	json_object_object_add(lxd, "error", json_string_or_null(rc->lxd_error));
+	json_object_object_add(lxd, "writes", json_object_new_int64(rc->writes));
+	json_object_object_add(root, "dry_run", json_object_new_boolean(rc->dry_run));
+	for (size_t i = 0; devices && i < devices->n_devices; i++)
+		json_object_array_add(devs, device_status(rc, devices->devices[i]));
+	return root;
+}

@@ -22,7 +22,7 @@ static void pci_names_cleanup(void)
 	pci_names = NULL;
 }
 
-static void pci_log_warning(char *msg, ...)
+_printf_(1, 2) static void pci_log_warning(char *msg, ...)
 {
 	va_list ap;
 	va_start(ap, msg);
@@ -30,8 +30,12 @@ static void pci_log_warning(char *msg, ...)
 	va_end(ap);
 }
 
-/* libpci calls this only for bad arguments, which are a bug here. */
-_Noreturn static void pci_log_error(char *msg, ...)
+/*
+ * libpci calls this only for bad arguments, which are a bug here. noreturn
+ * as an attribute, not _Noreturn: clang takes it as part of the type.
+ */
+__attribute__((noreturn))
+_printf_(1, 2) static void pci_log_error(char *msg, ...)
 {
 	va_list ap;
 	va_start(ap, msg);

@@ -211,6 +211,8 @@ static void synthetic_webcam(void **state)
 	_cleanup_(device_list_freep) struct device_list *l = enumerate(f);
 	struct device *d = device_find(l, "3-1");
 
+	assert_ptr_equal(device_find(l, syspath), d);
+
 	assert_non_null(d);
 	assert_null(d->serial);
 	assert_null(d->manufacturer);
@@ -240,6 +242,8 @@ static void synthetic_hostile_strings(void **state)
 	g_autofree char *syspath = testbed_add_usb_device(f->tb, &u);
 	_cleanup_(device_list_freep) struct device_list *l = enumerate(f);
 	struct device *d = device_find(l, "1-3");
+
+	assert_ptr_equal(device_find(l, syspath), d);
 
 	assert_non_null(d);
 	assert_string_equal(d->serial, serial);

@@ -245,7 +245,7 @@ static void testbed_pci_driver(UMockdevTestbed *tb, const char *syspath,
 			       const char *driver)
 {
 	g_autofree char *drv = g_strdup_printf("bus/pci/drivers/%s", driver);
-	g_autofree char *dir = testbed_sys_mkdir(tb, drv);
+	g_free(testbed_sys_mkdir(tb, drv));
 	g_autofree char *target =
 	    g_strdup_printf("../../bus/pci/drivers/%s", driver);
 

@@ -58,7 +58,10 @@ static struct pci_access *pci_names_get(void)
 	return pci_names;
 }
 
-/* pci.ids name of vendor @v (and device @d when @flag asks), or NULL. */
+/*
+ * pci.ids name of vendor @v (and device @d when @flag asks), or NULL.
+ * Not udev's hwdb: libpci never frees the udev it opens for that.
+ */
 static int pci_lookup(int flag, unsigned v, unsigned d, char **out)
 {
 	struct pci_access *a = pci_names_get();
@@ -67,8 +70,9 @@ static int pci_lookup(int flag, unsigned v, unsigned d, char **out)
 	*out = NULL;
 	if (!a)
 		return -ENOMEM;
-	name = pci_lookup_name(a, buf, sizeof(buf),
-			       flag | PCI_LOOKUP_NO_NUMBERS, v, d);
+	name = pci_lookup_name(
+	    a, buf, sizeof(buf),
+	    flag | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, v, d);
 	if (name && !(*out = strdup(name)))
 		return -ENOMEM;
 	return 0;

@@ -44,7 +44,9 @@ static int iommu_read_devices(const char *dir, struct iommu_group *g)
 	char path[PATH_MAX];
 	struct dirent *de;
 
-	snprintf(path, sizeof(path), "%s/%d/devices", dir, g->number);
+	if (snprintf(path, sizeof(path), "%s/%d/devices", dir, g->number) >=
+	    (int)sizeof(path))
+		return 0; /* no such path on any system */
 	_cleanup_(closedirp) DIR *d = opendir(path);
 	if (!d) {
 		log_debug("%s: %m, group taken as empty", path);

@@ -223,6 +223,42 @@ int device_enumerate(struct udev *udev, struct device_list **out)
 	return 0;
 }
 
+static ssize_t device_list_index(const struct device_list *l,
+				 const char *syspath)
+{
+	for (size_t i = 0; i < l->n_devices; i++)
+		if (streq_ptr(l->devices[i]->syspath, syspath))
+			return (ssize_t)i;
+	return -1;
+}
+
+int device_list_put(struct device_list *l, struct device *d)
+{
+	ssize_t i = device_list_index(l, d->syspath);
+	if (i >= 0) {
+		device_free(l->devices[i]);
+		l->devices[i] = d;
+		return 0;
+	}
+	int r = device_list_add(l, d);
+	if (r == 0)
+		qsort(l->devices, l->n_devices, sizeof(*l->devices),
+		      device_cmp);
+	return r;
+}
+
+bool device_list_remove(struct device_list *l, const char *syspath)
+{
+	ssize_t i = device_list_index(l, syspath);
+	if (i < 0)
+		return false;
+	device_free(l->devices[i]);
+	memmove(&l->devices[i], &l->devices[i + 1],
+		(l->n_devices - (size_t)i - 1) * sizeof(*l->devices));
+	l->n_devices--;
+	return true;
+}
+
 struct device *device_find(const struct device_list *l, const char *what)
 {
 	if (!l || !what)

@@ -124,6 +124,16 @@ DEFINE_FREEP(struct device_list, device_list_free)
 int device_enumerate(struct udev *udev, struct device_list **out);
 
 /**
+ * device_list_put() - add @d to @l, or replace the device with its syspath
+ * (a "change", "bind" or "unbind" event). @l owns @d on success.
+ * Return: 0 or -ENOMEM (then the caller still owns @d).
+ */
+int device_list_put(struct device_list *l, struct device *d);
+
+/* Removes and frees the device with @syspath; false when there is none. */
+bool device_list_remove(struct device_list *l, const char *syspath);
+
+/**
  * device_find() - find a device by USB port path, PCI address or syspath.
  * Return: the device (owned by @l) or NULL.
  */

@@ -200,9 +200,9 @@ static int usb_container_entries(const struct rule *r, const struct device *d,
 			continue;
 		/* LXD takes unix-char sources from /dev only. */
 		if (!n->devnode || strncmp(n->devnode, "/dev/", 5) != 0) {
-			log_warning("USB device %s: skipping a %s node outside "
-				    "/dev",
-				    d->id, n->subsystem ? n->subsystem : "?");
+			log_warning("USB device %s: not passing %s: LXD takes "
+				    "nodes in /dev only",
+				    d->id, n->devnode ? n->devnode : "(none)");
 			continue;
 		}
 		entry_name(r->name, d->id, node_suffix(n), name);

@@ -106,8 +106,7 @@ struct device_node *fx_add_node(struct device *d, unsigned kind,
 	return n;
 }
 
-void fx_add_node_prop(struct device_node *n, const char *key,
-		      const char *value)
+void fx_add_node_prop(struct device_node *n, const char *key, const char *value)
 {
 	add_prop(&n->props, &n->n_props, key, value);
 }

@@ -11,17 +11,17 @@
 const char *match_key_to_string(enum match_key k)
 {
 	static const char *const names[] = {
-		[MATCH_SUBSYSTEM] = "Subsystem",
-		[MATCH_VENDOR] = "Vendor",
-		[MATCH_PRODUCT] = "Product",
-		[MATCH_SERIAL] = "Serial",
-		[MATCH_MANUFACTURER] = "Manufacturer",
-		[MATCH_NAME] = "Name",
-		[MATCH_CLASS] = "Class",
-		[MATCH_PORT] = "Port",
-		[MATCH_ADDRESS] = "Address",
-		[MATCH_DRIVER] = "Driver",
-		[MATCH_PROPERTY] = "Property",
+	    [MATCH_SUBSYSTEM] = "Subsystem",
+	    [MATCH_VENDOR] = "Vendor",
+	    [MATCH_PRODUCT] = "Product",
+	    [MATCH_SERIAL] = "Serial",
+	    [MATCH_MANUFACTURER] = "Manufacturer",
+	    [MATCH_NAME] = "Name",
+	    [MATCH_CLASS] = "Class",
+	    [MATCH_PORT] = "Port",
+	    [MATCH_ADDRESS] = "Address",
+	    [MATCH_DRIVER] = "Driver",
+	    [MATCH_PROPERTY] = "Property",
 	};
 
 	return (unsigned)k < _MATCH_KEY_MAX ? names[k] : NULL;

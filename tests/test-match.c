@@ -67,9 +67,9 @@ static const char *why_not(const struct device *d, enum match_key key,
 			   const char *property, const char *values)
 {
 	static struct match_why why;
-	struct rule *r = fx_rule("t", d->subsystem == DEVICE_USB
-					      ? RULE_SUBSYSTEM_USB
-					      : RULE_SUBSYSTEM_PCI);
+	struct rule *r =
+	    fx_rule("t", d->subsystem == DEVICE_USB ? RULE_SUBSYSTEM_USB
+						    : RULE_SUBSYSTEM_PCI);
 
 	memset(&why, 0, sizeof(why));
 	fx_term(r, key, property, values);
@@ -243,10 +243,10 @@ static void property_on_device_or_any_node(void **state)
 	assert_true(one_term(d, RULE_SUBSYSTEM_USB, MATCH_PROPERTY,
 			     "ID_V4L_CAPABILITIES", "*:capture:*", NULL));
 	/* The key must be exact: no prefix or glob on the key. */
-	assert_false(one_term(d, RULE_SUBSYSTEM_USB, MATCH_PROPERTY,
-			      "ID_INPUT", "*", NULL));
-	assert_false(one_term(d, RULE_SUBSYSTEM_USB, MATCH_PROPERTY,
-			      "ID_NOPE", "*", NULL));
+	assert_false(one_term(d, RULE_SUBSYSTEM_USB, MATCH_PROPERTY, "ID_INPUT",
+			      "*", NULL));
+	assert_false(one_term(d, RULE_SUBSYSTEM_USB, MATCH_PROPERTY, "ID_NOPE",
+			      "*", NULL));
 	assert_true(one_term(d, RULE_SUBSYSTEM_USB, MATCH_PROPERTY, "ID_NOPE",
 			     "!*", NULL));
 	fx_device_free(d);
@@ -324,9 +324,9 @@ static void why_names_key_values_and_patterns(void **state)
 	assert_string_equal(why_not(d, MATCH_PROPERTY, "ID_NOPE", "1"),
 			    "Property=ID_NOPE= not set on this device");
 	assert_string_equal(
-		why_not(d, MATCH_PROPERTY, "ID_V4L_CAPABILITIES", "!*capture*"),
-		"Property=ID_V4L_CAPABILITIES=!*capture*: :capture: matches "
-		"(/dev/video0)");
+	    why_not(d, MATCH_PROPERTY, "ID_V4L_CAPABILITIES", "!*capture*"),
+	    "Property=ID_V4L_CAPABILITIES=!*capture*: :capture: matches "
+	    "(/dev/video0)");
 	assert_string_equal(why_not(p, MATCH_PORT, NULL, "1-1"),
 			    "Port= not set on this device");
 	fx_device_free(d);
@@ -373,21 +373,21 @@ static void why_escapes_device_strings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(vendor_and_product),
-		cmocka_unit_test(value_lists_match_any),
-		cmocka_unit_test(repeated_keys_must_all_hold),
-		cmocka_unit_test(negated_lists_hold_when_none_match),
-		cmocka_unit_test(strings_are_globs_without_case_folding),
-		cmocka_unit_test(absent_values_fail_positive_pass_negated),
-		cmocka_unit_test(usb_class_matches_device_or_any_interface),
-		cmocka_unit_test(pci_class_matches_4_or_6_digits),
-		cmocka_unit_test(port_is_usb_only_and_address_pci_only),
-		cmocka_unit_test(property_on_device_or_any_node),
-		cmocka_unit_test(subsystem_mismatch_never_matches),
-		cmocka_unit_test(first_matching_rule_wins),
-		cmocka_unit_test(why_names_key_values_and_patterns),
-		cmocka_unit_test(why_names_the_first_failing_term),
-		cmocka_unit_test(why_escapes_device_strings),
+	    cmocka_unit_test(vendor_and_product),
+	    cmocka_unit_test(value_lists_match_any),
+	    cmocka_unit_test(repeated_keys_must_all_hold),
+	    cmocka_unit_test(negated_lists_hold_when_none_match),
+	    cmocka_unit_test(strings_are_globs_without_case_folding),
+	    cmocka_unit_test(absent_values_fail_positive_pass_negated),
+	    cmocka_unit_test(usb_class_matches_device_or_any_interface),
+	    cmocka_unit_test(pci_class_matches_4_or_6_digits),
+	    cmocka_unit_test(port_is_usb_only_and_address_pci_only),
+	    cmocka_unit_test(property_on_device_or_any_node),
+	    cmocka_unit_test(subsystem_mismatch_never_matches),
+	    cmocka_unit_test(first_matching_rule_wins),
+	    cmocka_unit_test(why_names_key_values_and_patterns),
+	    cmocka_unit_test(why_names_the_first_failing_term),
+	    cmocka_unit_test(why_escapes_device_strings),
 	};
 
 	return cmocka_run_group_tests_name("match", tests, NULL, NULL);

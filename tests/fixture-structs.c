@@ -205,7 +205,8 @@ struct ruleset *fx_ruleset(struct rule **rules, size_t n)
 	struct ruleset *rs = xzalloc(sizeof(*rs));
 
 	rs->rules = xzalloc((n ? n : 1) * sizeof(*rs->rules));
-	memcpy(rs->rules, rules, n * sizeof(*rules));
+	if (n)
+		memcpy(rs->rules, rules, n * sizeof(*rules));
 	rs->n_rules = n;
 	return rs;
 }

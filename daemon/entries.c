@@ -258,11 +258,11 @@ static int pci_entry(const struct rule *r, const struct device *d,
 		    "rule %s: PCI device %s (class %06x) is not a GPU; "
 		    "only a VM can take it, not a container",
 		    r->name, d->id, d->pci_class);
-	ret = entry_new(vm ? "pci" : "gpu", &e);
-	if (ret == 0 && vm)
+	if ((ret = entry_new(vm ? "pci" : "gpu", &e)) < 0)
+		return ret;
+	if (vm)
 		ret = add_string(e, "address", d->id);
-	if (ret == 0 && !vm &&
-	    (ret = add_string(e, "gputype", "physical")) == 0)
+	else if ((ret = add_string(e, "gputype", "physical")) == 0)
 		ret = add_string(e, "pci", d->id);
 	if (ret < 0)
 		return ret;

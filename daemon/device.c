@@ -6,6 +6,7 @@
 
 #include "device-internal.h"
 #include "devpass/log.h"
+#include "devpass/text.h"
 
 DEFINE_FREEP(struct udev_enumerate, udev_enumerate_unref)
 DEFINE_FREEP(struct udev_device, udev_device_unref)
@@ -279,60 +280,7 @@ const char *device_get_prop(const struct device *d, const char *key)
 	return NULL;
 }
 
-/*
- * Length of the valid UTF-8 sequence at @s that is not a control character
- * (C1 controls U+0080..U+009F can move a terminal's cursor too), or 0.
- * Overlong forms, surrogates and code points past U+10FFFF are invalid.
- */
-static size_t utf8_printable_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-	size_t len;
-	unsigned cp, min;
-
-	if (c >= 0x20 && c < 0x7f)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    cp <= 0x9f)
-		return 0;
-	return len;
-}
-
-/*
- * A backslash is escaped too, so that the output reads back one way: a
- * literal "\x1b" in a serial cannot pass for an escaped ESC.
- */
 char *device_printable(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	char *out = malloc(strlen((const char *)p) * 4 + 1);
-	char *o = out;
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		size_t len = *p == '\\' ? 0 : utf8_printable_len(p);
-		if (len == 0) {
-			o += sprintf(o, "\\x%02x", *p++);
-			continue;
-		}
-		memcpy(o, p, len);
-		o += len;
-		p += len;
-	}
-	*o = '\0';
-	return out;
+	return text_escape_dup(s ? s : "");
 }

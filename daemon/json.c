@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "devpass/json.h"
+#include "devpass/text.h"
 
 json_object *json_string_or_null(const char *s)
 {
@@ -16,33 +17,11 @@ json_object *json_from_strv(char *const *v)
 	return a;
 }
 
-/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF). */
-static bool utf8_valid(const unsigned char *s)
-{
-	while (*s) {
-		unsigned c = *s, n = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 :
-			     c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : 9;
-		if (n == 9)
-			return false;
-		unsigned cp = n ? c & (0x3f >> n) : c;
-		for (unsigned i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		s += n + 1;
-	}
-	return true;
-}
-
 json_object *json_device_string(const char *s)
 {
 	if (!s)
 		return NULL;
-	if (utf8_valid((const unsigned char *)s))
+	if (text_is_safe(s))
 		return json_object_new_string(s);
 	_cleanup_(freep) char *p = device_printable(s);
 	return p ? json_object_new_string(p) : NULL;

@@ -11,8 +11,10 @@
  * for the USB device class and each interface class, as 4 and 6 hex digits
  * for PCI; Serial, Manufacturer, Name, Driver, Port (USB id), Address (PCI
  * id) as they are; Property=KEY the value of KEY on the device or any of its
- * nodes. A device with no value for a key fails a positive term and passes
- * a negated one.
+ * nodes. A device with no value for a key (an unset or empty string, Port
+ * on PCI, Address on USB) fails a positive term and passes a negated one.
+ * Globs are fnmatch(3) without flags; in the C locale, as the daemon runs,
+ * they compare bytes, so '?' stands for one byte.
  */
 
 #include <stdbool.h>

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The plan: which device goes to which instance, as which entries. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "devpass/plan.h"
+#include "fixture-structs.h"
+
+struct world {
+	struct device_list devices;
+	struct device *devs[4];
+	struct ruleset *rs;
+	struct instance_set set;
+	struct instance insts[4];
+	struct plan_features features;
+	struct plan *plan;
+};
+
+static struct device *usb_with_node(const char *port, unsigned devnum)
+{
+	struct device *d = fx_usb(port, 0x046d, 0x082d);
+	char node[64];
+	snprintf(node, sizeof(node), "/dev/bus/usb/001/%03u", devnum);
+	fx_add_node(d, NODE_USB, "usb", node, 189, devnum);
+	return d;
+}
+
+static void add_instance(struct world *w, const char *name, bool running,
+			 enum instance_type type)
+{
+	struct instance *i = &w->insts[w->set.n_instances++];
+	*i = (struct instance){.project = strdup("default"),
+			       .name = strdup(name),
+			       .type = type,
+			       .running = running,
+			       .entries = json_object_new_object()};
+	w->set.instances = w->insts;
+}
+
+static struct rule *rule_to(const char *name, const char *instances)
+{
+	struct rule *r = fx_rule(name, RULE_SUBSYSTEM_USB);
+	strv_free(r->instances);
+	r->instances = NULL;
+	char copy[128];
+	snprintf(copy, sizeof(copy), "%s", instances);
+	for (char *save = NULL, *t = strtok_r(copy, " ", &save); t;
+	     t = strtok_r(NULL, " ", &save))
+		assert_int_equal(strv_push(&r->instances, t), 0);
+	return r;
+}
+
+static void build(struct world *w, struct rule **rules, size_t n_rules)
+{
+	w->devices.devices = w->devs;
+	w->rs = fx_ruleset(rules, n_rules);
+	assert_int_equal(plan_build(w->rs, &w->devices, &w->set, &w->features,
+				    &w->plan),
+			 0);
+}
+
+static void world_free(struct world *w)
+{
+	plan_free(w->plan);
+	fx_ruleset_free(w->rs);
+	for (size_t i = 0; i < w->devices.n_devices; i++)
+		fx_device_free(w->devs[i]);
+	for (size_t i = 0; i < w->set.n_instances; i++) {
+		free(w->insts[i].project);
+		free(w->insts[i].name);
+		json_object_put(w->insts[i].entries);
+	}
+}
+
+static const struct placement *only_placement(const struct world *w)
+{
+	assert_int_equal(w->plan->n_placements, 1);
+	return &w->plan->placements[0];
+}
+
+static void goes_to_first_running_instance(void **state)
+{
+	struct world w = {0};
+	w.devs[w.devices.n_devices++] = usb_with_node("1-2", 5);
+	add_instance(&w, "kiosk-1", false, INSTANCE_CONTAINER);
+	add_instance(&w, "kiosk-2", true, INSTANCE_CONTAINER);
+	struct rule *r = rule_to("50-cam", "kiosk-1 kiosk-2");
+	build(&w, &r, 1);
+	const struct placement *p = only_placement(&w);
+	assert_int_equal(p->state, PLACEMENT_ATTACH);
+	assert_ptr_equal(p->target, &w.insts[1]);
+	assert_true(json_object_object_get_ex(p->entries, "devpass-50-cam-1-2",
+					      NULL));
+	world_free(&w);
+}
+
+static void waits_when_no_instance_runs(void **state)
+{
+	struct world w = {0};
+	w.devs[w.devices.n_devices++] = usb_with_node("1-2", 5);
+	add_instance(&w, "kiosk-1", false, INSTANCE_CONTAINER);
+	struct rule *r = rule_to("50-cam", "kiosk-1 missing");
+	build(&w, &r, 1);
+	const struct placement *p = only_placement(&w);
+	assert_int_equal(p->state, PLACEMENT_WAITING);
+	assert_null(p->target);
+	assert_non_null(strstr(p->reason, "kiosk-1"));
+	world_free(&w);
+}
+
+static void stays_with_running_holder(void **state)
+{
+	struct world w = {0};
+	w.devs[w.devices.n_devices++] = usb_with_node("1-2", 5);
+	add_instance(&w, "first", true, INSTANCE_CONTAINER);
+	add_instance(&w, "second", true, INSTANCE_CONTAINER);
+	json_object_object_add(w.insts[1].entries, "devpass-50-cam-1-2",
+			       json_object_new_object());
+	struct rule *r = rule_to("50-cam", "first second");
+	build(&w, &r, 1);
+	assert_ptr_equal(only_placement(&w)->target, &w.insts[1]);
+	world_free(&w);
+}
+
+static void privileged_container_needs_allow(void **state)
+{
+	for (int allow = 0; allow < 2; allow++) {
+		struct world w = {0};
+		w.devs[w.devices.n_devices++] = usb_with_node("1-2", 5);
+		add_instance(&w, "priv", true, INSTANCE_CONTAINER);
+		w.insts[0].privileged = true;
+		struct rule *r = rule_to("50-cam", "priv");
+		r->allow_privileged = allow;
+		build(&w, &r, 1);
+		const struct placement *p = only_placement(&w);
+		assert_int_equal(p->state,
+				 allow ? PLACEMENT_ATTACH : PLACEMENT_REFUSED);
+		if (!allow)
+			assert_non_null(strstr(p->reason, "AllowPrivileged"));
+		world_free(&w);
+	}
+}
+
+static void pci_non_gpu_to_container_is_refused(void **state)
+{
+	struct world w = {0};
+	w.devs[w.devices.n_devices++] =
+		fx_pci("0000:01:00.0", 0x8086, 0x1533, 0x020000);
+	add_instance(&w, "c1", true, INSTANCE_CONTAINER);
+	struct rule *r = fx_rule("60-nic", RULE_SUBSYSTEM_PCI);
+	build(&w, &r, 1);
+	const struct placement *p = only_placement(&w);
+	assert_int_equal(p->state, PLACEMENT_REFUSED);
+	assert_non_null(p->reason);
+	world_free(&w);
+}
+
+static void unmatched_device_has_no_placement(void **state)
+{
+	struct world w = {0};
+	w.devs[w.devices.n_devices++] = usb_with_node("1-2", 5);
+	add_instance(&w, "c1", true, INSTANCE_CONTAINER);
+	struct rule *r = rule_to("50-other", "c1");
+	fx_term(r, MATCH_VENDOR, NULL, "05f3");
+	build(&w, &r, 1);
+	assert_int_equal(w.plan->n_placements, 0);
+	world_free(&w);
+}
+
+static void twins_go_by_port_to_two_instances(void **state)
+{
+	struct world w = {0};
+	w.devs[w.devices.n_devices++] = usb_with_node("1-2", 5);
+	w.devs[w.devices.n_devices++] = usb_with_node("1-3", 6);
+	add_instance(&w, "c1", true, INSTANCE_CONTAINER);
+	add_instance(&w, "c2", true, INSTANCE_CONTAINER);
+	struct rule *rules[] = {rule_to("10-left", "c1"),
+				rule_to("20-right", "c2")};
+	fx_term(rules[0], MATCH_PORT, NULL, "1-2");
+	fx_term(rules[1], MATCH_PORT, NULL, "1-3");
+	build(&w, rules, 2);
+	json_object *c1 = plan_desired_entries(w.plan, &w.insts[0]);
+	json_object *c2 = plan_desired_entries(w.plan, &w.insts[1]);
+	assert_int_equal(json_object_object_length(c1), 1);
+	assert_int_equal(json_object_object_length(c2), 1);
+	assert_true(json_object_object_get_ex(c1, "devpass-10-left-1-2", NULL));
+	assert_true(json_object_object_get_ex(c2, "devpass-20-right-1-3", NULL));
+	json_object_put(c1);
+	json_object_put(c2);
+	world_free(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(goes_to_first_running_instance),
+		cmocka_unit_test(waits_when_no_instance_runs),
+		cmocka_unit_test(stays_with_running_holder),
+		cmocka_unit_test(privileged_container_needs_allow),
+		cmocka_unit_test(pci_non_gpu_to_container_is_refused),
+		cmocka_unit_test(unmatched_device_has_no_placement),
+		cmocka_unit_test(twins_go_by_port_to_two_instances),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

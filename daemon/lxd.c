@@ -50,7 +50,7 @@ void lxd_response_clear(struct lxd_response *r)
 }
 
 static void set_error(struct lxd_response *r, const char *fmt, ...)
-	_printf_(2, 3);
+    _printf_(2, 3);
 
 static void set_error(struct lxd_response *r, const char *fmt, ...)
 {
@@ -71,9 +71,9 @@ static bool is_socket(const char *path)
 int lxd_socket_discover(const char *explicit_path, char **out)
 {
 	static const char *const fixed[] = {
-		"/var/snap/lxd/common/lxd/unix.socket",
-		"/var/lib/lxd/unix.socket",
-		"/var/lib/incus/unix.socket",
+	    "/var/snap/lxd/common/lxd/unix.socket",
+	    "/var/lib/lxd/unix.socket",
+	    "/var/lib/incus/unix.socket",
 	};
 	_cleanup_(freep) char *from_dir = NULL;
 	const char *env = getenv("LXD_SOCKET");
@@ -219,7 +219,8 @@ static bool path_ok(const char *path)
 	if (path[0] != '/')
 		return false;
 	for (; *path; path++)
-		if ((unsigned char)*path <= 0x20 || (unsigned char)*path >= 0x7f)
+		if ((unsigned char)*path <= 0x20 ||
+		    (unsigned char)*path >= 0x7f)
 			return false;
 	return true;
 }
@@ -236,7 +237,8 @@ static int build_headers(const char *if_match, bool has_body,
 		return -ENOMEM;
 	l = n;
 	if (has_body) {
-		if (!(n = curl_slist_append(l, "Content-Type: application/json")))
+		if (!(n = curl_slist_append(l,
+					    "Content-Type: application/json")))
 			return -ENOMEM;
 		l = n;
 	}
@@ -325,7 +327,7 @@ static int transfer_run(struct lxd_client *c, const char *method,
 		return log_err_errno(-EINVAL, "refusing LXD request %s %s",
 				     method, path);
 	if (body && !(text = json_object_to_json_string_ext(
-			      body, JSON_C_TO_STRING_PLAIN)))
+			  body, JSON_C_TO_STRING_PLAIN)))
 		return -ENOMEM;
 	if ((r = build_headers(if_match, body, &headers)) < 0)
 		return r;
@@ -339,10 +341,11 @@ static int transfer_run(struct lxd_client *c, const char *method,
 		return 0;
 	r = transport_error(c, cc, t);
 	if (t->too_large)
-		set_error(resp, "answer larger than %u bytes", LXD_MAX_RESPONSE);
+		set_error(resp, "answer larger than %u bytes",
+			  LXD_MAX_RESPONSE);
 	else
-		set_error(resp, "%s", c->errbuf[0] ? c->errbuf
-						   : curl_easy_strerror(cc));
+		set_error(resp, "%s",
+			  c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
 	return r;
 }
 
@@ -365,7 +368,7 @@ static int json_parse_all(const char *buf, size_t len, struct json_object **out,
 	if (!(tok = json_tokener_new()))
 		return -ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					    JSON_TOKENER_VALIDATE_UTF8);
+					JSON_TOKENER_VALIDATE_UTF8);
 	*out = json_tokener_parse_ex(tok, buf, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	if (*out && jerr == json_tokener_success &&
@@ -374,8 +377,9 @@ static int json_parse_all(const char *buf, size_t len, struct json_object **out,
 	json_object_put(steal_ptr(out));
 	set_error(resp, "answer is not JSON: %s at byte %zu",
 		  jerr == json_tokener_continue ? "truncated"
-		  : jerr == json_tokener_success ? "trailing data"
-						 : json_tokener_error_desc(jerr),
+		  : jerr == json_tokener_success
+		      ? "trailing data"
+		      : json_tokener_error_desc(jerr),
 		  json_tokener_get_parse_end(tok));
 	return -EPROTO;
 }
@@ -424,9 +428,9 @@ static int field_int(struct json_object *o, const char *key, int *out,
 static int envelope_type(struct json_object *root, struct lxd_response *resp)
 {
 	static const char *const names[] = {
-		[LXD_RESPONSE_SYNC] = "sync",
-		[LXD_RESPONSE_ASYNC] = "async",
-		[LXD_RESPONSE_ERROR] = "error",
+	    [LXD_RESPONSE_SYNC] = "sync",
+	    [LXD_RESPONSE_ASYNC] = "async",
+	    [LXD_RESPONSE_ERROR] = "error",
 	};
 	struct json_object *v;
 	int r = field(root, "type", json_type_string, &v, resp);
@@ -455,7 +459,8 @@ static int envelope_parse(const char *buf, size_t len,
 		return -EPROTO;
 	}
 	if ((r = envelope_type(root, resp)) < 0 ||
-	    (r = field_int(root, "status_code", &resp->status_code, resp)) < 0 ||
+	    (r = field_int(root, "status_code", &resp->status_code, resp)) <
+		0 ||
 	    (r = field_int(root, "error_code", &resp->error_code, resp)) < 0 ||
 	    (r = field_strdup(root, "error", &resp->error, resp)) < 0 ||
 	    (r = field_strdup(root, "operation", &resp->operation, resp)) < 0)
@@ -473,7 +478,8 @@ static int envelope_result(struct lxd_response *resp)
 	if (http_error != (resp->type == LXD_RESPONSE_ERROR)) {
 		set_error(resp, "HTTP status %ld with a %s envelope",
 			  resp->http_status,
-			  resp->type == LXD_RESPONSE_ERROR ? "error" : "success");
+			  resp->type == LXD_RESPONSE_ERROR ? "error"
+							   : "success");
 		return -EPROTO;
 	}
 	if (resp->type == LXD_RESPONSE_ASYNC &&
@@ -563,7 +569,8 @@ static int server_parse(struct json_object *md, struct lxd_server *s,
 		set_error(resp, "no server object");
 		return -EPROTO;
 	}
-	if ((r = field(md, "api_extensions", json_type_array, &ext, resp)) < 0 ||
+	if ((r = field(md, "api_extensions", json_type_array, &ext, resp)) <
+		0 ||
 	    (r = field(md, "environment", json_type_object, &env, resp)) < 0)
 		return r;
 	if (!ext) {
@@ -653,8 +660,8 @@ static int instance_parse(struct json_object *o, struct lxd_instance *in,
 	    (r = field_strdup(o, "status", &in->status, resp)) < 0 ||
 	    (r = field_strdup(o, "location", &in->location, resp)) < 0 ||
 	    (r = field(o, "type", json_type_string, &type, resp)) < 0 ||
-	    (r = field(o, "expanded_config", json_type_object, &config,
-		       resp)) < 0 ||
+	    (r = field(o, "expanded_config", json_type_object, &config, resp)) <
+		0 ||
 	    (r = field(o, "devices", json_type_object, &devices, resp)) < 0)
 		return r;
 	if (!in->name || !in->status) {
@@ -662,11 +669,11 @@ static int instance_parse(struct json_object *o, struct lxd_instance *in,
 		return -EPROTO;
 	}
 	in->running = strcmp(in->status, "Running") == 0;
-	in->vm = type && strcmp(json_object_get_string(type),
-				"virtual-machine") == 0;
+	in->vm = type &&
+		 strcmp(json_object_get_string(type), "virtual-machine") == 0;
 	in->privileged = config_true(config, "security.privileged");
-	in->devices = devices ? json_object_get(devices)
-			      : json_object_new_object();
+	in->devices =
+	    devices ? json_object_get(devices) : json_object_new_object();
 	return in->devices ? 0 : -ENOMEM;
 }
 
@@ -700,8 +707,8 @@ int lxd_instances_list(struct lxd_client *c, const char *project,
 	_cleanup_(freep) char *path = NULL;
 	int r;
 
-	if (!p || asprintf(&path, "/1.0/instances?recursion=1&project=%s",
-			   p) < 0)
+	if (!p ||
+	    asprintf(&path, "/1.0/instances?recursion=1&project=%s", p) < 0)
 		return -ENOMEM;
 	if ((r = lxd_request(c, "GET", path, NULL, NULL, &resp)) < 0)
 		return r;
@@ -730,17 +737,16 @@ int lxd_instance_get(struct lxd_client *c, const char *project,
 	if ((r = lxd_request(c, "GET", path, NULL, NULL, &resp)) < 0)
 		return r;
 	if (!resp.metadata ||
-	    !json_object_is_type(resp.metadata, json_type_object) ||
-	    !resp.etag)
-		return log_err_errno(-EPROTO,
-				     "LXD GET %s: no instance object or ETag",
-				     path);
+	    !json_object_is_type(resp.metadata, json_type_object) || !resp.etag)
+		return log_err_errno(
+		    -EPROTO, "LXD GET %s: no instance object or ETag", path);
 	*metadata = steal_ptr(&resp.metadata);
 	*etag = steal_ptr(&resp.etag);
 	return 0;
 }
 
-/* "/1.0/operations/ID[?query]" -> "/1.0/operations/ID/wait?timeout=N[&query]" */
+/* "/1.0/operations/ID[?query]" -> "/1.0/operations/ID/wait?timeout=N[&query]"
+ */
 static int wait_path(const char *op_path, int timeout_s, char **out)
 {
 	static const char prefix[] = "/1.0/operations/";
@@ -778,8 +784,8 @@ static int operation_error(struct json_object *md, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-int lxd_operation_wait(struct lxd_client *c, const char *op_path,
-		       int timeout_s, char **lxd_error)
+int lxd_operation_wait(struct lxd_client *c, const char *op_path, int timeout_s,
+		       char **lxd_error)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 	_cleanup_(freep) char *path = NULL;
@@ -799,7 +805,8 @@ int lxd_operation_wait(struct lxd_client *c, const char *op_path,
 	if (status == LXD_OP_SUCCESS)
 		return 0;
 	if (status != LXD_OP_FAILURE && status != LXD_OP_CANCELLED)
-		return log_err_errno(-ETIMEDOUT, "LXD %s: still running after %d s",
+		return log_err_errno(-ETIMEDOUT,
+				     "LXD %s: still running after %d s",
 				     op_path, timeout_s);
 	if (lxd_error && (r = operation_error(resp.metadata, lxd_error)) < 0)
 		return r;

@@ -219,5 +219,5 @@ int lxd_instance_get(struct lxd_client *c, const char *project,
  * Return: 0 when it succeeded, -EIO when it failed or was cancelled,
  * -ETIMEDOUT when it still runs after @timeout_s, errors of lxd_request().
  */
-int lxd_operation_wait(struct lxd_client *c, const char *op_path,
-		       int timeout_s, char **lxd_error);
+int lxd_operation_wait(struct lxd_client *c, const char *op_path, int timeout_s,
+		       char **lxd_error);

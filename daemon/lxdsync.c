@@ -107,14 +107,22 @@ static int devices_diff(const struct sync_ctx *x, struct json_object *current,
 	return 0;
 }
 
-static int body_patch(struct json_object *changes, struct json_object **out)
+/* LXD 5.0.2's PATCH sets the description to "" unless the body has one
+ * (it merges config, devices and profiles, not the description), so the
+ * description read with the ETag goes along unchanged. */
+static int body_patch(struct json_object *inst, struct json_object *changes,
+		      struct json_object **out)
 {
-	struct json_object *body = json_object_new_object();
-	if (!body || add_ref(body, "devices", changes) < 0) {
-		json_object_put(body);
+	_cleanup_(json_object_putp) struct json_object *body =
+	    json_object_new_object();
+	struct json_object *desc;
+
+	if (!body || add_ref(body, "devices", changes) < 0)
 		return -ENOMEM;
-	}
-	*out = body;
+	if (json_object_object_get_ex(inst, "description", &desc) &&
+	    add_ref(body, "description", desc) < 0)
+		return -ENOMEM;
+	*out = steal_ptr(&body);
 	return 0;
 }
 
@@ -201,7 +209,7 @@ static int sync_once(const struct sync_ctx *x, const char *project)
 		return r;
 	bool put = removals > 0 && !x->has_patch_removal;
 	r = put ? body_put(x, inst, current, &body)
-		: body_patch(changes, &body);
+		: body_patch(inst, changes, &body);
 	if (r < 0)
 		return r;
 	log_debug("LXD %s %s: %d entries to write, %zu to remove",

@@ -12,8 +12,10 @@
  * - GET the instance and its ETag; compare only the instance's own
  *   "devices" (not "expanded_devices", which holds profile devices).
  * - Nothing differs: no write.
- * - Only additions or changes: one PATCH {"devices": {changed entries}};
- *   LXD merges the map by entry name and replaces a named entry whole.
+ * - Only additions or changes: one PATCH {"devices": {changed entries},
+ *   "description": as read}; LXD merges the map by entry name and replaces
+ *   a named entry whole. The description must be sent: 5.0.2's PATCH
+ *   resets it to "" when the body lacks it.
  * - Removals: with the device_patch_removal extension, the same PATCH with
  *   "name": null; without it (5.0.2), a PUT of the whole instance as read
  *   (architecture, config, devices, ephemeral, profiles, stateful,
@@ -24,9 +26,8 @@
  *
  * Known gap: LXD 5.0.2's instance ETag covers architecture, config,
  * devices, ephemeral and profiles, not the description. A description
- * changed between our GET and a PUT (removal on a server without
- * device_patch_removal) is overwritten with the one we read; PATCH writes
- * never send it.
+ * changed between our GET and our write is overwritten with the one we
+ * read (no 412 warns of it). The window is one round trip.
  */
 
 #include <stdbool.h>

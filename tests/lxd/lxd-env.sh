@@ -118,7 +118,8 @@ cmd_start() {
 		tail -20 "$dir/lxd.log" "$dir/lxd.out" >&2
 		die "LXD did not come up in $dir"
 	fi
-	preseed | lxd init --preseed >/dev/null || die "lxd init --preseed failed"
+	preseed | lxd init --preseed >"$dir/init.log" 2>&1 ||
+		{ cat "$dir/init.log" >&2; die "lxd init --preseed failed"; }
 	build_image "$dir/image"
 	lxc image import "$dir/image/meta.tar.xz" "$dir/image/rootfs.tar.xz" \
 		--alias busybox >/dev/null || die "image import failed"

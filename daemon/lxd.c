@@ -395,7 +395,7 @@ static int field(struct json_object *o, const char *key, enum json_type type,
 	if (!json_object_object_get_ex(o, key, &v) || !v)
 		return 0;
 	if (!json_object_is_type(v, type)) {
-		set_error(resp, "\"%s\" is a %s, not a %s", key,
+		set_error(resp, "\"%s\" has type %s, expected %s", key,
 			  json_type_to_name(json_object_get_type(v)),
 			  json_type_to_name(type));
 		return -EPROTO;

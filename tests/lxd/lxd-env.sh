@@ -99,8 +99,8 @@ properties:
   os: busybox
   release: static
 EOF
-	tar -C "$work" -cJf "$work/meta.tar.xz" metadata.yaml
-	tar -C "$root" --numeric-owner --owner=0 --group=0 \
+	XZ_OPT=-0 tar -C "$work" -cJf "$work/meta.tar.xz" metadata.yaml
+	XZ_OPT=-0 tar -C "$root" --numeric-owner --owner=0 --group=0 \
 		-cJf "$work/rootfs.tar.xz" .
 }
 
@@ -121,8 +121,10 @@ cmd_start() {
 	preseed | lxd init --preseed >"$dir/init.log" 2>&1 ||
 		{ cat "$dir/init.log" >&2; die "lxd init --preseed failed"; }
 	build_image "$dir/image"
+	# (lxc's first run also prints a greeting on stderr: keep it in a log.)
 	lxc image import "$dir/image/meta.tar.xz" "$dir/image/rootfs.tar.xz" \
-		--alias busybox >/dev/null || die "image import failed"
+		--alias busybox >"$dir/import.log" 2>&1 ||
+		{ cat "$dir/import.log" >&2; die "image import failed"; }
 	rm -rf "$dir/image"
 	[ -S "$dir/unix.socket" ] || die "no socket $dir/unix.socket"
 }
@@ -146,19 +148,28 @@ unmount_under() {
 	done
 }
 
+# Whether @pid is still our LXD: alive, not a zombie (PID 1 may not reap
+# here), and running with our log file, so a reused pid is never killed.
+our_lxd_alive() {
+	local pid=$1 dir=$2
+	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+	[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/lxd.log"
+}
+
 cmd_stop() {
 	local dir=$1 pid="" i
 	[ -d "$dir" ] || return 0
 	use_dir "$dir"
 	[ -f "$dir/lxd.pid" ] && pid=$(cat "$dir/lxd.pid")
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+	if our_lxd_alive "$pid" "$dir"; then
 		lxc stop --all --force </dev/null >/dev/null 2>&1 || true
 		timeout 20 lxd shutdown --timeout=15 >/dev/null 2>&1 || true
 		for i in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
+			our_lxd_alive "$pid" "$dir" || break
 			sleep 0.1
 		done
-		kill -9 "$pid" 2>/dev/null || true
+		! our_lxd_alive "$pid" "$dir" || kill -9 "$pid" 2>/dev/null || true
 	fi
 	unmount_under "$dir"
 	rm -rf "$dir"

@@ -14,7 +14,9 @@
  * Errors (negative errno, as in common.h):
  *   -ENOENT        the socket does not exist (LXD not installed or not up);
  *   -ECONNREFUSED  the socket exists but nobody answers on it;
+ *   -EACCES        the socket exists but we may not connect to it;
  *   -ETIMEDOUT     no complete answer within the timeout;
+ *   -ECONNRESET    the connection broke (LXD restarting);
  *   -ESTALE        HTTP 412: the If-Match ETag no longer matches (re-read
  *                  and retry);
  *   -ENXIO         HTTP 404: no such instance, operation or project;
@@ -120,7 +122,8 @@ const char *lxd_client_socket_path(const struct lxd_client *c);
  *        caller escapes its components (lxd_path_escape()).
  * @body: the JSON body or NULL.
  * @if_match: the ETag to send as If-Match, or NULL.
- * @resp: filled in on success and on failure (zeroed first; clear it).
+ * @resp: initialised ({0}) or from an earlier request: it is cleared
+ *        first, then filled in on success and on failure (clear it after).
  *
  * Return: 0 for a sync or async answer, or a negative errno as described
  * in the DOC above.

@@ -158,14 +158,14 @@ our_lxd_alive() {
 }
 
 cmd_stop() {
-	local dir=$1 pid="" i
+	local dir=$1 pid=""
 	[ -d "$dir" ] || return 0
 	use_dir "$dir"
 	[ -f "$dir/lxd.pid" ] && pid=$(cat "$dir/lxd.pid")
 	if our_lxd_alive "$pid" "$dir"; then
 		lxc stop --all --force </dev/null >/dev/null 2>&1 || true
 		timeout 20 lxd shutdown --timeout=15 >/dev/null 2>&1 || true
-		for i in $(seq 50); do
+		for _ in $(seq 50); do
 			our_lxd_alive "$pid" "$dir" || break
 			sleep 0.1
 		done

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lxd-harness.h"
+
+#ifndef LXD_ENV_SCRIPT
+#error "LXD_ENV_SCRIPT must name tests/lxd/lxd-env.sh"
+#endif
+
+/* The harness still running, so an early exit() does not leak an LXD. */
+static struct lxd_harness *live;
+
+static void stop_at_exit(void)
+{
+	if (live)
+		lxd_harness_stop(live);
+}
+
+static void child_env(const struct lxd_harness *h)
+{
+	char conf[sizeof(h->dir) + 8];
+	snprintf(conf, sizeof(conf), "%s/client", h->dir);
+	setenv("LXD_DIR", h->dir, 1);
+	setenv("LXD_CONF", conf, 1);
+}
+
+/* Starts @argv with its stdout on @out_fd (inherited when -1). */
+static pid_t spawn(const struct lxd_harness *h, const char *const *argv,
+		   int out_fd)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid < 0 ? -errno : pid;
+	child_env(h);
+	if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
+		_exit(127);
+	execvp(argv[0], (char *const *)argv);
+	fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* The exit status of @pid, 128 if a signal ended it. */
+static int wait_exit(pid_t pid)
+{
+	int status;
+
+	if (pid < 0)
+		return pid;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int read_all(int fd, char **out)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while (buf && (n = read(fd, buf + len, cap - len - 1)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+		if (cap - len < 2) {
+			char *grown = realloc(buf, cap *= 2);
+			if (!grown)
+				free(buf);
+			buf = grown;
+		}
+	}
+	if (!buf)
+		return -ENOMEM;
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+int lxd_harness_run(const struct lxd_harness *h, char **output,
+		    const char *const *argv)
+{
+	int p[2], r;
+
+	if (!output)
+		return wait_exit(spawn(h, argv, -1));
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = spawn(h, argv, p[1]);
+	close(p[1]);
+	/* Read before waiting: the child may write more than a pipe holds. */
+	r = pid < 0 ? (int)pid : read_all(p[0], output);
+	close(p[0]);
+	int status = wait_exit(pid);
+	if (r < 0 && pid > 0)
+		return r;
+	return status;
+}
+
+static int script(const struct lxd_harness *h, const char *verb,
+		  const char *const *names)
+{
+	const char *argv[64] = {LXD_ENV_SCRIPT, verb, h->dir};
+	size_t n = 3;
+
+	for (; names && *names && n < sizeof(argv) / sizeof(argv[0]) - 1;
+	     names++)
+		argv[n++] = *names;
+	argv[n] = NULL;
+	return wait_exit(spawn(h, argv, -1)) == 0 ? 0 : -EIO;
+}
+
+static int harness_fail(int r, const char *what)
+{
+	const char *allow = getenv("DEVPASS_ALLOW_SKIP");
+
+	if (allow && strcmp(allow, "1") == 0) {
+		fprintf(stderr,
+			"SKIP: private LXD: %s (DEVPASS_ALLOW_SKIP=1)\n", what);
+		exit(77);
+	}
+	fprintf(stderr,
+		"FAIL: private LXD: %s. Integration tests need root and "
+		"Debian's lxd; set DEVPASS_ALLOW_SKIP=1 to skip instead.\n",
+		what);
+	return r;
+}
+
+int lxd_harness_start(struct lxd_harness *h, const char *const *containers)
+{
+	struct timespec t0, t1;
+	int r;
+
+	*h = (struct lxd_harness){0};
+	if (geteuid() != 0)
+		return harness_fail(-EPERM, "not running as root");
+	snprintf(h->dir, sizeof(h->dir), "/tmp/devpass-lxd.XXXXXX");
+	if (!mkdtemp(h->dir))
+		return harness_fail(-errno, "mkdtemp failed");
+	snprintf(h->socket, sizeof(h->socket), "%s/unix.socket", h->dir);
+	h->running = true;
+	live = h;
+	static bool registered;
+	if (!registered)
+		atexit(stop_at_exit);
+	registered = true;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((r = script(h, "start", NULL)) < 0 ||
+	    (r = script(h, "launch", containers)) < 0) {
+		lxd_harness_stop(h);
+		return harness_fail(r, "lxd-env.sh start/launch failed");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "private LXD up in %s in %.1f s\n", h->dir,
+		(double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return 0;
+}
+
+void lxd_harness_stop(struct lxd_harness *h)
+{
+	if (!h->running)
+		return;
+	h->running = false;
+	if (live == h)
+		live = NULL;
+	if (script(h, "stop", NULL) < 0)
+		fprintf(stderr, "lxd-env.sh stop %s failed\n", h->dir);
+}

@@ -1,0 +1,193 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# A private LXD for tests: its own LXD_DIR, its own socket (DIR/unix.socket),
+# a `dir` storage pool, no network, and a busybox image built on the spot
+# from Debian's busybox-static. It never touches a system LXD
+# (/var/lib/lxd, the snap): everything lives under DIR.
+#
+#   lxd-env.sh start DIR          start LXD in DIR (created; must be empty)
+#   lxd-env.sh launch DIR NAME... launch busybox containers
+#   lxd-env.sh stop DIR           stop containers and LXD, unmount, rm -rf DIR
+#   lxd-env.sh env DIR            print the exports for using `lxc` by hand
+#
+# What it needed here (Debian 12, LXD 5.0.2, no systemd, AppArmor absent
+# from the kernel, cgroup v1 hybrid):
+# - Unprivileged containers need root ranges in /etc/subuid and
+#   /etc/subgid; LXD reads them once at start. Added if missing.
+# - DIR must be traversable (0711) by the container's mapped root, or an
+#   unprivileged container cannot reach its rootfs; mktemp -d gives 0700.
+# - LXD's stdout/stderr must not be the caller's: a test runner waits for
+#   EOF on its pipes and would hang on a daemon that inherited them.
+# - The image's /sbin/init traps SIGPWR (what `lxc stop` sends), so a clean
+#   stop is instant instead of waiting out the 30 s shutdown timeout.
+# Nothing else: no AppArmor, no lxcfs, no bridge, no images server.
+set -euo pipefail
+
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+
+die() {
+	echo "lxd-env.sh: $*" >&2
+	exit 1
+}
+
+use_dir() {
+	[ -n "${1:-}" ] || die "missing DIR"
+	export LXD_DIR=$1
+	# lxc keeps its client config under LXD_CONF; keep it out of $HOME.
+	export LXD_CONF=$1/client
+}
+
+# Root needs subordinate ids for unprivileged containers.
+ensure_subids() {
+	local f
+	for f in /etc/subuid /etc/subgid; do
+		grep -q '^root:' "$f" 2>/dev/null ||
+			echo "root:1000000:1000000000" >>"$f"
+	done
+}
+
+preseed() {
+	cat <<'EOF'
+config:
+  images.auto_update_interval: "0"
+storage_pools:
+- name: default
+  driver: dir
+profiles:
+- name: default
+  devices:
+    root:
+      path: /
+      pool: default
+      type: disk
+EOF
+}
+
+# PID 1 of the container: mounts what a shell needs, then sleeps; exits at
+# once on SIGPWR/SIGTERM so `lxc stop` is fast.
+init_script() {
+	cat <<'EOF'
+#!/bin/sh
+trap 'exit 0' PWR TERM INT
+mount -t proc proc /proc 2>/dev/null
+mount -t sysfs sysfs /sys 2>/dev/null
+while :; do
+	sleep 3600 &
+	wait $!
+done
+EOF
+}
+
+build_image() {
+	local work=$1 root=$1/rootfs applet
+	[ -x "$BUSYBOX" ] || die "$BUSYBOX missing (install busybox-static)"
+	mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root,run,var}
+	cp "$BUSYBOX" "$root/bin/busybox"
+	for applet in $("$BUSYBOX" --list); do
+		[ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+	done
+	init_script >"$root/sbin/init"
+	chmod 755 "$root/sbin/init"
+	echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+	echo "root:x:0:" >"$root/etc/group"
+	cat >"$work/metadata.yaml" <<EOF
+architecture: $(uname -m)
+creation_date: $(date +%s)
+properties:
+  description: busybox for devpass tests
+  os: busybox
+  release: static
+EOF
+	XZ_OPT=-0 tar -C "$work" -cJf "$work/meta.tar.xz" metadata.yaml
+	XZ_OPT=-0 tar -C "$root" --numeric-owner --owner=0 --group=0 \
+		-cJf "$work/rootfs.tar.xz" .
+}
+
+cmd_start() {
+	local dir=$1
+	use_dir "$dir"
+	mkdir -p "$dir"
+	chmod 0711 "$dir"
+	[ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
+	ensure_subids
+	lxd --group root --logfile "$dir/lxd.log" \
+		</dev/null >>"$dir/lxd.out" 2>&1 &
+	echo $! >"$dir/lxd.pid"
+	if ! lxd waitready --timeout=30; then
+		tail -20 "$dir/lxd.log" "$dir/lxd.out" >&2
+		die "LXD did not come up in $dir"
+	fi
+	preseed | lxd init --preseed >"$dir/init.log" 2>&1 ||
+		{ cat "$dir/init.log" >&2; die "lxd init --preseed failed"; }
+	build_image "$dir/image"
+	# (lxc's first run also prints a greeting on stderr: keep it in a log.)
+	lxc image import "$dir/image/meta.tar.xz" "$dir/image/rootfs.tar.xz" \
+		--alias busybox >"$dir/import.log" 2>&1 ||
+		{ cat "$dir/import.log" >&2; die "image import failed"; }
+	rm -rf "$dir/image"
+	[ -S "$dir/unix.socket" ] || die "no socket $dir/unix.socket"
+}
+
+cmd_launch() {
+	local dir=$1 name
+	use_dir "$dir"
+	shift
+	for name in "$@"; do
+		lxc launch busybox "$name" </dev/null >/dev/null 2>"$dir/launch.err" ||
+			{ cat "$dir/launch.err" >&2; die "launch $name failed"; }
+	done
+}
+
+# Unmounts whatever LXD left under DIR, deepest first.
+unmount_under() {
+	local dir=$1 m
+	awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' \
+		/proc/self/mountinfo | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
+
+# Whether @pid is still our LXD: alive, not a zombie (PID 1 may not reap
+# here), and running with our log file, so a reused pid is never killed.
+our_lxd_alive() {
+	local pid=$1 dir=$2
+	[ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+	[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/lxd.log"
+}
+
+cmd_stop() {
+	local dir=$1 pid=""
+	[ -d "$dir" ] || return 0
+	use_dir "$dir"
+	[ -f "$dir/lxd.pid" ] && pid=$(cat "$dir/lxd.pid")
+	if our_lxd_alive "$pid" "$dir"; then
+		lxc stop --all --force </dev/null >/dev/null 2>&1 || true
+		timeout 20 lxd shutdown --timeout=15 >/dev/null 2>&1 || true
+		for _ in $(seq 50); do
+			our_lxd_alive "$pid" "$dir" || break
+			sleep 0.1
+		done
+		! our_lxd_alive "$pid" "$dir" || kill -9 "$pid" 2>/dev/null || true
+	fi
+	unmount_under "$dir"
+	rm -rf "$dir"
+}
+
+cmd_env() {
+	echo "export LXD_DIR=$1 LXD_CONF=$1/client LXD_SOCKET=$1/unix.socket"
+}
+
+case "${1:-}" in
+start | launch | stop | env)
+	cmd=$1
+	shift
+	[ $# -ge 1 ] || die "usage: $0 $cmd DIR ..."
+	"cmd_$cmd" "$@"
+	;;
+*)
+	echo "usage: $0 start|launch|stop|env DIR [NAME...]" >&2
+	exit 2
+	;;
+esac

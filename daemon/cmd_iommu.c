@@ -7,7 +7,6 @@
 #include "devpass/iommu.h"
 #include "devpass/json.h"
 
-DEFINE_FREEP(json_object, json_object_put)
 
 #define PCI_CLASS_BRIDGE_PCI 0x0604
 

@@ -8,7 +8,6 @@
 #include "devpass/match.h"
 #include "devpass/table.h"
 
-DEFINE_FREEP(json_object, json_object_put)
 
 static const char *const usb_headers[] = {
 	"PORT", "ID", "CLASS", "DEVICE", "SERIAL", "NODES", "RULE", "INSTANCE",

@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devpass/json.h"
 #include "devpass/commands.h"
 #include "devpass/control.h"
 #include "devpass/table.h"
 
-DEFINE_FREEP(json_object, json_object_put)
 
 static const char *const headers[] = {
 	"DEVICE", "ID", "RULE", "INSTANCE", "STATE", "WHY",

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "devpass/json.h"
 #include "devpass/entries.h"
 #include "devpass/log.h"
 #include "devpass/text.h"
@@ -16,7 +17,6 @@
 /* Room for "-" and 8 hex digits at the end of a shortened name. */
 #define NAME_HASH_LEN 9
 
-DEFINE_FREEP(struct json_object, json_object_put)
 
 /* Streams the pieces of a name: sanitised into out, hashed whole. */
 struct name_writer {

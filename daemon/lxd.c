@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "devpass/json.h"
 #include "devpass/log.h"
 #include "devpass/lxd.h"
 

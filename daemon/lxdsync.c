@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devpass/json.h"
 #include "devpass/log.h"
 #include "devpass/lxdsync.h"
 

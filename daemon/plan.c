@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "devpass/json.h"
 #include "devpass/match.h"
 #include "devpass/plan.h"
 
-DEFINE_FREEP(json_object, json_object_put)
 
 void instance_set_free(struct instance_set *s)
 {

@@ -8,7 +8,6 @@
 #include "devpass/lxdsync.h"
 #include "devpass/reconcile.h"
 
-DEFINE_FREEP(json_object, json_object_put)
 
 /* What was attached, by entry: lets a detach name its rule and device. */
 struct ledger_entry {
@@ -100,10 +99,11 @@ unsigned reconciler_writes(const struct reconciler *rc)
 	return rc->writes;
 }
 
-static void set_lxd_error(struct reconciler *rc, const char *fmt, int err)
+/* Keeps "WHAT: strerror(err)" for `devpass status`. */
+static void set_lxd_error(struct reconciler *rc, const char *what, int err)
 {
 	free(rc->lxd_error);
-	if (asprintf(&rc->lxd_error, fmt, strerror(-err)) < 0)
+	if (asprintf(&rc->lxd_error, "%s: %s", what, strerror(-err)) < 0)
 		rc->lxd_error = NULL;
 }
 
@@ -112,7 +112,7 @@ int reconciler_refresh_server(struct reconciler *rc)
 	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
 	int r = lxd_server_get(rc->lxd, &s);
 	if (r < 0) {
-		set_lxd_error(rc, "cannot reach LXD: %s", r);
+		set_lxd_error(rc, "cannot reach LXD", r);
 		return r;
 	}
 	rc->features.usb_serial =
@@ -224,7 +224,7 @@ static int read_instances(struct reconciler *rc, const struct ruleset *rs,
 			continue;
 		}
 		if (r < 0) {
-			set_lxd_error(rc, "cannot list LXD instances: %s", r);
+			set_lxd_error(rc, "cannot list LXD instances", r);
 			return r;
 		}
 	}
@@ -440,6 +440,8 @@ static int apply_instance(struct reconciler *rc, const struct plan *p,
 						  rc->patch_removal, &stats,
 						  refusal);
 		rc->writes += stats.writes;
+		if (r == -ENXIO) /* deleted since the list; its event re-plans */
+			return 0;
 		if (r == -EIO)
 			return log_warning("LXD refused devpass's entries for "
 					   "%s/%s: %s",
@@ -548,7 +550,7 @@ int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
 		return r;
 	r = apply_plan(rc, p, set);
 	if (r < 0 && r != -ENOMEM)
-		set_lxd_error(rc, "cannot write to LXD: %s", r);
+		set_lxd_error(rc, "cannot write to LXD", r);
 	else if (r == 0) {
 		free(rc->lxd_error);
 		rc->lxd_error = NULL;

@@ -10,6 +10,8 @@
 
 #include "devpass/device.h"
 
+DEFINE_FREEP(json_object, json_object_put)
+
 /* A string, or JSON null for NULL. */
 json_object *json_string_or_null(const char *s);
 

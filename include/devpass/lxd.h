@@ -32,11 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <json-c/json_object.h>
-
 #include "devpass/common.h"
-
-DEFINE_FREEP(struct json_object, json_object_put)
+#include "devpass/json.h"
 
 /* Largest response body accepted; larger ones fail with -EPROTO. */
 #define LXD_MAX_RESPONSE (16u * 1024u * 1024u)

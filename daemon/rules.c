@@ -443,7 +443,8 @@ static int check_pattern(struct parser *p, const struct key_def *k, char *pat)
 		ascii_lower(pat);
 		return 0;
 	case VALUE_ADDRESS:
-		if (!all_chars(pat, ":.*?[]!^-"))
+		if (strspn(pat, "0123456789abcdefABCDEF:.*?[]!^-") !=
+		    strlen(pat))
 			return report(p, p->line,
 				      "bad PCI address \"%s\" for Address= "
 				      "(expected like 0000:65:00.0)",

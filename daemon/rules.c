@@ -755,6 +755,8 @@ static int parse_assignment(struct parser *p, char *line)
 			      line);
 	*eq = '\0';
 	char *key = strip(line), *value = strip(eq + 1);
+	if (!*key)
+		return report(p, p->line, "missing key before \"=\"");
 
 	if (p->section == SECTION_NONE)
 		return report(p, p->line,

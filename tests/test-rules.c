@@ -272,6 +272,7 @@ static const struct error_case error_cases[] = {
     {MATCH_USB "Vendor 046d\n" ATTACH,
      P ":3: missing \"=\" in \"Vendor 046d\" (expected Key=value)"},
     {MATCH_USB "Vendor=  \n" ATTACH, P ":3: empty value for Vendor="},
+    {MATCH_USB " = 046d\n" ATTACH, P ":3: missing key before \"=\""},
     {MATCH_USB "Subsystem=usb\n" ATTACH,
      P ":3: duplicate key Subsystem= (first given on line 2)"},
     {MATCH_USB ATTACH "Instance=c2\n",

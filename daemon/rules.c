@@ -432,14 +432,16 @@ static int check_pattern(struct parser *p, const struct key_def *k, char *pat)
 
 	switch (k->kind) {
 	case VALUE_HEX:
-		if (k->width ? !hex_glob_fits(pat, k->width)
-			     : hex_glob_width(pat, &star) < 0)
+		if (k->width && !hex_glob_fits(pat, k->width))
 			return report(p, p->line,
 				      "bad hex value \"%s\" for %s= (expected "
-				      "%s)",
-				      pat, k->name,
-				      k->width ? "4 hex digits"
-					       : "2, 4 or 6 hex digits");
+				      "%d hex digits)",
+				      pat, k->name, k->width);
+		if (hex_glob_width(pat, &star) < 0)
+			return report(p, p->line,
+				      "bad hex value \"%s\" for %s= (expected "
+				      "2, 4 or 6 hex digits)",
+				      pat, k->name);
 		ascii_lower(pat);
 		return 0;
 	case VALUE_ADDRESS:

@@ -59,10 +59,11 @@ static char *usb_nodes(const struct device *d)
 {
 	char *s = strdup("");
 	for (size_t i = 0; s && i < d->n_nodes; i++) {
-		const char *base = strrchr(d->nodes[i].devnode, '/');
+		const char *node = d->nodes[i].devnode;
 		char *grown = NULL;
-		if (asprintf(&grown, "%s%s%s", s, *s ? "," : "",
-			     base ? base + 1 : d->nodes[i].devnode) < 0)
+		if (strncmp(node, "/dev/", 5) == 0)
+			node += 5;
+		if (asprintf(&grown, "%s%s%s", s, *s ? " " : "", node) < 0)
 			grown = NULL;
 		free(s);
 		s = grown;
@@ -137,10 +138,11 @@ static int print_usb(const struct device_list *l, const struct ruleset *rs)
 		if (d->subsystem == DEVICE_USB && !usb_parent(l, d))
 			r = usb_add_subtree(t, l, d, "", "", "", rs);
 	}
-	if (r == 0) {
+	if (r == 0 && l->n_devices && l->devices[0]->subsystem == DEVICE_USB) {
 		printf("USB devices\n");
 		table_print(t, stdout, "  ");
-	}
+	} else if (r == 0)
+		printf("USB devices: none\n");
 	return r;
 }
 

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The devpass command on recorded devices: the camera and keyboard
+ * recordings loaded into one umockdev testbed, the real binary run as a
+ * child under the testbed's preload.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "devpass/common.h"
+#include "testbed.h"
+
+#define CAMERA "1-1.5.2.3"
+#define KEYBOARD "1-1.5.4.2"
+
+static char rules_dir[] = "/tmp/devpass-cli-XXXXXX";
+
+struct run {
+	int status;
+	char *out;
+	char *err;
+};
+
+static char *slurp(FILE *f)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	int c;
+	rewind(f);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(m);
+	fclose(f);
+	return buf;
+}
+
+/* Runs build/daemon/devpass with @args (NULL-terminated). */
+static struct run devpass(const char *const *args)
+{
+	char bin[4096];
+	snprintf(bin, sizeof(bin), "%s/daemon/devpass",
+		 getenv("DEVPASS_BUILD_DIR") ?: ".");
+	const char *argv[16] = {bin};
+	for (size_t i = 0; args[i] && i < 14; i++)
+		argv[i + 1] = args[i];
+	FILE *out = tmpfile(), *err = tmpfile();
+	assert_non_null(out);
+	assert_non_null(err);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fileno(out), 1);
+		dup2(fileno(err), 2);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return (struct run){WEXITSTATUS(status), slurp(out), slurp(err)};
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+	if (!strstr(haystack, needle))
+		fail_msg("\"%s\" not found in:\n%s", needle, haystack);
+}
+
+static void list_shows_both_devices(void **state)
+{
+	struct run r = devpass((const char *[]){"list", "--rules-dir",
+						rules_dir, NULL});
+	assert_int_equal(r.status, 0);
+	assert_contains(r.out, "└─ " CAMERA);
+	assert_contains(r.out, "04a9:31c0");
+	assert_contains(r.out, "Canon Inc. Canon Digital Camera");
+	assert_contains(r.out, "C767F1C714174C309255F70E4A7B2EE2");
+	assert_contains(r.out, "└─ " KEYBOARD);
+	assert_contains(r.out, "05f3:0007");
+	assert_contains(r.out, "input/event5");
+	run_free(&r);
+}
+
+static json_object *find_device(json_object *root, const char *id)
+{
+	json_object *devs = json_object_object_get(root, "devices");
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		json_object *d = json_object_array_get_idx(devs, i);
+		if (strcmp(json_object_get_string(
+				   json_object_object_get(d, "id")), id) == 0)
+			return d;
+	}
+	fail_msg("device %s not in the JSON list", id);
+	return NULL;
+}
+
+static void list_json_has_keyboard_node(void **state)
+{
+	struct run r = devpass((const char *[]){"list", "--json", "--rules-dir",
+						rules_dir, NULL});
+	assert_int_equal(r.status, 0);
+	json_object *root = json_tokener_parse(r.out);
+	assert_non_null(root);
+	json_object *kbd = find_device(root, KEYBOARD);
+	json_object *ifc = json_object_object_get(kbd, "interface_classes");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(ifc, 0)), "03");
+	json_object *nodes = json_object_object_get(kbd, "nodes");
+	bool found = false;
+	for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+		json_object *n = json_object_array_get_idx(nodes, i);
+		if (strcmp(json_object_get_string(json_object_object_get(n, "devnode")),
+			   "/dev/input/event5") == 0) {
+			found = true;
+			assert_string_equal(json_object_get_string(json_object_object_get(n, "subsystem")),
+					    "input");
+		}
+	}
+	assert_true(found);
+	json_object *cam = find_device(root, CAMERA);
+	assert_string_equal(json_object_get_string(json_object_object_get(cam, "serial")),
+			    "C767F1C714174C309255F70E4A7B2EE2");
+	json_object_put(root);
+	run_free(&r);
+}
+
+/* generate DEVICE > rules_dir/NAME.rules; then check and explain agree. */
+static void generate_then_explain(const char *device, const char *name,
+				  const char *expect_key)
+{
+	struct run gen = devpass((const char *[]){"generate", device,
+						  "--instance", "c1", NULL});
+	assert_int_equal(gen.status, 0);
+	assert_contains(gen.out, expect_key);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s.rules", rules_dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(gen.out, f);
+	fclose(f);
+	chmod(path, 0644);
+	struct run check = devpass((const char *[]){"check", "--rules-dir", rules_dir, NULL});
+	assert_int_equal(check.status, 0);
+	struct run explain = devpass((const char *[]){"explain", device,
+						      "--rules-dir", rules_dir, NULL});
+	assert_int_equal(explain.status, 0);
+	char yes[128];
+	snprintf(yes, sizeof(yes), "YES  %s matches", name);
+	assert_contains(explain.out, yes);
+	run_free(&gen);
+	run_free(&check);
+	run_free(&explain);
+}
+
+static void generate_explain_round_trip(void **state)
+{
+	generate_then_explain(CAMERA, "50-camera",
+			      "Serial=C767F1C714174C309255F70E4A7B2EE2");
+	generate_then_explain(KEYBOARD, "60-keyboard", "Port=" KEYBOARD);
+	/* Each rule matches its own device only; explain says why not. */
+	struct run r = devpass((const char *[]){"explain", KEYBOARD,
+						"--rules-dir", rules_dir, NULL});
+	assert_contains(r.out, "no   50-camera: Vendor=05f3 does not match 04a9");
+	run_free(&r);
+}
+
+static void explain_unknown_device_says_what_to_give(void **state)
+{
+	struct run r = devpass((const char *[]){"explain", "9-9", "--rules-dir",
+						rules_dir, NULL});
+	assert_int_equal(r.status, 2);
+	assert_contains(r.err, "no device \"9-9\"");
+	run_free(&r);
+}
+
+static void check_fails_on_bad_rules(void **state)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/tests/rules/bad",
+		 getenv("DEVPASS_SOURCE_DIR") ?: ".");
+	struct run r = devpass((const char *[]){"check", "--rules-dir", dir, NULL});
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "bad-hex.rules:");
+	run_free(&r);
+}
+
+static int setup(void **state)
+{
+	UMockdevTestbed *tb = testbed_new();
+	testbed_load(tb, "canon-powershot-sx200.umockdev");
+	testbed_load(tb, "usb-keyboard.umockdev");
+	*state = tb;
+	return mkdtemp(rules_dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rules_dir);
+	g_object_unref(*state);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(list_shows_both_devices),
+		cmocka_unit_test(list_json_has_keyboard_node),
+		cmocka_unit_test(generate_explain_round_trip),
+		cmocka_unit_test(explain_unknown_device_says_what_to_give),
+		cmocka_unit_test(check_fails_on_bad_rules),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

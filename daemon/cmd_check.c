@@ -3,33 +3,53 @@
 #include <string.h>
 
 #include "devpass/commands.h"
+#include "devpass/table.h"
 
-static void print_rule(const struct rule *r)
+static const char *const headers[] = {"RULE", "SUBSYSTEM", "INSTANCES",
+				      "FILE"};
+
+static int add_rule(struct table *t, const struct rule *r)
 {
-	printf("  %-32s %s ->", r->name,
-	       r->subsystem == RULE_SUBSYSTEM_USB ? "usb" : "pci");
+	_cleanup_(freep) char *instances = NULL;
+	size_t len = 1;
 	for (char **i = r->instances; *i; i++)
-		printf(" %s", *i);
-	if (r->project && strcmp(r->project, "default") != 0)
-		printf(" (project %s)", r->project);
-	printf("   %s\n", r->path);
+		len += strlen(*i) + 1;
+	instances = calloc(1, len + strlen(r->project) + 16);
+	if (!instances)
+		return -ENOMEM;
+	for (char **i = r->instances; *i; i++) {
+		strcat(instances, i == r->instances ? "" : " ");
+		strcat(instances, *i);
+	}
+	if (strcmp(r->project, "default") != 0) {
+		strcat(instances, " (project ");
+		strcat(instances, r->project);
+		strcat(instances, ")");
+	}
+	const char *row[] = {r->name,
+			     r->subsystem == RULE_SUBSYSTEM_USB ? "usb" : "pci",
+			     instances, r->path};
+	return table_add_row(t, row);
 }
 
 int cmd_check(const struct cli_options *o)
 {
 	_cleanup_(ruleset_freep) struct ruleset *rs = NULL;
-	if (cli_load_rules(o, false, &rs) < 0)
+	_cleanup_(table_freep) struct table *t =
+		table_new(ARRAY_SIZE(headers), headers);
+	if (!t || cli_load_rules(o, false, &rs) < 0)
 		return EXIT_TROUBLE;
-	size_t n_errors = strv_length(rs->errors);
-	printf("%zu rule%s loaded, in the order they are tried:\n",
-	       rs->n_rules, rs->n_rules == 1 ? "" : "s");
 	for (size_t i = 0; i < rs->n_rules; i++)
-		print_rule(rs->rules[i]);
-	if (n_errors) {
-		printf("%zu error%s (see above); a rule with an error is "
+		if (add_rule(t, rs->rules[i]) < 0)
+			return EXIT_TROUBLE;
+	printf("%zu rule%s loaded, tried in this order:\n", rs->n_rules,
+	       rs->n_rules == 1 ? "" : "s");
+	if (rs->n_rules)
+		table_print(t, stdout, "  ");
+	size_t n_errors = strv_length(rs->errors);
+	if (n_errors)
+		printf("%zu error%s (above); a rule file with an error is "
 		       "ignored whole\n",
 		       n_errors, n_errors == 1 ? "" : "s");
-		return EXIT_NEGATIVE;
-	}
-	return EXIT_OK;
+	return n_errors ? EXIT_NEGATIVE : EXIT_OK;
 }

@@ -70,7 +70,8 @@ leg_asan() {
 		>/dev/null || { failed=$((failed + 1)); return; }
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		run_meson_leg "clang ASan+UBSan: unit" build-asan --suite unit
+		run_meson_leg "clang ASan+UBSan: unit, umockdev" build-asan \
+			--suite unit --suite umockdev
 }
 
 leg_fuzz() {
@@ -81,7 +82,7 @@ leg_fuzz() {
 		ninja -C build-fuzz >/dev/null || { failed=$((failed + 1)); return; }
 	local t work
 	for t in build-fuzz/tests/fuzz/fuzz-*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		work=$(mktemp -d)
 		cp -r "tests/fuzz/corpus/${t##*/fuzz-}/." "$work/" 2>/dev/null
 		if "$t" -max_total_time="$FUZZ_SECONDS" -max_len=4096 \

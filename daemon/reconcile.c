@@ -6,6 +6,7 @@
 #include "devpass/json.h"
 #include "devpass/log.h"
 #include "devpass/lxdsync.h"
+#include "devpass/match.h"
 #include "devpass/reconcile.h"
 
 
@@ -587,24 +588,44 @@ static json_object *entry_names(json_object *entries)
 	return a;
 }
 
+/* A device the last reconcile did not see: new since, or LXD was away. */
+static void add_unreconciled(json_object *j, const struct reconciler *rc,
+			     const struct rule *r)
+{
+	json_object_object_add(j, "rule", json_string_or_null(r ? r->name : NULL));
+	json_object_object_add(j, "project", json_string_or_null(r ? r->project : NULL));
+	json_object_object_add(j, "instance", NULL);
+	json_object_object_add(j, "state",
+			       json_object_new_string(r ? "pending" : "unmatched"));
+	json_object_object_add(j, "reason",
+			       json_string_or_null(r ? rc->lxd_error : NULL));
+}
+
 static json_object *device_status(const struct reconciler *rc,
+				  const struct ruleset *rs,
 				  const struct device *d)
 {
 	const struct outcome *o = outcome_of(rc, d);
 	json_object *j = json_from_device(d);
 	if (!j)
 		return NULL;
-	json_object_object_add(j, "rule", json_string_or_null(o ? o->rule : NULL));
-	json_object_object_add(j, "project", json_string_or_null(o ? o->project : NULL));
-	json_object_object_add(j, "instance", json_string_or_null(o ? o->instance : NULL));
-	json_object_object_add(j, "state", json_object_new_string(o ? o->state : "unmatched"));
-	json_object_object_add(j, "reason", json_string_or_null(o ? o->reason : NULL));
-	json_object_object_add(j, "entries", o && o->entries ? entry_names(o->entries)
-							     : json_object_new_array());
+	if (!o) {
+		add_unreconciled(j, rc, ruleset_match(rs, d));
+		json_object_object_add(j, "entries", json_object_new_array());
+		return j;
+	}
+	json_object_object_add(j, "rule", json_string_or_null(o->rule));
+	json_object_object_add(j, "project", json_string_or_null(o->project));
+	json_object_object_add(j, "instance", json_string_or_null(o->instance));
+	json_object_object_add(j, "state", json_object_new_string(o->state));
+	json_object_object_add(j, "reason", json_string_or_null(o->reason));
+	json_object_object_add(j, "entries", o->entries ? entry_names(o->entries)
+							: json_object_new_array());
 	return j;
 }
 
 json_object *reconciler_status(const struct reconciler *rc,
+			       const struct ruleset *rs,
 			       const struct device_list *devices)
 {
 	json_object *root = json_object_new_object();
@@ -618,6 +639,6 @@ json_object *reconciler_status(const struct reconciler *rc,
 	json_object_object_add(lxd, "writes", json_object_new_int64(rc->writes));
 	json_object_object_add(root, "dry_run", json_object_new_boolean(rc->dry_run));
 	for (size_t i = 0; devices && i < devices->n_devices; i++)
-		json_object_array_add(devs, device_status(rc, devices->devices[i]));
+		json_object_array_add(devs, device_status(rc, rs, devices->devices[i]));
 	return root;
 }

@@ -30,7 +30,7 @@ struct service {
 	struct ruleset *rules;
 	struct lxd_client *lxd;
 	struct reconciler *rc;
-	struct lxd_events *events;
+	struct events *events;
 	struct control *control;
 	bool dirty;      /* something changed since the last reconcile */
 	bool waiting;    /* a retry is scheduled; reconcile when it fires */
@@ -184,7 +184,7 @@ static int connect_events(struct service *s)
 	int r = connect_lxd(s);
 	if (r < 0)
 		return r;
-	r = events_connect(lxd_client_socket_path(s->lxd), &s->events);
+	r = events_connect(&s->events, lxd_client_socket_path(s->lxd));
 	if (r < 0)
 		return r;
 	r = watch(s, events_get_fd(s->events), WATCH_EVENTS);
@@ -273,7 +273,7 @@ static json_object *status_reply(void *userdata)
 			json_object_new_string("devpassd has not reached LXD yet"));
 		return o;
 	}
-	return reconciler_status(s->rc, s->devices);
+	return reconciler_status(s->rc, s->rules, s->devices);
 }
 
 static void dispatch(struct service *s, const struct epoll_event *ev)

@@ -29,6 +29,10 @@ static void child_env(const struct lxd_harness *h)
 	snprintf(conf, sizeof(conf), "%s/client", h->dir);
 	setenv("LXD_DIR", h->dir, 1);
 	setenv("LXD_CONF", conf, 1);
+	/* A test under a umockdev testbed must not hand its fake /sys and
+	 * /dev to LXD (liblxc would start containers against them). */
+	unsetenv("LD_PRELOAD");
+	unsetenv("UMOCKDEV_DIR");
 }
 
 /* Starts @argv with its stdout on @out_fd (inherited when -1). */
@@ -175,4 +179,14 @@ void lxd_harness_stop(struct lxd_harness *h)
 		live = NULL;
 	if (script(h, "stop", NULL) < 0)
 		fprintf(stderr, "lxd-env.sh stop %s failed\n", h->dir);
+}
+
+int lxd_harness_halt(struct lxd_harness *h)
+{
+	return script(h, "halt", NULL);
+}
+
+int lxd_harness_resume(struct lxd_harness *h)
+{
+	return script(h, "resume", NULL);
 }

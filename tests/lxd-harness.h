@@ -44,6 +44,15 @@ int lxd_harness_start(struct lxd_harness *h, const char *const *containers);
 void lxd_harness_stop(struct lxd_harness *h);
 
 /**
+ * lxd_harness_halt() - stop only the LXD daemon: its socket goes away.
+ * lxd_harness_resume() - start it again on the same directory; LXD starts
+ * the containers that ran. Together: an LXD restart under a test.
+ * Return: 0 or -EIO.
+ */
+int lxd_harness_halt(struct lxd_harness *h);
+int lxd_harness_resume(struct lxd_harness *h);
+
+/**
  * lxd_harness_run() - run @argv (e.g. "lxc", "exec", "c1", "--", ...) with
  * LXD_DIR and LXD_CONF pointing at the private LXD.
  * @output: its stdout, NUL-terminated (caller frees); may be NULL.

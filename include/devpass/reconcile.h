@@ -64,7 +64,9 @@ bool reconciler_all_attached(const struct reconciler *rc);
  * reconciler_status() - the last outcome: {"lxd": {...}, "devices":
  * [{device..., rule, project, instance, state, reason, entries}]} with
  * state one of "attached", "waiting", "refused", "failed", "would-attach"
- * (dry run), "unmatched". A new reference.
+ * (dry run), "pending" (a rule owns it, LXD has not been reached since it
+ * appeared) and "unmatched". A new reference.
  */
 json_object *reconciler_status(const struct reconciler *rc,
+			       const struct ruleset *rs,
 			       const struct device_list *devices);

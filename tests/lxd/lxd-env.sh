@@ -9,6 +9,8 @@
 #   lxd-env.sh start DIR          start LXD in DIR (created; must be empty)
 #   lxd-env.sh launch DIR NAME... launch busybox containers
 #   lxd-env.sh stop DIR           stop containers and LXD, unmount, rm -rf DIR
+#   lxd-env.sh halt DIR           stop only the LXD daemon (an LXD restart, part 1)
+#   lxd-env.sh resume DIR         start it again; it restarts what ran
 #   lxd-env.sh env DIR            print the exports for using `lxc` by hand
 #
 # What it needed here (Debian 12, LXD 5.0.2, no systemd, AppArmor absent
@@ -104,13 +106,9 @@ EOF
 		-cJf "$work/rootfs.tar.xz" .
 }
 
-cmd_start() {
+# Starts the LXD daemon of DIR and waits until it answers.
+run_lxd() {
 	local dir=$1
-	use_dir "$dir"
-	mkdir -p "$dir"
-	chmod 0711 "$dir"
-	[ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
-	ensure_subids
 	lxd --group root --logfile "$dir/lxd.log" \
 		</dev/null >>"$dir/lxd.out" 2>&1 &
 	echo $! >"$dir/lxd.pid"
@@ -118,6 +116,16 @@ cmd_start() {
 		tail -20 "$dir/lxd.log" "$dir/lxd.out" >&2
 		die "LXD did not come up in $dir"
 	fi
+}
+
+cmd_start() {
+	local dir=$1
+	use_dir "$dir"
+	mkdir -p "$dir"
+	chmod 0711 "$dir"
+	[ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
+	ensure_subids
+	run_lxd "$dir"
 	preseed | lxd init --preseed >"$dir/init.log" 2>&1 ||
 		{ cat "$dir/init.log" >&2; die "lxd init --preseed failed"; }
 	build_image "$dir/image"
@@ -157,22 +165,41 @@ our_lxd_alive() {
 	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/lxd.log"
 }
 
+# Stops the LXD daemon of DIR (and, with "all", its containers first).
+stop_lxd() {
+	local dir=$1 what=$2 pid=""
+	[ -f "$dir/lxd.pid" ] && pid=$(cat "$dir/lxd.pid")
+	our_lxd_alive "$pid" "$dir" || return 0
+	if [ "$what" = all ]; then
+		lxc stop --all --force </dev/null >/dev/null 2>&1 || true
+	fi
+	timeout 20 lxd shutdown --timeout=15 >/dev/null 2>&1 || true
+	for _ in $(seq 50); do
+		our_lxd_alive "$pid" "$dir" || break
+		sleep 0.1
+	done
+	! our_lxd_alive "$pid" "$dir" || kill -9 "$pid" 2>/dev/null || true
+}
+
 cmd_stop() {
-	local dir=$1 pid=""
+	local dir=$1
 	[ -d "$dir" ] || return 0
 	use_dir "$dir"
-	[ -f "$dir/lxd.pid" ] && pid=$(cat "$dir/lxd.pid")
-	if our_lxd_alive "$pid" "$dir"; then
-		lxc stop --all --force </dev/null >/dev/null 2>&1 || true
-		timeout 20 lxd shutdown --timeout=15 >/dev/null 2>&1 || true
-		for _ in $(seq 50); do
-			our_lxd_alive "$pid" "$dir" || break
-			sleep 0.1
-		done
-		! our_lxd_alive "$pid" "$dir" || kill -9 "$pid" 2>/dev/null || true
-	fi
+	stop_lxd "$dir" all
 	unmount_under "$dir"
 	rm -rf "$dir"
+}
+
+# The daemon goes away with its socket, as when LXD is upgraded or crashes;
+# its containers are started again by resume (LXD restarts what ran).
+cmd_halt() {
+	use_dir "$1"
+	stop_lxd "$1" daemon
+}
+
+cmd_resume() {
+	use_dir "$1"
+	run_lxd "$1"
 }
 
 cmd_env() {
@@ -180,14 +207,14 @@ cmd_env() {
 }
 
 case "${1:-}" in
-start | launch | stop | env)
+start | launch | stop | halt | resume | env)
 	cmd=$1
 	shift
 	[ $# -ge 1 ] || die "usage: $0 $cmd DIR ..."
 	"cmd_$cmd" "$@"
 	;;
 *)
-	echo "usage: $0 start|launch|stop|env DIR [NAME...]" >&2
+	echo "usage: $0 start|launch|stop|halt|resume|env DIR [NAME...]" >&2
 	exit 2
 	;;
 esac

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * devpassd end to end: a real private LXD with busybox containers, devices
+ * from umockdev recordings and synthetic ones in a testbed, the daemon a
+ * child under the testbed's preload, uevents sent by this process.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "daemon-harness.h"
+#include "devpass/lxdsync.h"
+#include "testbed.h"
+
+#define CAMERA "1-1.5.2.3"
+#define KEYBOARD "1-1.5.4.2"
+#define WAIT_MS 10000
+
+static struct lxd_harness lxd;
+
+struct fixture {
+	UMockdevTestbed *tb;
+	struct daemon_harness d;
+};
+
+/* A USB device on bus 1 at @port; with @child a video4linux node. */
+static char *plug(UMockdevTestbed *tb, const char *port, uint16_t product,
+		  const char *serial, unsigned devnum, bool child)
+{
+	char video[16];
+	snprintf(video, sizeof(video), "video%u", devnum);
+	const struct testbed_usb u = {
+		.port = port, .vendor = 0x046d, .product = product,
+		.serial = serial, .manufacturer = "Logitech",
+		.product_name = "Webcam", .busnum = 1, .devnum = devnum,
+		.interface_class = child ? 0x0e : -1,
+		.child_subsystem = child ? "video4linux" : NULL,
+		.child_name = child ? video : NULL,
+		.child_major = 81, .child_minor = devnum,
+	};
+	return testbed_add_usb_device(tb, &u);
+}
+
+static void unplug(UMockdevTestbed *tb, const char *syspath)
+{
+	umockdev_testbed_uevent(tb, syspath, "remove");
+	umockdev_testbed_remove_device(tb, syspath);
+}
+
+static void clear_entries(struct daemon_harness *d, const char *instance)
+{
+	json_object *none = json_object_new_object();
+	assert_int_equal(lxd_instance_sync_devices(d->client, "default", instance,
+						   "devpass-", none, false, NULL, NULL),
+			 0);
+	json_object_put(none);
+}
+
+static int fixture_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->tb = testbed_new();
+	daemon_harness_init(&f->d, &lxd);
+	*state = f;
+	return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (f->d.pid > 0)
+		daemon_stop(&f->d, SIGTERM);
+	lxc(&f->d, (const char *[]){"start", "c1", "c2", "c3", NULL});
+	for (const char *const *c = (const char *[]){"c1", "c2", "c3", NULL}; *c; c++)
+		clear_entries(&f->d, *c);
+	daemon_harness_cleanup(&f->d);
+	g_object_unref(f->tb);
+	free(f);
+	return 0;
+}
+
+static char *rule(const char *match, const char *attach)
+{
+	char *text = NULL;
+	assert_true(asprintf(&text, "[Match]\nSubsystem=usb\n%s\n[Attach]\n%s\n",
+			     match, attach) > 0);
+	return text;
+}
+
+static void write_rule(struct fixture *f, const char *name, const char *match,
+		       const char *attach)
+{
+	char *text = rule(match, attach);
+	daemon_write_rule(&f->d, name, text);
+	free(text);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *entry_option(struct daemon_harness *d, const char *instance,
+				const char *entry, const char *key)
+{
+	static char value[64];
+	json_object *e = daemon_entries(d, instance), *dev = NULL;
+	value[0] = '\0';
+	if (json_object_object_get_ex(e, entry, &dev))
+		snprintf(value, sizeof(value), "%s",
+			 json_object_get_string(json_object_object_get(dev, key)));
+	json_object_put(e);
+	return value;
+}
+
+static void coldplug_then_hotplug_and_unplug(void **state)
+{
+	struct fixture *f = *state;
+	testbed_load(f->tb, "canon-powershot-sx200.umockdev");
+	testbed_load(f->tb, "usb-keyboard.umockdev");
+	write_rule(f, "10-camera", "Serial=C767F1C714174C309255F70E4A7B2EE2",
+		   "Instance=c1");
+	write_rule(f, "20-keyboard", "Vendor=05f3\nProduct=0007",
+		   "Instance=c2\nNodes=usb input");
+	write_rule(f, "30-webcam", "Vendor=046d", "Instance=c2\nNodes=all");
+	daemon_start(&f->d, NULL, true);
+
+	/* coldplug: present at start */
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-camera-" CAMERA, true, WAIT_MS));
+	assert_true(wait_entries(&f->d, "c2", 2, WAIT_MS));
+	assert_true(container_has_node(&f->d, "c1", "/dev/bus/usb/001/011"));
+	assert_true(container_has_node(&f->d, "c2", "/dev/input/event5"));
+
+	/* hotplug: a webcam with its video4linux node */
+	char *cam = plug(f->tb, "1-2", 0x082d, NULL, 20, true);
+	assert_true(wait_entries(&f->d, "c2", 4, WAIT_MS));
+	assert_true(container_has_node(&f->d, "c2", "/dev/bus/usb/001/020"));
+	assert_true(container_has_node(&f->d, "c2", "/dev/video20"));
+
+	/* unplug: its entries and nodes go, the keyboard's stay */
+	unplug(f->tb, cam);
+	assert_true(wait_entries(&f->d, "c2", 2, WAIT_MS));
+	assert_false(container_has_node(&f->d, "c2", "/dev/video20"));
+	assert_false(container_has_node(&f->d, "c2", "/dev/bus/usb/001/020"));
+	assert_true(container_has_node(&f->d, "c2", "/dev/input/event5"));
+	g_free(cam);
+}
+
+static void twins_go_by_port_and_phones_by_serial(void **state)
+{
+	struct fixture *f = *state;
+	write_rule(f, "10-left", "Vendor=046d\nPort=1-3", "Instance=c1");
+	write_rule(f, "20-right", "Vendor=046d\nPort=1-4", "Instance=c2");
+	write_rule(f, "05-phone", "Serial=PHONE-B", "Instance=c3");
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 30, false));
+	g_free(plug(f->tb, "1-4", 0x0843, NULL, 31, false));
+	g_free(plug(f->tb, "1-5", 0x0843, "PHONE-A", 32, false));
+	g_free(plug(f->tb, "1-6", 0x0843, "PHONE-B", 33, false));
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-left-1-3", true, WAIT_MS));
+	assert_true(wait_entry(&f->d, "c2", "devpass-20-right-1-4", true, WAIT_MS));
+	assert_true(wait_entry(&f->d, "c3", "devpass-05-phone-1-6", true, WAIT_MS));
+	/* exactly this device, never its twin: its own minor, nothing else */
+	assert_string_equal(entry_option(&f->d, "c1", "devpass-10-left-1-3", "minor"), "29");
+	assert_string_equal(entry_option(&f->d, "c2", "devpass-20-right-1-4", "minor"), "30");
+	assert_string_equal(entry_option(&f->d, "c3", "devpass-05-phone-1-6", "minor"), "32");
+	assert_true(wait_entries(&f->d, "c1", 1, WAIT_MS));
+	assert_true(wait_entries(&f->d, "c2", 1, WAIT_MS));
+	assert_true(wait_entries(&f->d, "c3", 1, WAIT_MS));
+}
+
+static void waits_for_stopped_target_and_falls_back(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c3", "--force", NULL}), 0);
+	write_rule(f, "10-cam", "Port=1-7", "Instance=c3");
+	write_rule(f, "20-fallback", "Port=1-8", "Instance=c3 c1");
+	g_free(plug(f->tb, "1-7", 0x0843, NULL, 40, false));
+	g_free(plug(f->tb, "1-8", 0x0843, NULL, 41, false));
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_state(&f->d, "1-7", "waiting", WAIT_MS));
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-fallback-1-8", true, WAIT_MS));
+
+	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c3", NULL}), 0);
+	long long t0 = now_ms();
+	assert_true(wait_entry(&f->d, "c3", "devpass-10-cam-1-7", true, WAIT_MS));
+	print_message("attached %lld ms after `lxc start` returned (target: 1000)\n",
+		      now_ms() - t0);
+	assert_true(wait_state(&f->d, "1-7", "attached", WAIT_MS));
+	/* the fallback device is not yanked from c1 when c3 starts */
+	assert_true(wait_entries(&f->d, "c3", 1, WAIT_MS));
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-fallback-1-8", true, WAIT_MS));
+}
+
+static void restart_after_kill9_heals_without_duplicates(void **state)
+{
+	struct fixture *f = *state;
+	write_rule(f, "10-cams", "Vendor=046d", "Instance=c1");
+	g_free(plug(f->tb, "1-2", 0x0843, NULL, 50, false));
+	char *gone = plug(f->tb, "1-3", 0x0843, NULL, 51, false);
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entries(&f->d, "c1", 2, WAIT_MS));
+	assert_int_equal(daemon_stop(&f->d, SIGKILL), 128 + SIGKILL);
+
+	unplug(f->tb, gone);
+	g_free(gone);
+	g_free(plug(f->tb, "1-4", 0x0843, NULL, 52, false));
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-3", false, WAIT_MS));
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-4", true, WAIT_MS));
+	assert_true(wait_entries(&f->d, "c1", 2, WAIT_MS));
+
+	/* a clean restart on a converged instance writes nothing */
+	assert_int_equal(daemon_stop(&f->d, SIGTERM), 0);
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_state(&f->d, "1-4", "attached", WAIT_MS));
+	assert_int_equal(daemon_writes(&f->d), 0);
+	assert_true(wait_entries(&f->d, "c1", 2, WAIT_MS));
+}
+
+static void converges_after_lxd_restart(void **state)
+{
+	struct fixture *f = *state;
+	write_rule(f, "10-cams", "Vendor=046d", "Instance=c1");
+	char *first = plug(f->tb, "1-2", 0x0843, NULL, 60, false);
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, WAIT_MS));
+
+	assert_int_equal(lxd_harness_halt(&lxd), 0);
+	unplug(f->tb, first);
+	g_free(first);
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 61, false));
+	/* meanwhile status says what waits, and why */
+	assert_true(wait_state(&f->d, "1-3", "pending", WAIT_MS));
+	json_object *status = daemon_status(&f->d);
+	json_object *lxd_status = json_object_object_get(status, "lxd");
+	assert_non_null(json_object_get_string(json_object_object_get(lxd_status, "error")));
+	json_object_put(status);
+	assert_int_equal(lxd_harness_resume(&lxd), 0);
+
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-3", true, 45000));
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", false, WAIT_MS));
+	assert_true(wait_state(&f->d, "1-3", "attached", WAIT_MS));
+}
+
+/* What devpass must never change: everything but its own entries. */
+static json_object *unmanaged_state(struct daemon_harness *d, const char *instance)
+{
+	json_object *md = daemon_instance(d, instance), *keep = json_object_new_object();
+	json_object *devices = json_object_new_object(), *all = NULL;
+	const char *fields[] = {"description", "config", "profiles", "architecture",
+				"ephemeral", "stateful"};
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		json_object_object_add(keep, fields[i],
+				       json_object_get(json_object_object_get(md, fields[i])));
+	json_object_object_get_ex(md, "devices", &all);
+	json_object_object_foreach(all, name, value)
+		if (strncmp(name, "devpass-", 8) != 0)
+			json_object_object_add(devices, name, json_object_get(value));
+	json_object_object_add(keep, "devices", devices);
+	json_object_put(md);
+	return keep;
+}
+
+static void set_description(struct daemon_harness *d, const char *instance, const char *text)
+{
+	json_object *body = json_object_new_object();
+	json_object_object_add(body, "description", json_object_new_string(text));
+	struct lxd_response resp = {0};
+	char path[128];
+	snprintf(path, sizeof(path), "/1.0/instances/%s", instance);
+	assert_int_equal(lxd_request(d->client, "PATCH", path, body, NULL, &resp), 0);
+	lxd_response_clear(&resp);
+	json_object_put(body);
+}
+
+static void instance_is_untouched_but_for_own_entries(void **state)
+{
+	struct fixture *f = *state;
+	struct daemon_harness *d = &f->d;
+	set_description(d, "c2", "kiosk two, hands off");
+	assert_int_equal(lxc(d, (const char *[]){"config", "set", "c2", "user.foo", "bar", NULL}), 0);
+	assert_int_equal(lxc(d, (const char *[]){"config", "device", "add", "c2", "mine",
+						 "unix-char", "source=/dev/null", "path=/dev/mine", NULL}), 0);
+	assert_int_equal(lxc(d, (const char *[]){"profile", "create", "extra", NULL}), 0);
+	assert_int_equal(lxc(d, (const char *[]){"profile", "add", "c2", "extra", NULL}), 0);
+	json_object *before = unmanaged_state(d, "c2");
+
+	testbed_load(f->tb, "usb-keyboard.umockdev");
+	write_rule(f, "20-keyboard", "Vendor=05f3\nProduct=0007", "Instance=c2\nNodes=all");
+	write_rule(f, "30-webcam", "Vendor=046d", "Instance=c2\nNodes=all\nMode=0660\nGid=44");
+	daemon_start(d, NULL, true);
+	char *cam = plug(f->tb, "1-2", 0x082d, "CAM1", 70, true);
+	assert_true(wait_entries(d, "c2", 4, WAIT_MS));
+	assert_string_equal(entry_option(d, "c2", "devpass-30-webcam-1-2-video70", "gid"), "44");
+	unplug(f->tb, cam);
+	g_free(cam);
+	assert_true(wait_entries(d, "c2", 2, WAIT_MS));
+	daemon_remove_rule(d, "20-keyboard");
+	kill(d->pid, SIGHUP);
+	assert_true(wait_entries(d, "c2", 0, WAIT_MS));
+
+	json_object *after = unmanaged_state(d, "c2");
+	assert_string_equal(json_object_to_json_string(before), json_object_to_json_string(after));
+	json_object_put(before);
+	json_object_put(after);
+	lxc(d, (const char *[]){"profile", "remove", "c2", "extra", NULL});
+	lxc(d, (const char *[]){"profile", "delete", "extra", NULL});
+	lxc(d, (const char *[]){"config", "device", "remove", "c2", "mine", NULL});
+	lxc(d, (const char *[]){"config", "unset", "c2", "user.foo", NULL});
+	set_description(d, "c2", "");
+}
+
+static void plug_many(UMockdevTestbed *tb, unsigned bus, unsigned n)
+{
+	for (unsigned i = 1; i <= n; i++) {
+		char port[16];
+		snprintf(port, sizeof(port), "%u-%u", bus, i);
+		const struct testbed_usb u = {
+			.port = port, .vendor = 0x18d1, .product = 0x4ee7,
+			.busnum = bus, .devnum = i + 1, .interface_class = -1,
+		};
+		g_free(testbed_add_usb_device(tb, &u));
+	}
+}
+
+static void bursts_cost_few_writes(void **state)
+{
+	struct fixture *f = *state;
+	write_rule(f, "40-phones", "Vendor=18d1", "Instance=c1");
+	plug_many(f->tb, 2, 16);
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entries(&f->d, "c1", 16, WAIT_MS));
+	unsigned coldplug = daemon_writes(&f->d);
+	print_message("coldplug of 16 devices: %u LXD write(s)\n", coldplug);
+	assert_int_equal(coldplug, 1);
+
+	plug_many(f->tb, 3, 16);
+	assert_true(wait_entries(&f->d, "c1", 32, WAIT_MS));
+	unsigned burst = daemon_writes(&f->d) - coldplug;
+	print_message("hotplug burst of 16 devices: %u LXD write(s)\n", burst);
+	assert_true(burst >= 1 && burst <= 2);
+}
+
+static void dry_run_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	write_rule(f, "10-cams", "Vendor=046d", "Instance=c1");
+	g_free(plug(f->tb, "1-2", 0x0843, NULL, 80, false));
+	json_object *before = daemon_instance(&f->d, "c1");
+	daemon_start(&f->d, (const char *[]){"--dry-run", NULL}, true);
+	assert_true(wait_state(&f->d, "1-2", "would-attach", WAIT_MS));
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 81, false));
+	assert_true(wait_state(&f->d, "1-3", "would-attach", WAIT_MS));
+	assert_int_equal(daemon_writes(&f->d), 0);
+	json_object *after = daemon_instance(&f->d, "c1");
+	assert_string_equal(json_object_to_json_string(json_object_object_get(before, "devices")),
+			    json_object_to_json_string(json_object_object_get(after, "devices")));
+	json_object_put(before);
+	json_object_put(after);
+}
+
+static void once_exits_by_whether_all_is_attached(void **state)
+{
+	struct fixture *f = *state;
+	write_rule(f, "10-cams", "Vendor=046d\nPort=1-2", "Instance=c1");
+	g_free(plug(f->tb, "1-2", 0x0843, NULL, 90, false));
+	assert_int_equal(daemon_run(&f->d, (const char *[]){"--once", NULL}), 0);
+	assert_true(wait_entries(&f->d, "c1", 1, 0));
+
+	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c3", "--force", NULL}), 0);
+	write_rule(f, "20-stopped", "Vendor=046d\nPort=1-3", "Instance=c3");
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 91, false));
+	assert_int_equal(daemon_run(&f->d, (const char *[]){"--once", NULL}), 1);
+}
+
+static void sighup_reloads_and_keeps_old_rules_when_broken(void **state)
+{
+	struct fixture *f = *state;
+	g_free(plug(f->tb, "1-2", 0x0843, NULL, 95, false));
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_state(&f->d, "1-2", "unmatched", WAIT_MS));
+
+	write_rule(f, "10-cams", "Vendor=046d", "Instance=c1");
+	kill(f->d.pid, SIGHUP);
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, WAIT_MS));
+
+	/* a broken set is not taken: the device stays where it is */
+	daemon_write_rule(&f->d, "05-broken", "[Match]\nVendr=046d\n");
+	daemon_remove_rule(&f->d, "10-cams");
+	kill(f->d.pid, SIGHUP);
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 96, false));
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-3", true, WAIT_MS));
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, 0));
+}
+
+static int group_setup(void **state)
+{
+	return lxd_harness_start(&lxd, (const char *[]){"c1", "c2", "c3", NULL});
+}
+
+static int group_teardown(void **state)
+{
+	lxd_harness_stop(&lxd);
+	return 0;
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(coldplug_then_hotplug_and_unplug),
+		T(twins_go_by_port_and_phones_by_serial),
+		T(waits_for_stopped_target_and_falls_back),
+		T(restart_after_kill9_heals_without_duplicates),
+		T(instance_is_untouched_but_for_own_entries),
+		T(bursts_cost_few_writes),
+		T(dry_run_changes_nothing),
+		T(once_exits_by_whether_all_is_attached),
+		T(sighup_reloads_and_keeps_old_rules_when_broken),
+		T(converges_after_lxd_restart),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -63,6 +63,15 @@ static void clear_entries(struct daemon_harness *d, const char *instance)
 	json_object_put(none);
 }
 
+static bool instance_running(struct daemon_harness *d, const char *instance)
+{
+	json_object *md = daemon_instance(d, instance);
+	bool running = strcmp(json_object_get_string(json_object_object_get(md, "status")),
+			      "Running") == 0;
+	json_object_put(md);
+	return running;
+}
+
 static int fixture_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -77,7 +86,9 @@ static int fixture_teardown(void **state)
 	struct fixture *f = *state;
 	if (f->d.pid > 0)
 		daemon_stop(&f->d, SIGTERM);
-	lxc(&f->d, (const char *[]){"start", "c1", "c2", "c3", NULL});
+	for (const char *const *c = (const char *[]){"c1", "c2", "c3", NULL}; *c; c++)
+		if (!instance_running(&f->d, *c))
+			lxc(&f->d, (const char *[]){"start", *c, NULL});
 	for (const char *const *c = (const char *[]){"c1", "c2", "c3", NULL}; *c; c++)
 		clear_entries(&f->d, *c);
 	daemon_harness_cleanup(&f->d);
@@ -403,14 +414,40 @@ static void sighup_reloads_and_keeps_old_rules_when_broken(void **state)
 	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, 0));
 }
 
+#define DGRAM_QLEN "/proc/sys/net/unix/max_dgram_qlen"
+static char saved_qlen[32];
+
+/*
+ * umockdev delivers uevents over unix datagram sockets, whose queue holds
+ * 10 messages by default; the kernel's netlink buffer that it stands in
+ * for holds thousands. A burst of 16 plugs would make umockdev abort, so
+ * the queue is raised for the test (and restored after).
+ */
+static void set_dgram_qlen(const char *value)
+{
+	FILE *f = fopen(DGRAM_QLEN, "w");
+	if (f) {
+		fputs(value, f);
+		fclose(f);
+	}
+}
+
 static int group_setup(void **state)
 {
+	FILE *f = fopen(DGRAM_QLEN, "r");
+	if (f && !fgets(saved_qlen, sizeof(saved_qlen), f))
+		saved_qlen[0] = '\0';
+	if (f)
+		fclose(f);
+	set_dgram_qlen("4096");
 	return lxd_harness_start(&lxd, (const char *[]){"c1", "c2", "c3", NULL});
 }
 
 static int group_teardown(void **state)
 {
 	lxd_harness_stop(&lxd);
+	if (saved_qlen[0])
+		set_dgram_qlen(saved_qlen);
 	return 0;
 }
 

@@ -112,6 +112,26 @@ static void take_target(struct placement *p, const struct instance *inst,
 	p->reason = NULL;
 }
 
+/* "kiosk-1 is stopped, kiosk-2 does not exist (project default)". */
+static char *waiting_reason(const struct rule *r, const struct instance_set *set)
+{
+	char *s = strdup("");
+	for (char **n = r->instances; s && *n; n++) {
+		const struct instance *inst = instance_set_find(set, r->project, *n);
+		char *grown = NULL;
+		if (asprintf(&grown, "%s%s%s %s", s, *s ? ", " : "", *n,
+			     inst ? "is stopped" : "does not exist") < 0)
+			grown = NULL;
+		free(s);
+		s = grown;
+	}
+	char *why = NULL;
+	if (s && asprintf(&why, "%s (project %s)", s, r->project) < 0)
+		why = NULL;
+	free(s);
+	return why;
+}
+
 /* Which instance of the rule's list to use: a holder first, else the first
  * running one that can take the device. */
 static int place(struct placement *p, const struct instance_set *set,
@@ -144,10 +164,7 @@ static int place(struct placement *p, const struct instance_set *set,
 	}
 	if (refusal)
 		return set_reason(p, PLACEMENT_REFUSED, refusal);
-	char *why = NULL;
-	if (asprintf(&why, "none of its instances (%s%s) is running",
-		     p->rule->instances[0], p->rule->instances[1] ? ", ..." : "") < 0)
-		why = NULL;
+	char *why = waiting_reason(p->rule, set);
 	return set_reason(p, PLACEMENT_WAITING, why);
 }
 

@@ -120,7 +120,7 @@ static char *waiting_reason(const struct rule *r, const struct instance_set *set
 		const struct instance *inst = instance_set_find(set, r->project, *n);
 		char *grown = NULL;
 		if (asprintf(&grown, "%s%s%s %s", s, *s ? ", " : "", *n,
-			     inst ? "is stopped" : "does not exist") < 0)
+			     inst ? "is not running" : "does not exist") < 0)
 			grown = NULL;
 		free(s);
 		s = grown;

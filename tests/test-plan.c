@@ -110,7 +110,7 @@ static void waits_when_no_instance_runs(void **state)
 	const struct placement *p = only_placement(&w);
 	assert_int_equal(p->state, PLACEMENT_WAITING);
 	assert_null(p->target);
-	assert_string_equal(p->reason, "kiosk-1 is stopped, missing does not "
+	assert_string_equal(p->reason, "kiosk-1 is not running, missing does not "
 				       "exist (project default)");
 	world_free(&w);
 }

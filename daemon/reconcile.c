@@ -413,16 +413,131 @@ static int ledger_record(struct reconciler *rc, const struct plan *p,
 }
 
 /*
- * Makes @inst's devpass-* entries what @p wants. Return: 0; 1 when LXD
- * refused the change (*@refusal says why); -errno when LXD is unreachable.
+ * LXD's refusals in one reconcile: of one device's entries (@pl set), or,
+ * when LXD named no entry of ours, of the instance's whole change.
  */
-static int apply_instance(struct reconciler *rc, const struct plan *p,
-			  const struct instance *inst, char **refusal)
+struct refusal {
+	const struct instance *inst;
+	const struct placement *pl;
+	char *why;
+};
+
+struct refusals {
+	struct refusal *v;
+	size_t n;
+};
+
+static int refusals_add(struct refusals *rs, const struct instance *inst,
+			const struct placement *pl, char *why)
 {
-	_cleanup_(json_object_putp) json_object *want =
-		plan_desired_entries(p, inst);
+	struct refusal *grown = realloc(rs->v, (rs->n + 1) * sizeof(*grown));
+	if (!grown) {
+		free(why);
+		return -ENOMEM;
+	}
+	rs->v = grown;
+	rs->v[rs->n++] = (struct refusal){inst, pl, why};
+	return 0;
+}
+
+static void refusals_clear(struct refusals *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		free(rs->v[i].why);
+	free(rs->v);
+}
+
+static const char *refusal_for(const struct refusals *rs,
+			       const struct placement *pl)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->v[i].pl == pl ||
+		    (!rs->v[i].pl && rs->v[i].inst == pl->target))
+			return rs->v[i].why ? rs->v[i].why
+					    : "LXD refused the entries";
+	return NULL;
+}
+
+/* The placement on @inst whose entries hold @entry, or NULL. */
+static const struct placement *owner_of(const struct plan *p,
+					const struct instance *inst,
+					const char *entry)
+{
+	for (size_t i = 0; entry && i < p->n_placements; i++)
+		if (p->placements[i].target == inst &&
+		    json_object_object_get_ex(p->placements[i].entries, entry,
+					      NULL))
+			return &p->placements[i];
+	return NULL;
+}
+
+static void drop_entries(json_object *want, const struct placement *pl)
+{
+	json_object_object_foreach(pl->entries, name, value)
+	{
+		(void)value;
+		json_object_object_del(want, name);
+	}
+}
+
+/* Keeps LXD's refusal; sets the device aside when LXD named its entry. */
+static int refused(struct reconciler *rc, const struct plan *p,
+		   const struct instance *inst, json_object *want, char *why,
+		   struct refusals *rs)
+{
+	_cleanup_(freep) char *entry =
+		why ? lxd_error_device(why, ENTRY_PREFIX) : NULL;
+	const struct placement *pl = owner_of(p, inst, entry);
+	if (pl)
+		log_warning("LXD refused %s %s for %s/%s: %s", pl->rule->name,
+			    pl->device->id, inst->project, inst->name,
+			    why ? why : "(no reason given)");
+	else
+		log_warning("LXD refused devpass's entries for %s/%s: %s",
+			    inst->project, inst->name,
+			    why ? why : "(no reason given)");
+	if (pl)
+		drop_entries(want, pl);
+	int r = refusals_add(rs, inst, pl, why);
+	return r < 0 ? r : pl ? 0 : 1;
+}
+
+/*
+ * Writes @want to @inst. A device whose entry LXD refuses is set aside and
+ * the rest written again, so one bad device keeps no other out.
+ * Return: 0; 1 when LXD refused the instance's change as a whole; -errno.
+ */
+static int sync_instance(struct reconciler *rc, const struct plan *p,
+			 const struct instance *inst, json_object *want,
+			 struct refusals *rs)
+{
+	for (size_t tries = 0; tries <= p->n_placements; tries++) {
+		struct lxd_sync_stats stats = {0};
+		char *why = NULL;
+		int r = lxd_instance_sync_devices(rc->lxd, inst->project,
+						  inst->name, ENTRY_PREFIX, want,
+						  rc->patch_removal, &stats,
+						  &why);
+		rc->writes += stats.writes;
+		if (r != -EIO) {
+			free(why);
+			/* -ENXIO: deleted since the list; its event re-plans */
+			return r == -ENXIO ? 1 : r;
+		}
+		r = refused(rc, p, inst, want, why, rs);
+		if (r != 0)
+			return r;
+	}
+	return 1;
+}
+
+/* Logs what changed on @inst and keeps it in the ledger. */
+static int record_changes(struct reconciler *rc, const struct plan *p,
+			  const struct instance *inst, json_object *want,
+			  long long ms)
+{
 	_cleanup_(strv_freep) char **added = NULL, **removed = NULL;
-	if (!want || names_differing(want, inst->entries, &added) < 0)
+	if (names_differing(want, inst->entries, &added) < 0)
 		return -ENOMEM;
 	json_object_object_foreach(inst->entries, name, value)
 	{
@@ -431,56 +546,37 @@ static int apply_instance(struct reconciler *rc, const struct plan *p,
 		    strv_push(&removed, name) < 0)
 			return -ENOMEM;
 	}
-	if (!added && !removed)
-		return 0;
-	long long t0 = now_ms();
-	if (!rc->dry_run) {
-		struct lxd_sync_stats stats = {0};
-		int r = lxd_instance_sync_devices(rc->lxd, inst->project,
-						  inst->name, ENTRY_PREFIX, want,
-						  rc->patch_removal, &stats,
-						  refusal);
-		rc->writes += stats.writes;
-		if (r == -ENXIO) /* deleted since the list; its event re-plans */
-			return 0;
-		if (r == -EIO)
-			return log_warning("LXD refused devpass's entries for "
-					   "%s/%s: %s",
-					   inst->project, inst->name,
-					   *refusal ? *refusal : "(no reason given)"),
-			       1;
-		if (r < 0)
-			return r;
-	}
-	log_attaches(rc, p, inst, added, now_ms() - t0);
-	log_detaches(rc, inst, removed, now_ms() - t0);
+	log_attaches(rc, p, inst, added, ms);
+	log_detaches(rc, inst, removed, ms);
 	return rc->dry_run ? 0 : ledger_record(rc, p, inst, removed);
 }
 
-/* A refusal by LXD of one instance's entries, kept for the outcomes. */
-struct refusal {
-	const struct instance *inst;
-	char *why;
-};
-
-static const char *refusal_of(const struct refusal *v, size_t n,
-			      const struct instance *inst)
+/* Makes @inst's devpass-* entries what @p wants there. */
+static int apply_instance(struct reconciler *rc, const struct plan *p,
+			  const struct instance *inst, struct refusals *rs)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i].inst == inst)
-			return v[i].why ? v[i].why : "LXD refused the entries";
-	return NULL;
+	_cleanup_(json_object_putp) json_object *want =
+		plan_desired_entries(p, inst);
+	if (!want)
+		return -ENOMEM;
+	if (json_object_equal(want, inst->entries))
+		return 0;
+	long long t0 = now_ms();
+	int r = rc->dry_run ? 0 : sync_instance(rc, p, inst, want, rs);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	return record_changes(rc, p, inst, want, now_ms() - t0);
 }
 
 static void outcome_state(struct outcome *o, const struct reconciler *rc,
-			  const struct placement *pl, const char *refused)
+			  const struct placement *pl, const char *refusal)
 {
 	switch (pl->state) {
 	case PLACEMENT_ATTACH:
-		o->state = refused ? "failed"
+		o->state = refusal ? "refused"
 			   : rc->dry_run ? "would-attach"
 					 : "attached";
-		o->reason = refused ? strdup(refused) : NULL;
+		o->reason = refusal ? strdup(refusal) : NULL;
 		return;
 	case PLACEMENT_WAITING:
 		o->state = "waiting";
@@ -493,7 +589,7 @@ static void outcome_state(struct outcome *o, const struct reconciler *rc,
 }
 
 static int record_outcomes(struct reconciler *rc, const struct plan *p,
-			   const struct refusal *refused, size_t n_refused)
+			   const struct refusals *rs)
 {
 	outcomes_clear(rc);
 	rc->outcomes = calloc(p->n_placements + 1, sizeof(*rc->outcomes));
@@ -507,10 +603,7 @@ static int record_outcomes(struct reconciler *rc, const struct plan *p,
 		o->project = strdup(pl->rule->project);
 		o->instance = pl->target ? strdup(pl->target->name) : NULL;
 		o->entries = pl->entries ? json_object_get(pl->entries) : NULL;
-		outcome_state(o, rc, pl,
-			      pl->target ? refusal_of(refused, n_refused,
-						      pl->target)
-					 : NULL);
+		outcome_state(o, rc, pl, pl->target ? refusal_for(rs, pl) : NULL);
 	}
 	return 0;
 }
@@ -518,23 +611,13 @@ static int record_outcomes(struct reconciler *rc, const struct plan *p,
 static int apply_plan(struct reconciler *rc, const struct plan *p,
 		      const struct instance_set *set)
 {
-	struct refusal *refused = calloc(set->n_instances + 1, sizeof(*refused));
-	size_t n_refused = 0;
-	int r = refused ? 0 : -ENOMEM;
-	for (size_t i = 0; r >= 0 && i < set->n_instances; i++) {
-		char *why = NULL;
-		r = apply_instance(rc, p, &set->instances[i], &why);
-		if (r == 1)
-			refused[n_refused++] =
-				(struct refusal){&set->instances[i], why};
-		else
-			free(why);
-	}
+	struct refusals rs = {0};
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < set->n_instances; i++)
+		r = apply_instance(rc, p, &set->instances[i], &rs);
 	if (r >= 0)
-		r = record_outcomes(rc, p, refused, n_refused);
-	for (size_t i = 0; i < n_refused; i++)
-		free(refused[i].why);
-	free(refused);
+		r = record_outcomes(rc, p, &rs);
+	refusals_clear(&rs);
 	return r;
 }
 

@@ -432,6 +432,38 @@ static void set_dgram_qlen(const char *value)
 	}
 }
 
+static void lxd_refusal_is_the_device_state_and_keeps_no_other_out(void **state)
+{
+	struct fixture *f = *state;
+	/* LXD checks a physical GPU against the host's PCI bus, where this
+	 * testbed GPU does not exist: it refuses the entry. */
+	g_free(testbed_add_pci_device(f->tb, "0000:0b:00.0", 0x10de, 0x1b80,
+				      0x030000, NULL, -1));
+	g_free(plug(f->tb, "1-2", 0x0843, NULL, 97, false));
+	daemon_write_rule(&f->d, "10-gpu",
+			  "[Match]\nSubsystem=pci\nClass=0300\n[Attach]\nInstance=c1\n");
+	write_rule(f, "20-cam", "Vendor=046d", "Instance=c1");
+	json_object *before = unmanaged_state(&f->d, "c1");
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-cam-1-2", true, WAIT_MS));
+	assert_true(wait_state(&f->d, "0000:0b:00.0", "refused", WAIT_MS));
+	json_object *status = daemon_status(&f->d);
+	json_object *devs = json_object_object_get(status, "devices");
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		json_object *dev = json_object_array_get_idx(devs, i);
+		if (strcmp(json_object_get_string(json_object_object_get(dev, "id")),
+			   "0000:0b:00.0") == 0)
+			print_message("GPU refused: %s\n", json_object_get_string(
+				json_object_object_get(dev, "reason")));
+	}
+	json_object_put(status);
+	assert_true(wait_entries(&f->d, "c1", 1, 0));
+	json_object *after = unmanaged_state(&f->d, "c1");
+	assert_string_equal(json_object_to_json_string(before), json_object_to_json_string(after));
+	json_object_put(before);
+	json_object_put(after);
+}
+
 static int group_setup(void **state)
 {
 	FILE *f = fopen(DGRAM_QLEN, "r");
@@ -465,6 +497,7 @@ int main(void)
 		T(dry_run_changes_nothing),
 		T(once_exits_by_whether_all_is_attached),
 		T(sighup_reloads_and_keeps_old_rules_when_broken),
+		T(lxd_refusal_is_the_device_state_and_keeps_no_other_out),
 		T(converges_after_lxd_restart),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -28,8 +28,14 @@ static int monitor_setup(struct udev_monitor *um)
 	if ((r = udev_monitor_filter_add_match_subsystem_devtype(
 		 um, "usb", "usb_device")) < 0 ||
 	    (r = udev_monitor_filter_add_match_subsystem_devtype(um, "pci",
-								 NULL)) < 0 ||
-	    (r = udev_monitor_enable_receiving(um)) < 0)
+								 NULL)) < 0)
+		return r;
+	/* Child nodes come after their USB device: see device_new_for_child() */
+	for (size_t i = 0; usb_child_subsystem(i); i++)
+		if ((r = udev_monitor_filter_add_match_subsystem_devtype(
+			 um, usb_child_subsystem(i), NULL)) < 0)
+			return r;
+	if ((r = udev_monitor_enable_receiving(um)) < 0)
 		return r;
 	/* libudev makes it non-blocking already; receive relies on it. */
 	int fd = udev_monitor_get_fd(um);
@@ -78,6 +84,31 @@ static int monitor_build(struct udev_device *ud, const char *action,
 	return MONITOR_SKIPPED;
 }
 
+/* A child node came or went: report a "change" of its USB device. */
+static int monitor_child(struct udev_device *child, const char *act,
+			 char **action, struct device **dev, char **syspath)
+{
+	const char *gone = streq_ptr(act, "remove")
+				   ? udev_device_get_devnode(child)
+				   : NULL;
+	_cleanup_(device_freep) struct device *d = NULL;
+	int r = device_new_for_child(child, gone, &d);
+	if (r == -ENOMEM)
+		return r;
+	if (r != 0)
+		return MONITOR_SKIPPED;
+	*action = strdup("change");
+	*syspath = strdup(d->syspath);
+	if (!*action || !*syspath) {
+		free(*action);
+		free(*syspath);
+		*action = *syspath = NULL;
+		return -ENOMEM;
+	}
+	*dev = steal_ptr(&d);
+	return 0;
+}
+
 int monitor_receive(struct monitor *m, char **action, struct device **dev,
 		    char **syspath)
 {
@@ -96,6 +127,9 @@ int monitor_receive(struct monitor *m, char **action, struct device **dev,
 	s = strdup(udev_device_get_syspath(ud));
 	if (!a || !s)
 		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
+	const char *subsystem = udev_device_get_subsystem(ud);
+	if (!streq_ptr(subsystem, "usb") && !streq_ptr(subsystem, "pci"))
+		return monitor_child(ud, a, action, dev, syspath);
 	if (!streq_ptr(a, "remove")) {
 		int r = monitor_build(ud, a, &d);
 		if (r != 0)

@@ -221,3 +221,42 @@ int usb_device_new(struct udev_device *ud, struct device **out)
 	*out = steal_ptr(&d);
 	return 0;
 }
+
+const char *usb_child_subsystem(size_t i)
+{
+	return i < ARRAY_SIZE(usb_child_kinds) ? usb_child_kinds[i].subsystem
+					       : NULL;
+}
+
+/* Removes the node @devnode from @d's list (a child on its way out). */
+static void usb_drop_node(struct device *d, const char *devnode)
+{
+	for (size_t i = 0; i < d->n_nodes; i++) {
+		struct device_node *n = &d->nodes[i];
+		if (!streq_ptr(n->devnode, devnode))
+			continue;
+		free(n->subsystem);
+		free(n->devnode);
+		device_props_free(n->props, n->n_props);
+		memmove(n, n + 1, (d->n_nodes - i - 1) * sizeof(*n));
+		d->n_nodes--;
+		return;
+	}
+}
+
+int device_new_for_child(struct udev_device *child, const char *gone_devnode,
+			 struct device **out)
+{
+	if (!usb_child_kind(udev_device_get_subsystem(child)))
+		return 1;
+	/* Owned by @child: the parent lives as long as the child does. */
+	struct udev_device *parent =
+	    udev_device_get_parent_with_subsystem_devtype(child, "usb",
+							  "usb_device");
+	if (!parent)
+		return 1;
+	int r = device_new_from_udev(parent, out);
+	if (r == 0 && gone_devnode)
+		usb_drop_node(*out, gone_devnode);
+	return r;
+}

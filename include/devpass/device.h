@@ -107,6 +107,20 @@ DEFINE_FREEP(struct device, device_free)
 int device_new_from_udev(struct udev_device *ud, struct device **out);
 
 /**
+ * device_new_for_child() - the USB device that a child node (video4linux,
+ * sound, tty, hidraw, input, usbmisc) belongs to, read again because the
+ * child came or went: the kernel adds a USB device before its interfaces'
+ * drivers create their nodes, so the device's "add" may list none of them.
+ * @gone_devnode: a node to leave out (the child being removed), or NULL.
+ * Return: 0; 1 when @child is no USB device's node; -ENOMEM or -errno.
+ */
+int device_new_for_child(struct udev_device *child, const char *gone_devnode,
+			 struct device **out);
+
+/* The i-th subsystem of USB child nodes, or NULL past the last. */
+const char *usb_child_subsystem(size_t i);
+
+/**
  * struct device_list - devices sorted by subsystem, then id.
  */
 struct device_list {

@@ -295,8 +295,12 @@ struct ws_decoder {
 
 int ws_decoder_new(struct ws_decoder **ret, size_t max_message)
 {
-	struct ws_decoder *d = calloc(1, sizeof(*d));
+	struct ws_decoder *d = NULL;
 
+	/* The buffer holds max_message + 1 bytes and grows by doubling. */
+	if (max_message == 0 || max_message > SIZE_MAX / 4)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->max_message = max_message;

@@ -71,7 +71,7 @@ struct ws_decoder;
  * @ret: the new decoder.
  * @max_message: cap on a reassembled data message, in bytes.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -EINVAL (a cap of 0 or above SIZE_MAX / 4) or -ENOMEM.
  */
 int ws_decoder_new(struct ws_decoder **ret, size_t max_message);
 void ws_decoder_free(struct ws_decoder *d);

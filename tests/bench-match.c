@@ -104,9 +104,9 @@ int main(void)
 	       "matched\n",
 	       N_DEVICES, N_RULES, ms, ms * 1e6 / ((double)N_DEVICES * N_RULES),
 	       matched);
-	fx_ruleset_free(rs);
+	ruleset_free(rs);
 	for (unsigned i = 0; i < N_DEVICES; i++)
-		fx_device_free(devices[i]);
+		device_free(devices[i]);
 	if (matched != 0) {
 		fprintf(stderr, "expected no device to match\n");
 		return 1;

@@ -111,35 +111,6 @@ void fx_add_node_prop(struct device_node *n, const char *key, const char *value)
 	add_prop(&n->props, &n->n_props, key, value);
 }
 
-static void free_props(struct device_prop *props, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(props[i].key);
-		free(props[i].value);
-	}
-	free(props);
-}
-
-void fx_device_free(struct device *d)
-{
-	if (!d)
-		return;
-	for (size_t i = 0; i < d->n_nodes; i++) {
-		free(d->nodes[i].subsystem);
-		free(d->nodes[i].devnode);
-		free_props(d->nodes[i].props, d->nodes[i].n_props);
-	}
-	free(d->nodes);
-	free_props(d->props, d->n_props);
-	free(d->syspath);
-	free(d->id);
-	free(d->serial);
-	free(d->manufacturer);
-	free(d->name);
-	free(d->interface_classes);
-	free(d->driver);
-	free(d);
-}
 
 struct rule *fx_rule(const char *name, enum rule_subsystem s)
 {
@@ -183,22 +154,6 @@ struct match_term *fx_term(struct rule *r, enum match_key key,
 	return t;
 }
 
-void fx_rule_free(struct rule *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->n_terms; i++) {
-		free(r->terms[i].property);
-		strv_free(r->terms[i].patterns);
-	}
-	free(r->terms);
-	strv_free(r->instances);
-	free(r->name);
-	free(r->path);
-	free(r->project);
-	free(r->mode);
-	free(r);
-}
 
 struct ruleset *fx_ruleset(struct rule **rules, size_t n)
 {
@@ -211,13 +166,3 @@ struct ruleset *fx_ruleset(struct rule **rules, size_t n)
 	return rs;
 }
 
-void fx_ruleset_free(struct ruleset *rs)
-{
-	if (!rs)
-		return;
-	for (size_t i = 0; i < rs->n_rules; i++)
-		fx_rule_free(rs->rules[i]);
-	free(rs->rules);
-	strv_free(rs->errors);
-	free(rs);
-}

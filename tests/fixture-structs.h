@@ -4,7 +4,8 @@
 /*
  * Hand-built struct device / struct rule for unit tests, so they need
  * neither udev nor the rule parser. Everything is heap-allocated the way
- * device.c and rules.c do; fx_*_free() free what these build. Allocation
+ * device.c and rules.c do, so device_free(), rule_free() and
+ * ruleset_free() free what these build. Allocation
  * failure aborts the test.
  */
 
@@ -22,7 +23,6 @@ struct device_node *fx_add_node(struct device *d, unsigned kind,
 				unsigned major, unsigned minor);
 void fx_add_node_prop(struct device_node *n, const char *key,
 		      const char *value);
-void fx_device_free(struct device *d);
 
 struct rule *fx_rule(const char *name, enum rule_subsystem s);
 /*
@@ -31,8 +31,6 @@ struct rule *fx_rule(const char *name, enum rule_subsystem s);
  */
 struct match_term *fx_term(struct rule *r, enum match_key key,
 			   const char *property, const char *values);
-void fx_rule_free(struct rule *r);
 
-/* A ruleset of @n rules taking ownership of them; fx_ruleset_free frees. */
+/* A ruleset of @n rules taking ownership of them; ruleset_free() frees. */
 struct ruleset *fx_ruleset(struct rule **rules, size_t n);
-void fx_ruleset_free(struct ruleset *rs);

@@ -132,8 +132,8 @@ static void usb_to_container_default_nodes(void **state)
 			 " \"path\": \"/dev/bus/usb/001/003\","
 			 " \"major\": \"189\", \"minor\": \"2\"}}");
 	json_object_put(map);
-	fx_rule_free(r);
-	fx_device_free(d);
+	rule_free(r);
+	device_free(d);
 }
 
 static void usb_to_container_selected_nodes_and_owner(void **state)
@@ -173,8 +173,8 @@ static void usb_to_container_selected_nodes_and_owner(void **state)
 		 " \"source\": \"/dev/hidraw0\", \"path\": \"/dev/hidraw0\","
 		 " \"major\": \"243\", \"minor\": \"0\", \"gid\": \"44\"}}");
 	json_object_put(map);
-	fx_rule_free(r);
-	fx_device_free(d);
+	rule_free(r);
+	device_free(d);
 }
 
 static void usb_to_container_refused_without_selected_nodes(void **state)
@@ -199,8 +199,8 @@ static void usb_to_container_refused_without_selected_nodes(void **state)
 	    entries_build(r, d, INSTANCE_CONTAINER, false, &map, NULL),
 	    ENTRIES_REFUSED);
 	assert_null(map);
-	fx_rule_free(r);
-	fx_device_free(d);
+	rule_free(r);
+	device_free(d);
 }
 
 static void usb_node_names_must_differ(void **state)
@@ -215,8 +215,8 @@ static void usb_node_names_must_differ(void **state)
 	    entries_build(r, d, INSTANCE_CONTAINER, false, &map, NULL),
 	    -EEXIST);
 	assert_null(map);
-	fx_rule_free(r);
-	fx_device_free(d);
+	rule_free(r);
+	device_free(d);
 }
 
 static void usb_to_vm(void **state)
@@ -242,8 +242,8 @@ static void usb_to_vm(void **state)
 			 " \"vendorid\": \"0eef\", \"productid\": \"0001\","
 			 " \"busnum\": \"1\", \"devnum\": \"3\"}}");
 	json_object_put(map);
-	fx_rule_free(r);
-	fx_device_free(d);
+	rule_free(r);
+	device_free(d);
 }
 
 static void pci_gpu_to_container_and_vm(void **state)
@@ -260,8 +260,8 @@ static void pci_gpu_to_container_and_vm(void **state)
 	assert_json(map, "{\"devpass-60-gpu-0000:65:00.0\": {\"type\": \"pci\","
 			 " \"address\": \"0000:65:00.0\"}}");
 	json_object_put(map);
-	fx_rule_free(r);
-	fx_device_free(d);
+	rule_free(r);
+	device_free(d);
 }
 
 static void pci_non_gpu_to_vm_only(void **state)
@@ -285,8 +285,8 @@ static void pci_non_gpu_to_vm_only(void **state)
 		    "0c0330) is not a GPU; only a VM can take it, not a "
 		    "container");
 	free(reason);
-	fx_rule_free(r);
-	fx_device_free(d);
+	rule_free(r);
+	device_free(d);
 }
 
 static void gpu_is_class_03(void **state)
@@ -301,7 +301,7 @@ static void gpu_is_class_03(void **state)
 	d->subsystem = DEVICE_USB; /* a USB device is never a GPU */
 	d->pci_class = 0x030000;
 	assert_false(entries_is_gpu(d));
-	fx_device_free(d);
+	device_free(d);
 }
 
 int main(void)

@@ -67,9 +67,9 @@ static void usb_serial_follows_the_device_not_its_twin(void **state)
 	twin = phone("1-2", "0A1B2C3E");
 	assert_false(rule_matches(r, twin, NULL));
 	rule_free(r);
-	fx_device_free(d);
-	fx_device_free(moved);
-	fx_device_free(twin);
+	device_free(d);
+	device_free(moved);
+	device_free(twin);
 }
 
 static void usb_without_serial_is_pinned_to_its_port(void **state)
@@ -80,8 +80,8 @@ static void usb_without_serial_is_pinned_to_its_port(void **state)
 	assert_matches(r, d);
 	assert_false(rule_matches(r, twin, NULL));
 	rule_free(r);
-	fx_device_free(d);
-	fx_device_free(twin);
+	device_free(d);
+	device_free(twin);
 }
 
 /* Every special and unwritable byte still gives a rule matching @d. */
@@ -103,8 +103,8 @@ static void hostile_serials_round_trip(void **state)
 		assert_matches(r, d);
 		assert_false(rule_matches(r, twin, NULL));
 		rule_free(r);
-		fx_device_free(d);
-		fx_device_free(twin);
+		device_free(d);
+		device_free(twin);
 	}
 }
 
@@ -119,8 +119,8 @@ static void pci_gpu_is_pinned_to_its_address(void **state)
 	assert_matches(r, d);
 	assert_false(rule_matches(r, twin, NULL));
 	rule_free(r);
-	fx_device_free(d);
-	fx_device_free(twin);
+	device_free(d);
+	device_free(twin);
 }
 
 int main(void)

@@ -121,7 +121,7 @@ static void usb_with_serial(void **state)
 		  "Instance=my-instance\n"
 		  "Nodes=usb input usbmisc\n");
 	free(text);
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void usb_without_serial_uses_port(void **state)
@@ -148,7 +148,7 @@ static void usb_without_serial_uses_port(void **state)
 	assert_non_null(strstr(text, "\nPort=3-1.2\n"));
 	assert_null(strstr(text, "Serial="));
 	free(text);
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void pci_gpu_and_other_pci(void **state)
@@ -178,7 +178,7 @@ static void pci_gpu_and_other_pci(void **state)
 	assert_null(strstr(text, "IommuGroup"));
 	assert_null(strstr(text, "Nodes"));
 	free(text);
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void hostile_strings_stay_on_their_line(void **state)
@@ -197,7 +197,7 @@ static void hostile_strings_stay_on_their_line(void **state)
 	assert_null(strstr(text, "\nInstance=victim"));
 	assert_non_null(strstr(text, "\nInstance=mine\n"));
 	free(text);
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void instance_must_be_a_name(void **state)
@@ -212,7 +212,7 @@ static void instance_must_be_a_name(void **state)
 	assert_null(text);
 	text = generate(d, "My_vm.2-b");
 	free(text);
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void file_names(void **state)
@@ -235,8 +235,8 @@ static void file_names(void **state)
 	assert_string_equal(rule_generate_name(u, buf, sizeof(buf)),
 			    "50-04a9-31c0-1-4.rules");
 	assert_null(rule_generate_name(u, buf, RULE_GENERATE_NAME_MAX - 1));
-	fx_device_free(u);
-	fx_device_free(p);
+	device_free(u);
+	device_free(p);
 }
 
 int main(void)

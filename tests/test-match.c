@@ -53,7 +53,7 @@ static bool one_term(const struct device *d, enum rule_subsystem s,
 
 	fx_term(r, key, property, values);
 	m = rule_matches(r, d, why);
-	fx_rule_free(r);
+	rule_free(r);
 	return m;
 }
 
@@ -75,7 +75,7 @@ static const char *why_not(const struct device *d, enum match_key key,
 	fx_term(r, key, property, values);
 	assert_false(rule_matches(r, d, &why));
 	assert_ptr_equal(why.term, &r->terms[0]);
-	fx_rule_free(r);
+	rule_free(r);
 	why.term = NULL; /* freed with the rule */
 	return why.reason;
 }
@@ -97,7 +97,7 @@ static void vendor_and_product(void **state)
 	d->vendor = 0x00ab;
 	assert_true(USB_MATCH(d, MATCH_VENDOR, "00ab"));
 	assert_false(USB_MATCH(d, MATCH_VENDOR, "ab"));
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void value_lists_match_any(void **state)
@@ -107,7 +107,7 @@ static void value_lists_match_any(void **state)
 	assert_true(USB_MATCH(d, MATCH_PRODUCT, "0843 082d"));
 	assert_true(USB_MATCH(d, MATCH_PRODUCT, "082d 0843"));
 	assert_false(USB_MATCH(d, MATCH_PRODUCT, "0843 0844 1*"));
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void repeated_keys_must_all_hold(void **state)
@@ -120,8 +120,8 @@ static void repeated_keys_must_all_hold(void **state)
 	assert_true(rule_matches(r, d, NULL));
 	fx_term(r, MATCH_PRODUCT, NULL, "0843");
 	assert_false(rule_matches(r, d, NULL));
-	fx_rule_free(r);
-	fx_device_free(d);
+	rule_free(r);
+	device_free(d);
 }
 
 static void negated_lists_hold_when_none_match(void **state)
@@ -133,7 +133,7 @@ static void negated_lists_hold_when_none_match(void **state)
 	assert_false(USB_MATCH(d, MATCH_VENDOR, "!05f3 046d"));
 	assert_false(USB_MATCH(d, MATCH_SERIAL, "!A1*"));
 	assert_true(USB_MATCH(d, MATCH_SERIAL, "!B*"));
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void strings_are_globs_without_case_folding(void **state)
@@ -152,7 +152,7 @@ static void strings_are_globs_without_case_folding(void **state)
 	assert_false(USB_MATCH(d, MATCH_SERIAL, "\\*"));
 	fx_set(&d->serial, "*");
 	assert_true(USB_MATCH(d, MATCH_SERIAL, "\\*"));
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void absent_values_fail_positive_pass_negated(void **state)
@@ -169,7 +169,7 @@ static void absent_values_fail_positive_pass_negated(void **state)
 	fx_set(&d->serial, "");
 	assert_false(USB_MATCH(d, MATCH_SERIAL, "*"));
 	assert_true(USB_MATCH(d, MATCH_SERIAL, "!*"));
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void usb_class_matches_device_or_any_interface(void **state)
@@ -186,7 +186,7 @@ static void usb_class_matches_device_or_any_interface(void **state)
 	/* Class 00 ("per interface") is a value of its own. */
 	d->usb_class = 0;
 	assert_true(USB_MATCH(d, MATCH_CLASS, "00"));
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void pci_class_matches_4_or_6_digits(void **state)
@@ -208,7 +208,7 @@ static void pci_class_matches_4_or_6_digits(void **state)
 	d->pci_class = 0x0c0330; /* xHCI */
 	assert_true(PCI_MATCH(d, MATCH_CLASS, "0c03"));
 	assert_true(PCI_MATCH(d, MATCH_CLASS, "0c0330"));
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void port_is_usb_only_and_address_pci_only(void **state)
@@ -223,8 +223,8 @@ static void port_is_usb_only_and_address_pci_only(void **state)
 	assert_true(PCI_MATCH(p, MATCH_ADDRESS, "0000:65:*"));
 	assert_false(PCI_MATCH(p, MATCH_ADDRESS, "0000:66:00.0"));
 	assert_false(PCI_MATCH(p, MATCH_PORT, "*"));
-	fx_device_free(u);
-	fx_device_free(p);
+	device_free(u);
+	device_free(p);
 }
 
 static void property_on_device_or_any_node(void **state)
@@ -249,7 +249,7 @@ static void property_on_device_or_any_node(void **state)
 			      "*", NULL));
 	assert_true(one_term(d, RULE_SUBSYSTEM_USB, MATCH_PROPERTY, "ID_NOPE",
 			     "!*", NULL));
-	fx_device_free(d);
+	device_free(d);
 }
 
 static void subsystem_mismatch_never_matches(void **state)
@@ -267,8 +267,8 @@ static void subsystem_mismatch_never_matches(void **state)
 	/* ...and an explicit Subsystem= term is checked too. */
 	fx_term(r, MATCH_SUBSYSTEM, NULL, "usb");
 	assert_false(rule_matches(r, p, NULL));
-	fx_rule_free(r);
-	fx_device_free(p);
+	rule_free(r);
+	device_free(p);
 }
 
 static void first_matching_rule_wins(void **state)
@@ -291,12 +291,12 @@ static void first_matching_rule_wins(void **state)
 	assert_ptr_equal(ruleset_match(rs, d), rules[3]);
 	d->vendor = 0x05f3;
 	assert_ptr_equal(ruleset_match(rs, d), rules[0]);
-	fx_ruleset_free(rs);
+	ruleset_free(rs);
 
 	rs = fx_ruleset(NULL, 0);
 	assert_null(ruleset_match(rs, d));
-	fx_ruleset_free(rs);
-	fx_device_free(d);
+	ruleset_free(rs);
+	device_free(d);
 }
 
 static void why_names_key_values_and_patterns(void **state)
@@ -329,9 +329,9 @@ static void why_names_key_values_and_patterns(void **state)
 	    "(/dev/video0)");
 	assert_string_equal(why_not(p, MATCH_PORT, NULL, "1-1"),
 			    "Port= not set on this device");
-	fx_device_free(d);
-	fx_device_free(p);
-	fx_device_free(bare);
+	device_free(d);
+	device_free(p);
+	device_free(bare);
 }
 
 static void why_names_the_first_failing_term(void **state)
@@ -346,8 +346,8 @@ static void why_names_the_first_failing_term(void **state)
 	assert_false(rule_matches(r, d, &why));
 	assert_ptr_equal(why.term, &r->terms[1]);
 	assert_string_equal(why.reason, "Serial=A1B2C3 does not match X*");
-	fx_rule_free(r);
-	fx_device_free(d);
+	rule_free(r);
+	device_free(d);
 }
 
 static void why_escapes_device_strings(void **state)
@@ -367,7 +367,7 @@ static void why_escapes_device_strings(void **state)
 	why = why_not(d, MATCH_SERIAL, NULL, "A*");
 	assert_true(strlen(why) < sizeof(((struct match_why *)0)->reason));
 	assert_memory_equal(why, "Serial=xxxx", 11);
-	fx_device_free(d);
+	device_free(d);
 }
 
 int main(void)

@@ -68,9 +68,9 @@ static void build(struct world *w, struct rule **rules, size_t n_rules)
 static void world_free(struct world *w)
 {
 	plan_free(w->plan);
-	fx_ruleset_free(w->rs);
+	ruleset_free(w->rs);
 	for (size_t i = 0; i < w->devices.n_devices; i++)
-		fx_device_free(w->devs[i]);
+		device_free(w->devs[i]);
 	for (size_t i = 0; i < w->set.n_instances; i++) {
 		free(w->insts[i].project);
 		free(w->insts[i].name);

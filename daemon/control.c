@@ -45,10 +45,12 @@ int control_listen(const char *path, struct control **out)
 	if (fd < 0)
 		return log_err_errno(-errno, "control socket: %m");
 	unlink(path);
+	/* No window in which others could connect: umask first, then 0600
+	 * (connecting takes write permission; nobody needs execute). */
 	mode_t old = umask(0077);
 	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || listen(fd, 16) < 0)
+	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0)
 		return log_err_errno(-errno, "cannot listen on %s: %m", path);
 	struct control *c = calloc(1, sizeof(*c));
 	if (!c || !(c->path = strdup(path))) {

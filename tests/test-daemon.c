@@ -11,11 +11,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <cmocka.h>
 
 #include "daemon-harness.h"
+#include "devpass/control.h"
 #include "devpass/lxdsync.h"
 #include "testbed.h"
 
@@ -470,6 +475,67 @@ static void lxd_refusal_is_the_device_state_and_keeps_no_other_out(void **state)
 	json_object_put(after);
 }
 
+/* Binds a datagram socket where devpassd's sd_notify() messages land. */
+static int notify_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {.tv_sec = 10};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void expect_notify(int fd, const char *state)
+{
+	char buf[256];
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, state);
+}
+
+static void tells_systemd_ready_reloading_stopping(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/notify", f->d.dir);
+	int fd = notify_socket(path);
+	setenv("NOTIFY_SOCKET", path, 1);
+	daemon_start(&f->d, NULL, true);
+	unsetenv("NOTIFY_SOCKET");
+	expect_notify(fd, "READY=1");
+	kill(f->d.pid, SIGHUP);
+	expect_notify(fd, "RELOADING=1");
+	expect_notify(fd, "READY=1");
+	assert_int_equal(daemon_stop(&f->d, SIGTERM), 0);
+	expect_notify(fd, "STOPPING=1");
+	close(fd);
+}
+
+static void status_is_for_root_only(void **state)
+{
+	struct fixture *f = *state;
+	daemon_start(&f->d, NULL, true);
+	struct stat st;
+	assert_int_equal(stat(f->d.control, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	pid_t pid = fork();
+	if (pid == 0) {
+		json_object *reply = NULL;
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(3);
+		_exit(control_request(f->d.control, "status", &reply) == -EACCES ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static int group_setup(void **state)
 {
 	FILE *f = fopen(DGRAM_QLEN, "r");
@@ -504,6 +570,8 @@ int main(void)
 		T(once_exits_by_whether_all_is_attached),
 		T(sighup_reloads_and_keeps_old_rules_when_broken),
 		T(lxd_refusal_is_the_device_state_and_keeps_no_other_out),
+		T(tells_systemd_ready_reloading_stopping),
+		T(status_is_for_root_only),
 		T(converges_after_lxd_restart),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

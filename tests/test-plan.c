@@ -19,6 +19,7 @@ struct world {
 	struct instance_set set;
 	struct instance insts[4];
 	struct plan_features features;
+	struct pci_host host;
 	struct plan *plan;
 };
 
@@ -61,7 +62,7 @@ static void build(struct world *w, struct rule **rules, size_t n_rules)
 	w->devices.devices = w->devs;
 	w->rs = fx_ruleset(rules, n_rules);
 	assert_int_equal(plan_build(w->rs, &w->devices, &w->set, &w->features,
-				    &w->plan),
+				    &w->host, &w->plan),
 			 0);
 }
 

@@ -45,10 +45,7 @@ bool iommu_member_blocks(const struct device *m)
 
 static bool is_busy(const struct pci_host *h, const struct device *d)
 {
-	for (char **a = h->busy_storage; a && *a; a++)
-		if (strcmp(*a, d->id) == 0)
-			return true;
-	return false;
+	return strv_contains(h->busy_storage, d->id);
 }
 
 const char *pci_host_needs(const struct pci_host *h, const struct device *d)

@@ -255,14 +255,6 @@ static int names_differing(json_object *a, json_object *b, char ***out)
 	return 0;
 }
 
-static bool strv_contains(char **v, const char *s)
-{
-	for (; v && *v; v++)
-		if (strcmp(*v, s) == 0)
-			return true;
-	return false;
-}
-
 /* The entries of @p's that are in @names, space-separated. */
 static char *names_in(json_object *entries, char **names)
 {

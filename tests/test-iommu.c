@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "devpass/commands.h"
 #include "devpass/plan.h"
 #include "fixture-structs.h"
 #include "testbed.h"
@@ -227,6 +229,83 @@ static void boot_vga_stays_with_the_host(void **state)
 	assert_int_equal(replan(f)->state, PLACEMENT_ATTACH);
 }
 
+/* A PCIe bridge's config space: an Express capability, then ACS at 0x100
+ * with @ctrl enabled. */
+static void bridge_config(uint8_t cfg[4096], uint16_t ctrl)
+{
+	memset(cfg, 0, 4096);
+	cfg[0x00] = 0x86, cfg[0x01] = 0x80;    /* vendor 8086 */
+	cfg[0x06] = 0x10;                      /* status: capability list */
+	cfg[0x0e] = 0x01;                      /* header type: bridge */
+	cfg[0x34] = 0x40;                      /* first capability */
+	cfg[0x40] = 0x10, cfg[0x42] = 0x42;    /* PCI Express, root port */
+	cfg[0x100] = 0x0d, cfg[0x102] = 0x01;  /* ACS, version 1, last */
+	cfg[0x106] = (uint8_t)ctrl, cfg[0x107] = (uint8_t)(ctrl >> 8);
+}
+
+/* Runs cmd_iommu() with stdout in a string (caller frees). */
+static char *iommu_output(bool json)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDOUT_FILENO);
+	fflush(stdout);
+	dup2(fileno(tmp), STDOUT_FILENO);
+	struct cli_options o = {.json = json};
+	assert_int_equal(cmd_iommu(&o), EXIT_OK);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	long n = ftell(tmp);
+	char *out = calloc(1, (size_t)n + 1);
+	rewind(tmp);
+	assert_int_equal(fread(out, 1, (size_t)n, tmp), (size_t)n);
+	fclose(tmp);
+	return out;
+}
+
+static void acs_and_groups_as_devpass_iommu_shows_them(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cfg[4096];
+	bridge_config(cfg, 0x001d);
+	const struct testbed_pci bridge = {
+		.address = BRIDGE, .vendor = 0x8086, .device = 0x1901,
+		.cls = 0x060400, .driver = "pcieport", .iommu_group = 1,
+		.config = cfg, .config_len = sizeof(cfg),
+	};
+	char *b = testbed_add_pci(f->tb, &bridge);
+	const struct testbed_pci gpu = {
+		.address = GPU, .parent = b, .vendor = 0x10de, .device = 0x1eb8,
+		.cls = 0x030000, .driver = "nvidia", .iommu_group = 1,
+	};
+	struct testbed_pci snd = gpu;
+	snd.address = AUDIO, snd.device = 0x10f0, snd.cls = 0x040300;
+	snd.driver = "snd_hda_intel";
+	g_free(testbed_add_pci(f->tb, &gpu));
+	g_free(testbed_add_pci(f->tb, &snd));
+	g_free(b);
+
+	uint16_t ctrl = 0;
+	assert_int_equal(pci_read_acs(BRIDGE, &ctrl), 0);
+	assert_int_equal(ctrl, 0x001d);
+	assert_int_equal(pci_read_acs(GPU, &ctrl), -EACCES); /* no config */
+
+	char *out = iommu_output(false);
+	print_message("%s", out);
+	assert_non_null(strstr(out, "IOMMU group 1: not viable for one function alone"));
+	assert_non_null(strstr(out, "snd_hda_intel"));
+	assert_non_null(strstr(out, "it is a PCI bridge"));
+	assert_non_null(strstr(out, "ACS of upstream bridge " BRIDGE ": on (SV RR CR UF)"));
+	free(out);
+	out = iommu_output(true);
+	json_object *j = json_tokener_parse(out);
+	json_object *g = json_object_array_get_idx(json_object_object_get(j, "groups"), 0);
+	assert_false(json_object_get_boolean(json_object_object_get(g, "viable")));
+	assert_int_equal(json_object_array_length(json_object_object_get(g, "devices")), 3);
+	json_object_put(j);
+	free(out);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -239,6 +318,7 @@ int main(void)
 		T(member_bound_to_vfio_later_lets_the_gpu_go),
 		T(no_iommu_is_refused_with_the_reason),
 		T(boot_vga_stays_with_the_host),
+		T(acs_and_groups_as_devpass_iommu_shows_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

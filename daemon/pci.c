@@ -15,6 +15,9 @@
  */
 static struct pci_access *pci_names;
 
+/* The first extended capability's offset: readable means all of it is. */
+#define PCI_ACS_PROBE_AT 0x100
+
 static void pci_names_cleanup(void)
 {
 	if (pci_names)
@@ -137,6 +140,45 @@ static int pci_read_rest(struct device *d, struct udev_device *ud)
 			    &d->name)) < 0)
 		return r;
 	return device_props_read(ud, &d->props, &d->n_props);
+}
+
+/* The ACS control word of @p, from its config space. */
+static int pci_acs_of(struct pci_dev *p, uint16_t *ctrl)
+{
+	uint8_t probe[4];
+	if (!p)
+		return -ENOMEM;
+	/* Past the first 64 bytes sysfs gives root only. */
+	if (!pci_read_block(p, PCI_ACS_PROBE_AT, probe, sizeof(probe)))
+		return -EACCES;
+	pci_fill_info(p, PCI_FILL_EXT_CAPS);
+	struct pci_cap *c = pci_find_cap(p, PCI_EXT_CAP_ID_ACS, PCI_CAP_EXTENDED);
+	if (!c)
+		return PCI_ACS_ABSENT;
+	*ctrl = pci_read_word(p, c->addr + PCI_ACS_CTRL);
+	return 0;
+}
+
+int pci_read_acs(const char *address, uint16_t *ctrl)
+{
+	unsigned dom, bus, dev, fn;
+	char end;
+	if (sscanf(address, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &end) != 4)
+		return -EINVAL;
+	struct pci_access *a = pci_alloc();
+	if (!a)
+		return -ENOMEM;
+	a->error = pci_log_error;
+	a->warning = pci_log_warning;
+	a->debug = pci_log_warning;
+	a->method = PCI_ACCESS_SYS_BUS_PCI;
+	pci_init(a);
+	struct pci_dev *p = pci_get_dev(a, (int)dom, (int)bus, (int)dev, (int)fn);
+	int r = pci_acs_of(p, ctrl);
+	if (p)
+		pci_free_dev(p);
+	pci_cleanup(a);
+	return r;
 }
 
 int pci_device_new(struct udev_device *ud, struct device **out)

@@ -5,6 +5,7 @@
 #include "devpass/json.h"
 #include "devpass/match.h"
 #include "devpass/plan.h"
+#include "plan-internal.h"
 
 
 void instance_set_free(struct instance_set *s)
@@ -132,12 +133,30 @@ static char *waiting_reason(const struct rule *r, const struct instance_set *set
 	return why;
 }
 
-/* Which instance of the rule's list to use: a holder first, else the first
- * running one that can take the device. */
-static int place(struct placement *p, const struct instance_set *set,
-		 const struct plan_features *f)
+/* Whether @inst can take @p's device now: it runs, and a PCI device to a
+ * VM needs LXD's pci_hotplug. */
+static bool takes_now(const struct placement *p, const struct instance *inst,
+		      const struct plan_features *f)
 {
-	char *refusal = NULL;
+	return inst->running &&
+	       (p->device->subsystem != DEVICE_PCI ||
+		inst->type == INSTANCE_CONTAINER || f->pci_hotplug);
+}
+
+/* Keeps the first refusal seen; frees the others. */
+static void keep_refusal(char **refusal, char *why)
+{
+	if (!*refusal)
+		*refusal = why;
+	else
+		free(why);
+}
+
+/* The running instances: a holder first, else the first that takes the
+ * device now. */
+static void place_running(struct placement *p, const struct instance_set *set,
+			  const struct plan_features *f, char **refusal)
+{
 	for (int pass = 0; pass < 2 && !p->target; pass++) {
 		for (char **n = p->rule->instances; *n && !p->target; n++) {
 			const struct instance *inst =
@@ -148,29 +167,101 @@ static int place(struct placement *p, const struct instance_set *set,
 			_cleanup_(json_object_putp) json_object *e =
 				entries_for(p, inst, f, &why);
 			if (!e) {
-				if (!refusal)
-					refusal = why;
-				else
-					free(why);
+				keep_refusal(refusal, why);
 				continue;
 			}
-			if (pass == 1 || holds_any(inst, e))
+			if (pass == 0 ? holds_any(inst, e) : takes_now(p, inst, f))
 				take_target(p, inst, steal_ptr(&e));
 		}
 	}
-	if (p->target) {
-		free(refusal);
+}
+
+/*
+ * A PCI device no running instance can take now goes to the first instance
+ * of its list that exists and could take it: a stopped one gets the entry
+ * in its config (it takes the device when it starts); a running VM without
+ * pci_hotplug is waited for: the entry is written once it stops.
+ */
+static int place_at_rest(struct placement *p, const struct instance_set *set,
+			 const struct plan_features *f, char **refusal)
+{
+	for (char **n = p->rule->instances; *n; n++) {
+		const struct instance *inst =
+			instance_set_find(set, p->rule->project, *n);
+		char *why = NULL, *note = NULL;
+		if (!inst)
+			continue;
+		json_object *e = entries_for(p, inst, f, &why);
+		if (!e) {
+			keep_refusal(refusal, why);
+			continue;
+		}
+		if (inst->running) {
+			json_object_put(e);
+			if (asprintf(&note, "waits for %s's next start: LXD lacks "
+				     "pci_hotplug", inst->name) < 0)
+				note = NULL;
+			return set_reason(p, PLACEMENT_WAITING, note);
+		}
+		take_target(p, inst, e);
+		if (asprintf(&note, "in %s's config: %s is stopped and takes it "
+			     "when it starts", inst->name, inst->name) < 0)
+			return -ENOMEM;
+		p->reason = note;
 		return 0;
 	}
+	return 1;
+}
+
+/* Which instance of the rule's list to use (see plan.h). */
+static int place(struct placement *p, const struct instance_set *set,
+		 const struct plan_features *f)
+{
+	_cleanup_(freep) char *refusal = NULL;
+	place_running(p, set, f, &refusal);
+	if (p->target)
+		return 0;
+	if (p->device->subsystem == DEVICE_PCI) {
+		int r = place_at_rest(p, set, f, &refusal);
+		if (r <= 0)
+			return r;
+	}
 	if (refusal)
-		return set_reason(p, PLACEMENT_REFUSED, refusal);
+		return set_reason(p, PLACEMENT_REFUSED, steal_ptr(&refusal));
 	char *why = waiting_reason(p->rule, set);
 	return set_reason(p, PLACEMENT_WAITING, why);
 }
 
+/* Without device_usb_serial a VM's usb entry names only vendor and
+ * product: say so when another device has the same ids. */
+static int note_usb_twin(struct placement *p, const struct device_list *l,
+			 const struct plan_features *f)
+{
+	const struct device *d = p->device;
+	if (p->state != PLACEMENT_ATTACH || d->subsystem != DEVICE_USB ||
+	    p->target->type != INSTANCE_VM || f->usb_serial)
+		return 0;
+	for (size_t i = 0; i < l->n_devices; i++) {
+		const struct device *o = l->devices[i];
+		char *note = NULL;
+		if (o == d || o->subsystem != DEVICE_USB ||
+		    o->vendor != d->vendor || o->product != d->product)
+			continue;
+		if (asprintf(&note, "LXD lacks device_usb_serial: the entry "
+			     "takes any %04x:%04x device, and %s is one too",
+			     d->vendor, d->product, o->id) < 0)
+			return -ENOMEM;
+		free(p->reason);
+		p->reason = note;
+		return 0;
+	}
+	return 0;
+}
+
 int plan_build(const struct ruleset *rs, const struct device_list *devices,
 	       const struct instance_set *instances,
-	       const struct plan_features *features, struct plan **out)
+	       const struct plan_features *features,
+	       const struct pci_host *host, struct plan **out)
 {
 	_cleanup_(plan_freep) struct plan *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -186,9 +277,14 @@ int plan_build(const struct ruleset *rs, const struct device_list *devices,
 		pl->device = devices->devices[i];
 		pl->rule = r;
 		int err = place(pl, instances, features);
+		if (err == 0)
+			err = note_usb_twin(pl, devices, features);
 		if (err < 0)
 			return err;
 	}
+	int r = plan_iommu(p, devices, host);
+	if (r < 0)
+		return r;
 	*out = steal_ptr(&p);
 	return 0;
 }

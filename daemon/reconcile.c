@@ -255,14 +255,6 @@ static int names_differing(json_object *a, json_object *b, char ***out)
 	return 0;
 }
 
-static bool strv_contains(char **v, const char *s)
-{
-	for (; v && *v; v++)
-		if (strcmp(*v, s) == 0)
-			return true;
-	return false;
-}
-
 /* The entries of @p's that are in @names, space-separated. */
 static char *names_in(json_object *entries, char **names)
 {
@@ -291,11 +283,12 @@ static void log_attaches(const struct reconciler *rc, const struct plan *p,
 		_cleanup_(freep) char *names = names_in(pl->entries, added);
 		if (!names || !*names)
 			continue;
-		log_notice("%s %s %s (%04x:%04x) to %s/%s as %s in %lld ms",
+		log_notice("%s %s %s (%04x:%04x) to %s/%s as %s in %lld ms%s%s",
 			   rc->dry_run ? "would attach" : "attached",
 			   pl->rule->name, pl->device->id, pl->device->vendor,
 			   pl->device->product, inst->project, inst->name, names,
-			   ms);
+			   ms, pl->reason ? "; " : "",
+			   pl->reason ? pl->reason : "");
 	}
 }
 
@@ -576,6 +569,7 @@ static void outcome_state(struct outcome *o, const struct reconciler *rc,
 		o->state = refusal ? "refused"
 			   : rc->dry_run ? "would-attach"
 					 : "attached";
+		refusal = refusal ? refusal : pl->reason;
 		o->reason = refusal ? strdup(refusal) : NULL;
 		return;
 	case PLACEMENT_WAITING:
@@ -629,7 +623,12 @@ int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
 	_cleanup_(plan_freep) struct plan *p = NULL;
 	if (r < 0 || (r = read_instances(rc, rs, &set)) < 0)
 		return r;
-	r = plan_build(rs, devices, set, &rc->features, &p);
+	struct pci_host host;
+	r = pci_host_read(devices, NULL, NULL, &host);
+	if (r < 0)
+		return r;
+	r = plan_build(rs, devices, set, &rc->features, &host, &p);
+	pci_host_clear(&host);
 	if (r < 0)
 		return r;
 	r = apply_plan(rc, p, set);

@@ -36,3 +36,11 @@ int strv_push(char ***v, const char *s)
 	*v = grown;
 	return 0;
 }
+
+bool strv_contains(char *const *v, const char *s)
+{
+	for (; v && *v; v++)
+		if (strcmp(*v, s) == 0)
+			return true;
+	return false;
+}

@@ -536,6 +536,32 @@ static void status_is_for_root_only(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static void gpu_entry_goes_into_stopped_container_config(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c3", "--force", NULL}), 0);
+	g_free(testbed_add_pci_device(f->tb, "0000:0b:00.0", 0x10de, 0x1b80,
+				      0x030000, "nvidia", -1));
+	daemon_write_rule(&f->d, "10-gpu",
+			  "[Match]\nSubsystem=pci\nClass=0300\n[Attach]\nInstance=c3\n");
+	json_object *before = unmanaged_state(&f->d, "c3");
+	daemon_start(&f->d, NULL, true);
+	const char *entry = "devpass-10-gpu-0000:0b:00.0";
+	assert_true(wait_entry(&f->d, "c3", entry, true, WAIT_MS));
+	assert_string_equal(entry_option(&f->d, "c3", entry, "type"), "gpu");
+	assert_string_equal(entry_option(&f->d, "c3", entry, "gputype"), "physical");
+	assert_string_equal(entry_option(&f->d, "c3", entry, "pci"), "0000:0b:00.0");
+	assert_true(wait_state(&f->d, "0000:0b:00.0", "attached", WAIT_MS));
+	json_object *after = unmanaged_state(&f->d, "c3");
+	assert_string_equal(json_object_to_json_string(before), json_object_to_json_string(after));
+	json_object_put(before);
+	json_object_put(after);
+	/* c3 could not start with a GPU the host lacks: take it out first */
+	daemon_stop(&f->d, SIGTERM);
+	clear_entries(&f->d, "c3");
+	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c3", NULL}), 0);
+}
+
 static int group_setup(void **state)
 {
 	FILE *f = fopen(DGRAM_QLEN, "r");
@@ -572,6 +598,7 @@ int main(void)
 		T(lxd_refusal_is_the_device_state_and_keeps_no_other_out),
 		T(tells_systemd_ready_reloading_stopping),
 		T(status_is_for_root_only),
+		T(gpu_entry_goes_into_stopped_container_config),
 		T(converges_after_lxd_restart),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

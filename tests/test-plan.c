@@ -14,11 +14,12 @@
 
 struct world {
 	struct device_list devices;
-	struct device *devs[4];
+	struct device *devs[6];
 	struct ruleset *rs;
 	struct instance_set set;
 	struct instance insts[4];
 	struct plan_features features;
+	struct pci_host host;
 	struct plan *plan;
 };
 
@@ -61,7 +62,7 @@ static void build(struct world *w, struct rule **rules, size_t n_rules)
 	w->devices.devices = w->devs;
 	w->rs = fx_ruleset(rules, n_rules);
 	assert_int_equal(plan_build(w->rs, &w->devices, &w->set, &w->features,
-				    &w->plan),
+				    &w->host, &w->plan),
 			 0);
 }
 
@@ -71,6 +72,7 @@ static void world_free(struct world *w)
 	ruleset_free(w->rs);
 	for (size_t i = 0; i < w->devices.n_devices; i++)
 		device_free(w->devs[i]);
+	pci_host_clear(&w->host);
 	for (size_t i = 0; i < w->set.n_instances; i++) {
 		free(w->insts[i].project);
 		free(w->insts[i].name);
@@ -197,6 +199,223 @@ static void twins_go_by_port_to_two_instances(void **state)
 	world_free(&w);
 }
 
+
+/* ---- PCI: where entries may be written, IOMMU groups ---- */
+
+static struct device *pci_in_group(const char *address, uint32_t cls,
+				   const char *driver, int group)
+{
+	struct device *d = fx_pci(address, 0x10de, 0x1eb8, cls);
+	if (driver)
+		fx_set(&d->driver, driver);
+	d->iommu_group = group;
+	return d;
+}
+
+static struct rule *pci_rule(const char *name, const char *instances,
+			     enum iommu_policy policy)
+{
+	struct rule *r = rule_to(name, instances);
+	r->subsystem = RULE_SUBSYSTEM_PCI;
+	r->iommu = policy;
+	return r;
+}
+
+/* A GPU at 01:00.0 on nvidia, in group 7 of a host with an IOMMU. */
+static void gpu_world(struct world *w, bool vm_running, bool hotplug)
+{
+	w->host.iommu = true;
+	w->features.pci_hotplug = hotplug;
+	w->devs[w->devices.n_devices++] =
+		pci_in_group("0000:01:00.0", 0x030000, "nvidia", 7);
+	add_instance(w, "gpu-vm", vm_running, INSTANCE_VM);
+}
+
+static void pci_hotplugs_into_running_vm_with_pci_hotplug(void **state)
+{
+	struct world w = {0};
+	gpu_world(&w, true, true);
+	struct rule *r = pci_rule("60-gpu", "gpu-vm", IOMMU_POLICY_STRICT);
+	build(&w, &r, 1);
+	const struct placement *p = only_placement(&w);
+	assert_int_equal(p->state, PLACEMENT_ATTACH);
+	assert_null(p->reason);
+	json_object *e = NULL;
+	assert_true(json_object_object_get_ex(
+		p->entries, "devpass-60-gpu-0000:01:00.0", &e));
+	assert_string_equal(json_object_get_string(
+				    json_object_object_get(e, "type")), "pci");
+	world_free(&w);
+}
+
+static void pci_waits_for_next_start_of_running_vm_without_hotplug(void **state)
+{
+	struct world w = {0};
+	gpu_world(&w, true, false);
+	add_instance(&w, "spare-vm", false, INSTANCE_VM);
+	struct rule *r = pci_rule("60-gpu", "gpu-vm spare-vm",
+				  IOMMU_POLICY_STRICT);
+	build(&w, &r, 1);
+	const struct placement *p = only_placement(&w);
+	assert_int_equal(p->state, PLACEMENT_WAITING);
+	assert_string_equal(p->reason, "waits for gpu-vm's next start: LXD "
+				       "lacks pci_hotplug");
+	world_free(&w);
+}
+
+static void pci_is_written_to_stopped_vm_config(void **state)
+{
+	struct world w = {0};
+	gpu_world(&w, false, false);
+	struct rule *r = pci_rule("60-gpu", "gpu-vm", IOMMU_POLICY_STRICT);
+	build(&w, &r, 1);
+	const struct placement *p = only_placement(&w);
+	assert_int_equal(p->state, PLACEMENT_ATTACH);
+	assert_ptr_equal(p->target, &w.insts[0]);
+	assert_non_null(strstr(p->reason, "gpu-vm is stopped"));
+	world_free(&w);
+}
+
+static void running_vm_without_hotplug_keeps_what_it_holds(void **state)
+{
+	struct world w = {0};
+	gpu_world(&w, true, false);
+	json_object_object_add(w.insts[0].entries, "devpass-60-gpu-0000:01:00.0",
+			       json_object_new_object());
+	struct rule *r = pci_rule("60-gpu", "gpu-vm", IOMMU_POLICY_STRICT);
+	build(&w, &r, 1);
+	assert_int_equal(only_placement(&w)->state, PLACEMENT_ATTACH);
+	world_free(&w);
+}
+
+static void gpu_goes_to_stopped_container_but_prefers_running(void **state)
+{
+	for (int second_runs = 0; second_runs < 2; second_runs++) {
+		struct world w = {0};
+		w.devs[w.devices.n_devices++] =
+			pci_in_group("0000:01:00.0", 0x030000, "nvidia", -1);
+		add_instance(&w, "ct1", false, INSTANCE_CONTAINER);
+		add_instance(&w, "ct2", second_runs, INSTANCE_CONTAINER);
+		struct rule *r = pci_rule("60-gpu", "ct1 ct2",
+					  IOMMU_POLICY_STRICT);
+		build(&w, &r, 1);
+		const struct placement *p = only_placement(&w);
+		assert_int_equal(p->state, PLACEMENT_ATTACH);
+		assert_ptr_equal(p->target, &w.insts[second_runs ? 1 : 0]);
+		json_object *e = json_object_object_get(
+			p->entries, "devpass-60-gpu-0000:01:00.0");
+		assert_string_equal(json_object_get_string(
+			json_object_object_get(e, "gputype")), "physical");
+		world_free(&w);
+	}
+}
+
+static void boot_vga_and_busy_storage_stay_unless_named(void **state)
+{
+	for (int named = 0; named < 2; named++) {
+		struct world w = {0};
+		gpu_world(&w, true, true);
+		w.devs[0]->boot_vga = true;
+		w.devs[w.devices.n_devices++] =
+			pci_in_group("0000:02:00.0", 0x010802, "nvme", 8);
+		assert_int_equal(strv_push(&w.host.busy_storage, "0000:02:00.0"), 0);
+		struct rule *r = pci_rule("60-all", "gpu-vm", IOMMU_POLICY_STRICT);
+		if (named)
+			fx_term(r, MATCH_ADDRESS, NULL, "0000:01:00.0 0000:02:00.0");
+		build(&w, &r, 1);
+		assert_int_equal(w.plan->n_placements, 2);
+		const struct placement *gpu = &w.plan->placements[0];
+		const struct placement *nvme = &w.plan->placements[1];
+		assert_int_equal(gpu->state, named ? PLACEMENT_ATTACH : PLACEMENT_REFUSED);
+		assert_int_equal(nvme->state, named ? PLACEMENT_ATTACH : PLACEMENT_REFUSED);
+		if (!named) {
+			assert_non_null(strstr(gpu->reason, "boot VGA"));
+			assert_non_null(strstr(nvme->reason, "mounted filesystem"));
+		}
+		world_free(&w);
+	}
+}
+
+static void whole_group_writes_each_address_once(void **state)
+{
+	struct world w = {0};
+	gpu_world(&w, true, true);
+	w.devs[w.devices.n_devices++] =
+		pci_in_group("0000:01:00.1", 0x040300, "snd_hda_intel", 7);
+	/* 60-gpu takes the GPU whole; 70-audio owns the audio function. */
+	struct rule *rules[] = {
+		pci_rule("60-gpu", "gpu-vm", IOMMU_POLICY_WHOLE),
+		pci_rule("70-audio", "gpu-vm", IOMMU_POLICY_STRICT),
+	};
+	fx_term(rules[0], MATCH_ADDRESS, NULL, "0000:01:00.0");
+	build(&w, rules, 2);
+	json_object *want = plan_desired_entries(w.plan, &w.insts[0]);
+	assert_int_equal(json_object_object_length(want), 2);
+	assert_true(json_object_object_get_ex(want, "devpass-60-gpu-0000:01:00.0", NULL));
+	assert_true(json_object_object_get_ex(want, "devpass-60-gpu-0000:01:00.1", NULL));
+	json_object_put(want);
+	const struct placement *audio = &w.plan->placements[1];
+	assert_int_equal(audio->state, PLACEMENT_ATTACH);
+	assert_ptr_equal(audio->with, &w.plan->placements[0]);
+	world_free(&w);
+}
+
+static void whole_group_refused_when_a_function_goes_elsewhere(void **state)
+{
+	struct world w = {0};
+	gpu_world(&w, true, true);
+	add_instance(&w, "audio-vm", true, INSTANCE_VM);
+	w.devs[w.devices.n_devices++] =
+		pci_in_group("0000:01:00.1", 0x040300, "snd_hda_intel", 7);
+	struct rule *rules[] = {
+		pci_rule("60-gpu", "gpu-vm", IOMMU_POLICY_WHOLE),
+		pci_rule("70-audio", "audio-vm", IOMMU_POLICY_WHOLE),
+	};
+	fx_term(rules[0], MATCH_ADDRESS, NULL, "0000:01:00.0");
+	build(&w, rules, 2);
+	assert_int_equal(w.plan->placements[0].state, PLACEMENT_REFUSED);
+	assert_non_null(strstr(w.plan->placements[0].reason, "rule 70-audio's"));
+	/* and the audio function: the GPU, on nvidia, goes nowhere */
+	assert_int_equal(w.plan->placements[1].state, PLACEMENT_REFUSED);
+	world_free(&w);
+}
+
+static void strict_accepts_member_going_to_same_vm(void **state)
+{
+	struct world w = {0};
+	gpu_world(&w, true, true);
+	w.devs[w.devices.n_devices++] =
+		pci_in_group("0000:01:00.1", 0x040300, "snd_hda_intel", 7);
+	struct rule *r = pci_rule("60-gpu", "gpu-vm", IOMMU_POLICY_STRICT);
+	build(&w, &r, 1);
+	assert_int_equal(w.plan->placements[0].state, PLACEMENT_ATTACH);
+	assert_int_equal(w.plan->placements[1].state, PLACEMENT_ATTACH);
+	world_free(&w);
+}
+
+static void usb_to_vm_without_serial_warns_of_twin(void **state)
+{
+	for (int serial = 0; serial < 2; serial++) {
+		struct world w = {0};
+		w.features.usb_serial = serial;
+		w.devs[w.devices.n_devices++] = usb_with_node("1-2", 5);
+		w.devs[w.devices.n_devices++] = usb_with_node("1-3", 6);
+		add_instance(&w, "vm", true, INSTANCE_VM);
+		struct rule *r = rule_to("50-cam", "vm");
+		fx_term(r, MATCH_PORT, NULL, "1-2");
+		build(&w, &r, 1);
+		const struct placement *p = only_placement(&w);
+		assert_int_equal(p->state, PLACEMENT_ATTACH);
+		if (serial)
+			assert_null(p->reason);
+		else
+			assert_string_equal(p->reason,
+				"LXD lacks device_usb_serial: the entry takes "
+				"any 046d:082d device, and 1-3 is one too");
+		world_free(&w);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +426,16 @@ int main(void)
 		cmocka_unit_test(pci_non_gpu_to_container_is_refused),
 		cmocka_unit_test(unmatched_device_has_no_placement),
 		cmocka_unit_test(twins_go_by_port_to_two_instances),
+		cmocka_unit_test(pci_hotplugs_into_running_vm_with_pci_hotplug),
+		cmocka_unit_test(pci_waits_for_next_start_of_running_vm_without_hotplug),
+		cmocka_unit_test(pci_is_written_to_stopped_vm_config),
+		cmocka_unit_test(running_vm_without_hotplug_keeps_what_it_holds),
+		cmocka_unit_test(gpu_goes_to_stopped_container_but_prefers_running),
+		cmocka_unit_test(boot_vga_and_busy_storage_stay_unless_named),
+		cmocka_unit_test(whole_group_writes_each_address_once),
+		cmocka_unit_test(whole_group_refused_when_a_function_goes_elsewhere),
+		cmocka_unit_test(strict_accepts_member_going_to_same_vm),
+		cmocka_unit_test(usb_to_vm_without_serial_warns_of_twin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

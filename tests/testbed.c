@@ -222,21 +222,28 @@ static void testbed_symlink(const char *target, const char *dir,
 		testbed_die("symlink %s: %s", link, strerror(errno));
 }
 
-static void testbed_pci_iommu(UMockdevTestbed *tb, const char *address,
+static void testbed_pci_iommu(UMockdevTestbed *tb, const char *syspath,
 			      int group)
 {
 	g_autofree char *gdir =
 	    g_strdup_printf("kernel/iommu_groups/%d/devices", group);
 	g_autofree char *dir = testbed_sys_mkdir(tb, gdir);
 	g_autofree char *sys = umockdev_testbed_get_sys_dir(tb);
-	g_autofree char *devdir =
-	    g_strdup_printf("%s/devices/%s", sys, address);
-	g_autofree char *to_dev =
-	    g_strdup_printf("../../../../devices/%s", address);
-	g_autofree char *to_group =
-	    g_strdup_printf("../../kernel/iommu_groups/%d", group);
+	/* syspath is "/sys/devices/..."; links are relative to /sys. */
+	const char *rel = syspath + 5;
+	g_autofree char *devdir = g_strdup_printf("%s/%s", sys, rel);
+	g_autofree char *to_dev = g_strdup_printf("../../../../%s", rel);
+	g_autofree char *up = g_strnfill(0, 0);
+	for (const char *c = rel; *c; c++)
+		if (*c == '/') {
+			char *grown = g_strconcat(up, "../", NULL);
+			g_free(up);
+			up = grown;
+		}
+	g_autofree char *to_group = g_strdup_printf(
+	    "../%skernel/iommu_groups/%d", up, group);
 
-	testbed_symlink(to_dev, dir, address);
+	testbed_symlink(to_dev, dir, strrchr(syspath, '/') + 1);
 	testbed_symlink(to_group, devdir, "iommu_group");
 }
 
@@ -252,25 +259,58 @@ static void testbed_pci_driver(UMockdevTestbed *tb, const char *syspath,
 	umockdev_testbed_set_attribute_link(tb, syspath, "driver", target);
 }
 
-char *testbed_add_pci_device(UMockdevTestbed *tb, const char *address,
-			     uint16_t vendor, uint16_t device, uint32_t cls,
-			     const char *driver, int iommu_group)
+char *testbed_add_pci(UMockdevTestbed *tb, const struct testbed_pci *p)
 {
 	g_autoptr(GPtrArray) attrs = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) props = g_ptr_array_new_with_free_func(g_free);
 
-	strv_add(attrs, "vendor", g_strdup_printf("0x%04x", vendor));
-	strv_add(attrs, "device", g_strdup_printf("0x%04x", device));
-	strv_add(attrs, "class", g_strdup_printf("0x%06x", cls));
-	strv_add(props, "PCI_SLOT_NAME", g_strdup(address));
-	strv_add(props, "PCI_ID", g_strdup_printf("%04X:%04X", vendor, device));
-	strv_add(props, "PCI_CLASS", g_strdup_printf("%X", cls));
-	if (driver)
-		strv_add(props, "DRIVER", g_strdup(driver));
-	char *syspath = testbed_add(tb, "pci", address, NULL, attrs, props);
+	strv_add(attrs, "vendor", g_strdup_printf("0x%04x", p->vendor));
+	strv_add(attrs, "device", g_strdup_printf("0x%04x", p->device));
+	strv_add(attrs, "class", g_strdup_printf("0x%06x", p->cls));
+	if (p->boot_vga)
+		strv_add(attrs, "boot_vga", g_strdup("1"));
+	strv_add(props, "PCI_SLOT_NAME", g_strdup(p->address));
+	strv_add(props, "PCI_ID",
+		 g_strdup_printf("%04X:%04X", p->vendor, p->device));
+	strv_add(props, "PCI_CLASS", g_strdup_printf("%X", p->cls));
+	if (p->driver)
+		strv_add(props, "DRIVER", g_strdup(p->driver));
+	char *syspath = testbed_add(tb, "pci", p->address, p->parent, attrs,
+				    props);
+	if (p->driver)
+		testbed_pci_driver(tb, syspath, p->driver);
+	if (p->iommu_group >= 0)
+		testbed_pci_iommu(tb, syspath, p->iommu_group);
+	if (p->config)
+		umockdev_testbed_set_attribute_binary(
+		    tb, syspath, "config", (guint8 *)p->config,
+		    (gssize)p->config_len);
+	return syspath;
+}
+
+char *testbed_add_pci_device(UMockdevTestbed *tb, const char *address,
+			     uint16_t vendor, uint16_t device, uint32_t cls,
+			     const char *driver, int iommu_group)
+{
+	const struct testbed_pci p = {
+		.address = address, .vendor = vendor, .device = device,
+		.cls = cls, .driver = driver, .iommu_group = iommu_group,
+	};
+	return testbed_add_pci(tb, &p);
+}
+
+void testbed_pci_bind(UMockdevTestbed *tb, const char *syspath,
+		      const char *driver)
+{
+	g_autofree char *link = g_strdup_printf("%s/driver", syspath);
+	g_autofree char *sys = umockdev_testbed_get_sys_dir(tb);
+	/* syspath is "/sys/devices/..."; the file lives in the testbed. */
+	g_autofree char *file = g_strdup_printf("%s/%s", sys, link + 5);
+
+	if (unlink(file) < 0 && errno != ENOENT)
+		testbed_die("unlink %s: %s", file, strerror(errno));
 	if (driver)
 		testbed_pci_driver(tb, syspath, driver);
-	if (iommu_group >= 0)
-		testbed_pci_iommu(tb, address, iommu_group);
-	return syspath;
+	umockdev_testbed_set_property(tb, syspath, "DRIVER", driver ? driver : "");
+	umockdev_testbed_uevent(tb, syspath, driver ? "bind" : "unbind");
 }

@@ -74,3 +74,30 @@ char *testbed_add_usb_device(UMockdevTestbed *tb, const struct testbed_usb *u);
 char *testbed_add_pci_device(UMockdevTestbed *tb, const char *address,
 			     uint16_t vendor, uint16_t device, uint32_t cls,
 			     const char *driver, int iommu_group);
+
+/*
+ * A PCI function with the rest of what testbed_add_pci_device() takes:
+ * @parent: syspath of its upstream bridge, or NULL for /sys/devices.
+ * @boot_vga: adds boot_vga=1.
+ * @config, @config_len: the binary config attribute (libpci reads it),
+ *   or NULL.
+ */
+struct testbed_pci {
+	const char *address;
+	const char *parent;
+	uint16_t vendor;
+	uint16_t device;
+	uint32_t cls;
+	const char *driver;
+	int iommu_group;
+	bool boot_vga;
+	const uint8_t *config;
+	size_t config_len;
+};
+char *testbed_add_pci(UMockdevTestbed *tb, const struct testbed_pci *p);
+
+/* Binds @syspath to @driver (NULL: unbinds it) as the kernel shows it:
+ * the driver link and DRIVER property change, then a "bind" ("unbind")
+ * uevent. */
+void testbed_pci_bind(UMockdevTestbed *tb, const char *syspath,
+		      const char *driver);

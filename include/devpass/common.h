@@ -15,6 +15,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -72,6 +73,9 @@ size_t strv_length(char *const *v);
 
 /* Appends a copy of s; returns 0 or -ENOMEM. */
 int strv_push(char ***v, const char *s);
+
+/* Whether @v (NULL-terminated, or NULL) holds a string equal to @s. */
+bool strv_contains(char *const *v, const char *s);
 
 static inline int streq_ptr(const char *a, const char *b)
 {

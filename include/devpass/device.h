@@ -153,6 +153,23 @@ bool device_list_remove(struct device_list *l, const char *syspath);
  */
 struct device *device_find(const struct device_list *l, const char *what);
 
+/* pci_read_acs(): the function has no ACS capability. */
+#define PCI_ACS_ABSENT 1
+
+/* ACS control bits the kernel wants on every bridge above a device for
+ * it to have a group of its own: source validation, request and
+ * completion redirect, upstream forwarding. */
+#define PCI_ACS_ISOLATING (0x01 | 0x04 | 0x08 | 0x10)
+
+/**
+ * pci_read_acs() - the ACS control word (PCI_ACS_CTRL) of the PCI function
+ * at @address, read through libpci (the sysfs config file).
+ * Return: 0 and *@ctrl set; PCI_ACS_ABSENT; -EACCES when its extended
+ * config space cannot be read (it takes root); -EINVAL for a bad address;
+ * -ENOMEM.
+ */
+int pci_read_acs(const char *address, uint16_t *ctrl);
+
 /* Property value of @d (not its nodes) or NULL. */
 const char *device_get_prop(const struct device *d, const char *key);
 

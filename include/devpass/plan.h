@@ -14,6 +14,39 @@
  * A device already held by a running instance of its list stays there
  * (devices are not yanked from a running instance when an earlier one
  * starts). If none runs, the device waits.
+ *
+ * PCI devices differ in one way: their entries may be written while an
+ * instance is stopped (they apply when it starts; LXD cannot hot-add a
+ * pci entry to a VM without the pci_hotplug extension). So a PCI device
+ * that no running instance of its list can take now (a running container
+ * always can; a running VM only with pci_hotplug) goes to the first
+ * instance of the list that exists: a stopped one gets the entry in its
+ * config (state ATTACH, @reason says it is stopped); a running VM without
+ * pci_hotplug makes it WAITING ("waits for NAME's next start: LXD lacks
+ * pci_hotplug") until it stops, when the entry is written. USB devices are
+ * written to running instances only.
+ *
+ * PCI to a VM then passes the IOMMU checks (iommu_policy.h):
+ * - every policy: a device the host needs is REFUSED unless its rule
+ *   names its address; strict and whole refuse on a host without IOMMU
+ *   and a device in no group.
+ * - IommuGroup=whole: the placement carries one pci entry per endpoint
+ *   (non-bridge) function of the group, named for its own rule and each
+ *   function's address. Another function's own placement (a rule owns it
+ *   too) must go to the same VM; it then carries no entries of its own
+ *   (@with points to the carrier), so no address is written twice. The
+ *   carrier is the group's first function in device order whose rule says
+ *   whole. A function that goes elsewhere, waits or is refused, or that
+ *   the host needs, refuses the whole group.
+ * - IommuGroup=strict: REFUSED while another function of the group is
+ *   bound to a host driver (not vfio-pci or pci-stub, not a bridge) and
+ *   does not go to the same VM. Re-evaluated every plan, so a bind of that
+ *   function to vfio-pci lets the device go.
+ * - ignore: no group checks.
+ *
+ * A USB device to a VM on a server without device_usb_serial is ATTACH
+ * with a @reason when another device has its vendor and product ids: the
+ * entry would catch that one too.
  */
 
 #include <json-c/json.h>
@@ -21,6 +54,7 @@
 
 #include "devpass/device.h"
 #include "devpass/entries.h"
+#include "devpass/iommu_policy.h"
 #include "devpass/rules.h"
 
 /**
@@ -72,7 +106,10 @@ enum placement_state {
  * @device, @rule: borrowed from the inputs of plan_build().
  * @target: the instance it goes to (borrowed), NULL unless ATTACH.
  * @entries: name -> LXD device config for @target; owned.
- * @reason: for WAITING and REFUSED, a sentence; owned.
+ * @reason: for WAITING and REFUSED, a sentence; for ATTACH, a note or
+ *          NULL (stopped target, IOMMU group carrier, USB twin); owned.
+ * @with: ATTACH as part of that placement's IOMMU group (IommuGroup=whole):
+ *        @entries is empty, the carrier's hold this device's.
  */
 struct placement {
 	const struct device *device;
@@ -81,6 +118,7 @@ struct placement {
 	const struct instance *target;
 	json_object *entries;
 	char *reason;
+	const struct placement *with;
 };
 
 struct plan {
@@ -93,11 +131,13 @@ DEFINE_FREEP(struct plan, plan_free)
 
 /**
  * plan_build() - decide every device's placement.
+ * @host: IOMMU and host facts for PCI to VMs; NULL is a host without IOMMU.
  * Return: 0 or -ENOMEM.
  */
 int plan_build(const struct ruleset *rs, const struct device_list *devices,
 	       const struct instance_set *instances,
-	       const struct plan_features *features, struct plan **out);
+	       const struct plan_features *features,
+	       const struct pci_host *host, struct plan **out);
 
 /**
  * plan_desired_entries() - every entry the plan wants on @inst, merged.

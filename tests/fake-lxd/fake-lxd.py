@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A fake LXD on a unix socket, for what the real one cannot do here: VMs
+(no KVM on the test machines) and other LXD versions' extension sets.
+
+    fake-lxd.py SOCKET EXTENSION_SET NAME:TYPE:STATUS...
+
+EXTENSION_SET is "lxd-5.0.2" (Debian 12's: no device_usb_serial,
+pci_hotplug, device_patch_removal) or "lxd-current" (with them). TYPE is
+container or virtual-machine, STATUS Running or Stopped.
+
+It answers like LXD where devpass depends on it (checked against the LXD
+sources): the envelope, ETag/If-Match (412), PATCH merging the devices map
+("name": null removes only with device_patch_removal), PUT as an async
+operation waited for at /1.0/operations/ID/wait, and the device rules of
+lxd/instance/drivers: a device whose CanHotPlug() is false (pci, before
+pci_hotplug) cannot be added to or removed from a running instance
+("Failed to add device \"NAME\": Device cannot be added when instance is
+running"); usb busnum/devnum/serial are unknown options before
+device_usb_serial. /1.0/events is a WebSocket that sends lifecycle events
+for the state changes a test asks for with PUT /1.0/instances/NAME/state.
+GET /fake/log lists the requests it got, for tests to check.
+"""
+import base64
+import hashlib
+import json
+import os
+import socketserver
+import struct
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlsplit, unquote
+
+BASE_EXTENSIONS = [
+    "storage_zfs_remove_snapshots", "container_host_shutdown_timeout",
+    "instances", "virtual-machines", "gpu_mdev", "pci_passthrough",
+    "device_usb", "etag", "patch", "operations", "api_filtering",
+]
+NEW_EXTENSIONS = ["device_usb_serial", "pci_hotplug", "device_patch_removal"]
+VERSIONS = {"lxd-5.0.2": ("5.0.2", []), "lxd-current": ("5.21.1", NEW_EXTENSIONS)}
+
+lock = threading.Lock()
+instances = {}
+operations = {}
+log = []
+listeners = []
+
+
+def etag(inst):
+    keep = {k: inst[k] for k in ("architecture", "config", "devices",
+                                 "ephemeral", "profiles")}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()
+
+
+def has(ext):
+    return ext in EXTENSIONS
+
+
+def hotpluggable(dev, inst):
+    """CanHotPlug(): pci devices of VMs only with pci_hotplug."""
+    if dev.get("type") == "pci":
+        return has("pci_hotplug")
+    return True
+
+
+def check_device(name, dev):
+    if dev.get("type") == "usb" and not has("device_usb_serial"):
+        for key in ("busnum", "devnum", "serial"):
+            if key in dev:
+                return 'Device validation failed for "%s": Invalid device ' \
+                       'option "%s"' % (name, key)
+    if dev.get("type") == "pci" and "address" not in dev:
+        return 'Device validation failed for "%s": Missing address' % name
+    return None
+
+
+def check_change(inst, old, new):
+    """The error LXD gives for turning devices @old into @new, or None."""
+    running = inst["status"] == "Running"
+    for name, dev in new.items():
+        if old.get(name) == dev:
+            continue
+        err = check_device(name, dev)
+        if err:
+            return err
+        if running and not hotpluggable(dev, inst):
+            return 'Failed to add device "%s": Device cannot be added ' \
+                   'when instance is running' % name
+    for name, dev in old.items():
+        if name not in new and running and not hotpluggable(dev, inst):
+            return 'Failed to remove device "%s": Device cannot be ' \
+                   'removed when instance is running' % name
+    return None
+
+
+def event(action, name):
+    body = json.dumps({"type": "lifecycle", "timestamp": "2024-01-01T00:00:00Z",
+                       "metadata": {"action": action,
+                                    "source": "/1.0/instances/" + name,
+                                    "context": {}},
+                       "project": "default", "location": "none"}).encode()
+    frame = bytes([0x81])
+    if len(body) < 126:
+        frame += bytes([len(body)])
+    else:
+        frame += bytes([126]) + struct.pack(">H", len(body))
+    for wfile in list(listeners):
+        try:
+            wfile.write(frame + body)
+            wfile.flush()
+        except OSError:
+            listeners.remove(wfile)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, code, envelope, headers=None):
+        body = json.dumps(envelope).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def sync(self, metadata, headers=None):
+        self.reply(200, {"type": "sync", "status": "Success", "status_code": 200,
+                         "error_code": 0, "error": "", "metadata": metadata},
+                   headers)
+
+    def error(self, code, text):
+        self.reply(code, {"type": "error", "status": "", "status_code": 0,
+                          "error_code": code, "error": text, "metadata": None})
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(n) or b"null") if n else None
+
+    def route(self, method):
+        url = urlsplit(self.path)
+        path = unquote(url.path)
+        with lock:
+            log.append("%s %s" % (method, path))
+        if path == "/1.0/events":
+            return self.events()
+        parts = path.strip("/").split("/")
+        with lock:
+            return self.dispatch(method, parts, url.query)
+
+    def dispatch(self, method, parts, query):
+        if parts == ["fake", "log"]:
+            return self.sync(log)
+        if parts == ["1.0"] and method == "GET":
+            return self.sync({"api_extensions": EXTENSIONS, "api_version": "1.0",
+                              "environment": {"server_name": "fake",
+                                             "server_version": VERSION,
+                                             "server_clustered": False}})
+        if parts == ["1.0", "instances"] and method == "GET":
+            return self.sync(list(instances.values()))
+        if parts[:2] == ["1.0", "operations"] and len(parts) == 4:
+            op = operations.get(parts[2])
+            if not op:
+                return self.error(404, "Operation not found")
+            return self.sync(op)
+        if parts[:2] == ["1.0", "instances"] and len(parts) >= 3:
+            inst = instances.get(parts[2])
+            if not inst:
+                return self.error(404, "Instance not found")
+            if len(parts) == 4 and parts[3] == "state":
+                return self.state(inst)
+            return self.instance(method, inst)
+        return self.error(404, "not found")
+
+    def instance(self, method, inst):
+        tag = etag(inst)
+        if method == "GET":
+            return self.sync(inst, {"ETag": '"%s"' % tag})
+        match = self.headers.get("If-Match")
+        if match and match.strip('"') != tag:
+            return self.error(412, "ETag doesn't match")
+        body = self.body() or {}
+        new = dict(inst["devices"])
+        if method == "PATCH":
+            for name, dev in (body.get("devices") or {}).items():
+                if dev is None and not has("device_patch_removal"):
+                    return self.error(400, 'Device "%s" is invalid' % name)
+                if dev is None:
+                    new.pop(name, None)
+                else:
+                    new[name] = dev
+        elif method == "PUT":
+            new = body.get("devices") or {}
+        else:
+            return self.error(405, "method not allowed")
+        err = check_change(inst, inst["devices"], new)
+        if err:
+            return self.error(400, err)
+        inst["devices"] = new
+        if "description" in body:
+            inst["description"] = body["description"]
+        if method == "PATCH":
+            return self.sync({})
+        return self.operation()
+
+    def operation(self):
+        op_id = str(uuid.uuid4())
+        operations[op_id] = {"id": op_id, "status": "Success",
+                             "status_code": 200, "err": ""}
+        self.reply(202, {"type": "async", "status": "Operation created",
+                         "status_code": 100, "error_code": 0, "error": "",
+                         "operation": "/1.0/operations/" + op_id,
+                         "metadata": operations[op_id]},
+                   {"Location": "/1.0/operations/" + op_id})
+
+    def state(self, inst):
+        action = (self.body() or {}).get("action")
+        inst["status"] = {"start": "Running", "stop": "Stopped"}[action]
+        event({"start": "instance-started", "stop": "instance-stopped"}[action],
+              inst["name"])
+        return self.operation()
+
+    def events(self):
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept.decode())
+        self.end_headers()
+        self.wfile.flush()
+        with lock:
+            listeners.append(self.wfile)
+        # Stay until the client goes; its frames (pings, close) are ignored.
+        while self.rfile.read(1):
+            pass
+        self.close_connection = True
+
+    def do_GET(self):
+        self.route("GET")
+
+    def do_PATCH(self):
+        self.route("PATCH")
+
+    def do_PUT(self):
+        self.route("PUT")
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def main():
+    global EXTENSIONS, VERSION
+    sock, ext_set = sys.argv[1], sys.argv[2]
+    VERSION, extra = VERSIONS[ext_set]
+    EXTENSIONS = BASE_EXTENSIONS + extra
+    for spec in sys.argv[3:]:
+        name, kind, status = spec.split(":")
+        instances[name] = {
+            "name": name, "type": kind, "status": status, "location": "none",
+            "architecture": "x86_64", "config": {"limits.cpu": "2"},
+            "devices": {"root": {"type": "disk", "path": "/", "pool": "default"}},
+            "ephemeral": False, "stateful": False, "profiles": ["default"],
+            "description": "fake " + kind, "project": "default"}
+    if os.path.exists(sock):
+        os.unlink(sock)
+    server = Server(sock, Handler)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

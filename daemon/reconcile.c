@@ -4,31 +4,13 @@
 #include <time.h>
 
 #include "devpass/json.h"
+#include "devpass/ledger.h"
 #include "devpass/log.h"
 #include "devpass/lxdsync.h"
 #include "devpass/match.h"
+#include "devpass/outcome.h"
 #include "devpass/reconcile.h"
 
-
-/* What was attached, by entry: lets a detach name its rule and device. */
-struct ledger_entry {
-	char *project;
-	char *instance;
-	char *entry;
-	char *rule;
-	char *device;
-};
-
-/* The last outcome for one device a rule owns. */
-struct outcome {
-	char *syspath;
-	char *rule;
-	char *project;
-	char *instance;
-	const char *state;
-	char *reason;
-	json_object *entries;
-};
 
 struct reconciler {
 	struct lxd_client *lxd;
@@ -39,36 +21,10 @@ struct reconciler {
 	char *member; /* this cluster member, or NULL when not clustered */
 	unsigned writes;
 	char *lxd_error;
-	struct ledger_entry *ledger;
-	size_t n_ledger;
-	struct outcome *outcomes;
-	size_t n_outcomes;
+	struct ledger ledger;
+	struct outcomes outcomes;
 };
 
-static void ledger_entry_clear(struct ledger_entry *e)
-{
-	free(e->project);
-	free(e->instance);
-	free(e->entry);
-	free(e->rule);
-	free(e->device);
-}
-
-static void outcomes_clear(struct reconciler *rc)
-{
-	for (size_t i = 0; i < rc->n_outcomes; i++) {
-		struct outcome *o = &rc->outcomes[i];
-		free(o->syspath);
-		free(o->rule);
-		free(o->project);
-		free(o->instance);
-		free(o->reason);
-		json_object_put(o->entries);
-	}
-	free(rc->outcomes);
-	rc->outcomes = NULL;
-	rc->n_outcomes = 0;
-}
 
 int reconciler_new(struct lxd_client *lxd, bool dry_run,
 		   struct reconciler **out)
@@ -86,10 +42,8 @@ void reconciler_free(struct reconciler *rc)
 {
 	if (!rc)
 		return;
-	for (size_t i = 0; i < rc->n_ledger; i++)
-		ledger_entry_clear(&rc->ledger[i]);
-	free(rc->ledger);
-	outcomes_clear(rc);
+	ledger_clear(&rc->ledger);
+	outcomes_clear(&rc->outcomes);
 	free(rc->member);
 	free(rc->lxd_error);
 	free(rc);
@@ -201,9 +155,9 @@ static int projects_of(const struct reconciler *rc, const struct ruleset *rs,
 	for (size_t i = 0; r == 0 && i < rs->n_rules; i++)
 		if (!seen_project(v, rs->rules[i]->project))
 			r = strv_push(&v, rs->rules[i]->project);
-	for (size_t i = 0; r == 0 && i < rc->n_ledger; i++)
-		if (!seen_project(v, rc->ledger[i].project))
-			r = strv_push(&v, rc->ledger[i].project);
+	for (size_t i = 0; r == 0 && i < rc->ledger.n_entries; i++)
+		if (!seen_project(v, rc->ledger.entries[i].project))
+			r = strv_push(&v, rc->ledger.entries[i].project);
 	if (r < 0)
 		return r;
 	*out = steal_ptr(&v);
@@ -292,27 +246,6 @@ static void log_attaches(const struct reconciler *rc, const struct plan *p,
 	}
 }
 
-static const struct ledger_entry *ledger_find(const struct reconciler *rc,
-					      const struct instance *inst,
-					      const char *entry)
-{
-	for (size_t i = 0; i < rc->n_ledger; i++) {
-		const struct ledger_entry *e = &rc->ledger[i];
-		if (strcmp(e->entry, entry) == 0 &&
-		    strcmp(e->instance, inst->name) == 0 &&
-		    strcmp(e->project, inst->project) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-static bool same_device(const struct ledger_entry *a,
-			const struct ledger_entry *b)
-{
-	return a && b && strcmp(a->rule, b->rule) == 0 &&
-	       strcmp(a->device, b->device) == 0;
-}
-
 /* One line per device: its removed entries are grouped by the ledger. */
 static void log_detaches(const struct reconciler *rc,
 			 const struct instance *inst, char **removed,
@@ -322,7 +255,7 @@ static void log_detaches(const struct reconciler *rc,
 	size_t n = strv_length(removed);
 	_cleanup_(freep) bool *done = calloc(n + 1, sizeof(bool));
 	for (size_t i = 0; done && i < n; i++) {
-		const struct ledger_entry *e = ledger_find(rc, inst, removed[i]);
+		const struct ledger_entry *e = ledger_find(&rc->ledger, inst->project, inst->name, removed[i]);
 		if (done[i])
 			continue;
 		if (!e) {
@@ -333,7 +266,7 @@ static void log_detaches(const struct reconciler *rc,
 		}
 		_cleanup_(freep) char *names = strdup(removed[i]);
 		for (size_t j = i + 1; names && j < n; j++) {
-			if (done[j] || !same_device(e, ledger_find(rc, inst, removed[j])))
+			if (done[j] || !ledger_same_device(e, ledger_find(&rc->ledger, inst->project, inst->name, removed[j])))
 				continue;
 			char *grown = NULL;
 			if (asprintf(&grown, "%s %s", names, removed[j]) < 0)
@@ -348,49 +281,11 @@ static void log_detaches(const struct reconciler *rc,
 	}
 }
 
-static void ledger_drop(struct reconciler *rc, const struct instance *inst,
-			char **removed)
-{
-	size_t kept = 0;
-	for (size_t i = 0; i < rc->n_ledger; i++) {
-		struct ledger_entry *e = &rc->ledger[i];
-		if (strcmp(e->project, inst->project) == 0 &&
-		    strcmp(e->instance, inst->name) == 0 &&
-		    strv_contains(removed, e->entry))
-			ledger_entry_clear(e);
-		else
-			rc->ledger[kept++] = *e;
-	}
-	rc->n_ledger = kept;
-}
-
-static int ledger_add(struct reconciler *rc, const struct instance *inst,
-		      const struct placement *pl, const char *entry)
-{
-	if (ledger_find(rc, inst, entry))
-		return 0;
-	struct ledger_entry *grown =
-		realloc(rc->ledger, (rc->n_ledger + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	rc->ledger = grown;
-	struct ledger_entry *e = &rc->ledger[rc->n_ledger++];
-	*e = (struct ledger_entry){
-		.project = strdup(inst->project),
-		.instance = strdup(inst->name),
-		.entry = strdup(entry),
-		.rule = strdup(pl->rule->name),
-		.device = strdup(pl->device->id),
-	};
-	return e->project && e->instance && e->entry && e->rule && e->device
-		       ? 0
-		       : -ENOMEM;
-}
-
+/* Remembers what @inst holds now, for the detach log lines to come. */
 static int ledger_record(struct reconciler *rc, const struct plan *p,
 			 const struct instance *inst, char **removed)
 {
-	ledger_drop(rc, inst, removed);
+	ledger_forget(&rc->ledger, inst->project, inst->name, removed);
 	for (size_t i = 0; i < p->n_placements; i++) {
 		const struct placement *pl = &p->placements[i];
 		if (pl->target != inst)
@@ -398,7 +293,8 @@ static int ledger_record(struct reconciler *rc, const struct plan *p,
 		json_object_object_foreach(pl->entries, name, value)
 		{
 			(void)value;
-			if (ledger_add(rc, inst, pl, name) < 0)
+			if (ledger_add(&rc->ledger, inst->project, inst->name,
+				       name, pl->rule->name, pl->device->id) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -561,43 +457,34 @@ static int apply_instance(struct reconciler *rc, const struct plan *p,
 	return record_changes(rc, p, inst, want, now_ms() - t0);
 }
 
-static void outcome_state(struct outcome *o, const struct reconciler *rc,
-			  const struct placement *pl, const char *refusal)
+/* What became of @pl: the plan's decision, unless LXD refused it. */
+static int record_outcome(struct reconciler *rc, const struct placement *pl,
+			  const char *refusal)
 {
+	const char *attached = rc->dry_run ? "would-attach" : "attached";
 	switch (pl->state) {
 	case PLACEMENT_ATTACH:
-		o->state = refusal ? "refused"
-			   : rc->dry_run ? "would-attach"
-					 : "attached";
-		refusal = refusal ? refusal : pl->reason;
-		o->reason = refusal ? strdup(refusal) : NULL;
-		return;
+		return outcomes_add(&rc->outcomes, pl,
+				    refusal ? "refused" : attached,
+				    refusal ? refusal : pl->reason);
 	case PLACEMENT_WAITING:
-		o->state = "waiting";
-		break;
+		return outcomes_add(&rc->outcomes, pl, "waiting", pl->reason);
 	case PLACEMENT_REFUSED:
-		o->state = "refused";
 		break;
 	}
-	o->reason = pl->reason ? strdup(pl->reason) : NULL;
+	return outcomes_add(&rc->outcomes, pl, "refused", pl->reason);
 }
 
 static int record_outcomes(struct reconciler *rc, const struct plan *p,
 			   const struct refusals *rs)
 {
-	outcomes_clear(rc);
-	rc->outcomes = calloc(p->n_placements + 1, sizeof(*rc->outcomes));
-	if (!rc->outcomes)
-		return -ENOMEM;
+	outcomes_clear(&rc->outcomes);
 	for (size_t i = 0; i < p->n_placements; i++) {
 		const struct placement *pl = &p->placements[i];
-		struct outcome *o = &rc->outcomes[rc->n_outcomes++];
-		o->syspath = strdup(pl->device->syspath);
-		o->rule = strdup(pl->rule->name);
-		o->project = strdup(pl->rule->project);
-		o->instance = pl->target ? strdup(pl->target->name) : NULL;
-		o->entries = pl->entries ? json_object_get(pl->entries) : NULL;
-		outcome_state(o, rc, pl, pl->target ? refusal_for(rs, pl) : NULL);
+		int r = record_outcome(rc, pl,
+				       pl->target ? refusal_for(rs, pl) : NULL);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -643,67 +530,7 @@ int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
 
 bool reconciler_all_attached(const struct reconciler *rc)
 {
-	for (size_t i = 0; i < rc->n_outcomes; i++)
-		if (strcmp(rc->outcomes[i].state, "attached") != 0 &&
-		    strcmp(rc->outcomes[i].state, "would-attach") != 0)
-			return false;
-	return true;
-}
-
-static const struct outcome *outcome_of(const struct reconciler *rc,
-					const struct device *d)
-{
-	for (size_t i = 0; i < rc->n_outcomes; i++)
-		if (strcmp(rc->outcomes[i].syspath, d->syspath) == 0)
-			return &rc->outcomes[i];
-	return NULL;
-}
-
-static json_object *entry_names(json_object *entries)
-{
-	json_object *a = json_object_new_array();
-	json_object_object_foreach(entries, name, value)
-	{
-		(void)value;
-		json_object_array_add(a, json_object_new_string(name));
-	}
-	return a;
-}
-
-/* A device the last reconcile did not see: new since, or LXD was away. */
-static void add_unreconciled(json_object *j, const struct reconciler *rc,
-			     const struct rule *r)
-{
-	json_object_object_add(j, "rule", json_string_or_null(r ? r->name : NULL));
-	json_object_object_add(j, "project", json_string_or_null(r ? r->project : NULL));
-	json_object_object_add(j, "instance", NULL);
-	json_object_object_add(j, "state",
-			       json_object_new_string(r ? "pending" : "unmatched"));
-	json_object_object_add(j, "reason",
-			       json_string_or_null(r ? rc->lxd_error : NULL));
-}
-
-static json_object *device_status(const struct reconciler *rc,
-				  const struct ruleset *rs,
-				  const struct device *d)
-{
-	const struct outcome *o = outcome_of(rc, d);
-	json_object *j = json_from_device(d);
-	if (!j)
-		return NULL;
-	if (!o) {
-		add_unreconciled(j, rc, ruleset_match(rs, d));
-		json_object_object_add(j, "entries", json_object_new_array());
-		return j;
-	}
-	json_object_object_add(j, "rule", json_string_or_null(o->rule));
-	json_object_object_add(j, "project", json_string_or_null(o->project));
-	json_object_object_add(j, "instance", json_string_or_null(o->instance));
-	json_object_object_add(j, "state", json_object_new_string(o->state));
-	json_object_object_add(j, "reason", json_string_or_null(o->reason));
-	json_object_object_add(j, "entries", o->entries ? entry_names(o->entries)
-							: json_object_new_array());
-	return j;
+	return outcomes_all_attached(&rc->outcomes);
 }
 
 json_object *reconciler_status(const struct reconciler *rc,
@@ -721,6 +548,9 @@ json_object *reconciler_status(const struct reconciler *rc,
 	json_object_object_add(lxd, "writes", json_object_new_int64(rc->writes));
 	json_object_object_add(root, "dry_run", json_object_new_boolean(rc->dry_run));
 	for (size_t i = 0; devices && i < devices->n_devices; i++)
-		json_object_array_add(devs, device_status(rc, rs, devices->devices[i]));
+		json_object_array_add(
+			devs, outcome_device_json(&rc->outcomes, devices->devices[i],
+						  ruleset_match(rs, devices->devices[i]),
+						  rc->lxd_error));
 	return root;
 }

@@ -5,6 +5,8 @@
 # bounded time. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
+# Rule files writable by others are refused by design; keep checkouts sane.
+umask 022
 
 PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3
 	libudev-dev libusb-1.0-0-dev libpci-dev libcurl4-openssl-dev

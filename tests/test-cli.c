@@ -200,6 +200,17 @@ static void check_fails_on_bad_rules(void **state)
 	run_free(&r);
 }
 
+static void shipped_rules_pass_check(void **state)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/rules", getenv("DEVPASS_SOURCE_DIR") ?: ".");
+	struct run r = devpass((const char *[]){"check", "--rules-dir", dir, NULL});
+	if (r.status != 0)
+		fail_msg("devpass check %s:\n%s%s", dir, r.out, r.err);
+	assert_contains(r.out, "60-gpu-to-vm");
+	run_free(&r);
+}
+
 static int setup(void **state)
 {
 	UMockdevTestbed *tb = testbed_new();
@@ -225,6 +236,7 @@ int main(void)
 		cmocka_unit_test(generate_explain_round_trip),
 		cmocka_unit_test(explain_unknown_device_says_what_to_give),
 		cmocka_unit_test(check_fails_on_bad_rules),
+		cmocka_unit_test(shipped_rules_pass_check),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

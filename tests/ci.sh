@@ -5,7 +5,7 @@
 # bounded time. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
-# Rule files writable by others are refused by design; keep checkouts sane.
+# Nothing this run writes may be group-writable: devpass refuses such rules.
 umask 022
 
 PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3

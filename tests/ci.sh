@@ -1,7 +1,7 @@
 #!/bin/bash
 # The whole test run, as README.md gives it: install what is needed on a
 # fresh Debian 12, build with gcc -Werror and run every suite, build with
-# clang + ASan/UBSan and run the unit tests, fuzz the rule parser for a
+# clang + ASan/UBSan and run the unit and umockdev tests, fuzz every target for a
 # bounded time. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -78,7 +78,7 @@ leg_asan() {
 
 leg_fuzz() {
 	rm -rf build-fuzz
-	note "fuzz: rule parser, ${FUZZ_SECONDS}s"
+	note "fuzz: every target (rules, websocket, events), ${FUZZ_SECONDS}s each"
 	CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=enabled \
 		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null &&
 		ninja -C build-fuzz >/dev/null || { failed=$((failed + 1)); return; }

@@ -88,10 +88,22 @@ static void dev_plug(struct bench *b, struct dev *v, uint16_t product)
 	v->syspath = testbed_add_usb_device(b->tb, &u);
 }
 
+/* umockdev_testbed_remove_device() leaves the /sys/bus/usb/devices links,
+ * and adding the same port again would trip over them. */
+static void unlink_bus_links(struct bench *b, const struct dev *v)
+{
+	g_autofree char *sys = umockdev_testbed_get_sys_dir(b->tb);
+	g_autofree char *dev = g_strdup_printf("%s/bus/usb/devices/%s", sys, v->port);
+	g_autofree char *intf = g_strdup_printf("%s:1.0", dev);
+	unlink(dev);
+	unlink(intf);
+}
+
 static void dev_unplug(struct bench *b, struct dev *v)
 {
 	umockdev_testbed_uevent(b->tb, v->syspath, "remove");
 	umockdev_testbed_remove_device(b->tb, v->syspath);
+	unlink_bus_links(b, v);
 	g_free(v->syspath);
 	v->syspath = NULL;
 }
@@ -221,7 +233,8 @@ static pid_t run_script(struct bench *b, const char *instance,
 	unsetenv("LD_PRELOAD");
 	unsetenv("UMOCKDEV_DIR");
 	locked ? setenv("LOCK", b->lock, 1) : unsetenv("LOCK");
-	if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+	if (!freopen("/dev/null", "w", stdout) ||
+	    !freopen(getenv("DEVPASS_BENCH_SCRIPT_LOG") ?: "/dev/null", "a", stderr))
 		_exit(127);
 	execl("/bin/sh", "sh", b->script, instance, name, v->node, "189", minor,
 	      (char *)NULL);
@@ -342,7 +355,7 @@ static void floor_once(struct bench *b, const struct scenario *s, struct series 
 
 	scenario_devs(s, devs);
 	series_add(ms, floor_patch(b, s, devs, "floor-"));
-	if (wait_for(b, s, s->per, "floor-", 0) < 0)
+	if (wait_for(b, s, s->per, "floor-", bench_now_ms()) < 0)
 		fprintf(stderr, "bench: the floor's entries are not there\n");
 	clear_prefix(b, "floor-");
 }
@@ -385,17 +398,23 @@ static void bench_scenario(struct bench *b, const struct scenario *s,
 	unsigned runs = s->per * s->n_inst >= 64 ? (b->runs + 1) / 2 + 1 : b->runs;
 
 	fprintf(stderr, "bench: %s, %u runs\n", s->name, runs);
+	double t0 = bench_now_ms();
 	*res = (struct burst_result){.name = s->name, .devices = s->per * s->n_inst,
 				     .instances = s->n_inst};
 	daemon_up(b);
 	for (unsigned r = 0; r < runs; r++)
 		daemon_once(b, s, &res->daemon_ms, &res->daemon_writes);
 	daemon_stop(&b->d, SIGTERM);
+	fprintf(stderr, "bench:   devpassd done at %.1f s\n", (bench_now_ms() - t0) / 1000);
 	for (unsigned r = 0; r < runs; r++)
 		udev_once(b, s, &res->udev_ms);
+	fprintf(stderr, "bench:   udev script done at %.1f s\n", (bench_now_ms() - t0) / 1000);
 	for (unsigned r = 0; r < runs; r++)
 		floor_once(b, s, &res->floor_ms);
+	fprintf(stderr, "bench:   floor done at %.1f s\n", (bench_now_ms() - t0) / 1000);
 	res->plain_landed = udev_plain_landed(b, s);
+	fprintf(stderr, "bench:   floor and unlocked done at %.1f s\n",
+		(bench_now_ms() - t0) / 1000);
 }
 
 /* --- coldplug, memory, idle --------------------------------------------- */
@@ -545,14 +564,16 @@ static char saved_qlen[32];
  * (tests/test-daemon.c says more); a burst of 64 needs more. */
 static void set_qlen(const char *value)
 {
-	FILE *f = fopen(DGRAM_QLEN, "r+");
-	if (!f)
-		return;
-	if (!saved_qlen[0] && !fgets(saved_qlen, sizeof(saved_qlen), f))
+	FILE *f = fopen(DGRAM_QLEN, "r");
+	if (f && !saved_qlen[0] && !fgets(saved_qlen, sizeof(saved_qlen), f))
 		saved_qlen[0] = '\0';
-	rewind(f);
-	fputs(value, f);
-	fclose(f);
+	if (f)
+		fclose(f);
+	f = fopen(DGRAM_QLEN, "w");
+	if (f) {
+		fputs(value, f);
+		fclose(f);
+	}
 }
 
 static void server_version(struct bench *b)

@@ -20,10 +20,11 @@
 /*
  * A hub's devices come as a run of uevents: reconciling on the first
  * would write it alone and the rest in a second write. So a reconcile
- * waits until uevents pause for SETTLE_MS, but never more than
+ * waits until uevents pause for SETTLE_MS (1-2 ms: a millisecond
+ * clock), but never more than
  * SETTLE_MAX_MS after the first (tests/bench measures both).
  */
-#define SETTLE_MS 3
+#define SETTLE_MS 1
 #define SETTLE_MAX_MS 30
 
 enum watch_tag { WATCH_MONITOR, WATCH_EVENTS, WATCH_CONTROL, WATCH_SIGNAL, WATCH_TIMER };

@@ -42,6 +42,7 @@
 #define PORTS_PER_HUB 64
 #define COLDPLUG_HUB0 5 /* hubs 5..8 hold the 256 coldplug devices */
 #define WAIT_MS 60000
+#define SCRIPT_DEADLINE_MS 15000 /* then a udev script counts as hung */
 
 static const char *const instances[N_INSTANCES] = {"b1", "b2", "b3", "b4"};
 
@@ -58,6 +59,12 @@ struct bench {
 	unsigned runs;
 	struct report rep;
 };
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
 
 /* One synthetic phone on hub @hub's port @port (bus @hub). */
 struct dev {
@@ -159,12 +166,6 @@ static void clear_prefix(struct bench *b, const char *prefix)
 				instances[i]);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
-}
-
 /* --- devpassd ---------------------------------------------------------- */
 
 /* Plugs the burst, waits for its entries, unplugs and waits them away. */
@@ -241,9 +242,29 @@ static pid_t run_script(struct bench *b, const char *instance,
 	_exit(127);
 }
 
+/*
+ * Waits for a script until @deadline, then kills it: racing ones can
+ * leave `lxc` waiting for an LXD operation that never ends (seen here).
+ * Return: 1 if it failed or hung (counted in *hung), 0 if it succeeded.
+ */
+static unsigned reap(pid_t pid, double deadline, unsigned *hung)
+{
+	int status = 0;
+	pid_t r;
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0 && bench_now_ms() < deadline)
+		sleep_ms(10);
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		(*hung)++;
+		return 1;
+	}
+	return r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
 /* Plugs the burst, one script per uevent. Return: scripts that failed. */
 static unsigned udev_burst(struct bench *b, const struct scenario *s, bool locked,
-			   struct dev *devs, double *t0, double *t)
+			   struct dev *devs, double *t0, double *t, unsigned *hung)
 {
 	pid_t pids[PORTS_PER_HUB * N_INSTANCES];
 	unsigned n = s->per * s->n_inst, failed = 0;
@@ -255,12 +276,8 @@ static unsigned udev_burst(struct bench *b, const struct scenario *s, bool locke
 		pids[i] = run_script(b, instances[i / s->per], &devs[i], locked);
 	}
 	*t = locked ? wait_for(b, s, s->per, "udev-", *t0) : 0;
-	for (unsigned i = 0; i < n; i++) {
-		int status = 0;
-		while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
-			;
-		failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-	}
+	for (unsigned i = 0; i < n; i++)
+		failed += reap(pids[i], *t0 + SCRIPT_DEADLINE_MS, hung);
 	return failed;
 }
 
@@ -275,7 +292,7 @@ static void udev_once(struct bench *b, const struct scenario *s, struct series *
 {
 	struct dev devs[PORTS_PER_HUB * N_INSTANCES];
 	double t0, t;
-	unsigned failed = udev_burst(b, s, true, devs, &t0, &t);
+	unsigned hung = 0, failed = udev_burst(b, s, true, devs, &t0, &t, &hung);
 	if (failed)
 		fprintf(stderr, "bench: %u udev scripts failed (%s)\n", failed, s->name);
 	series_add(ms, t < 0 ? -1 : t - t0);
@@ -283,13 +300,14 @@ static void udev_once(struct bench *b, const struct scenario *s, struct series *
 }
 
 /* Without the lock, as most such rules are written: how many land? */
-static unsigned udev_plain_landed(struct bench *b, const struct scenario *s)
+static unsigned udev_plain_landed(struct bench *b, const struct scenario *s,
+				  unsigned *hung)
 {
 	struct dev devs[PORTS_PER_HUB * N_INSTANCES];
 	double t0, t;
 	size_t landed = 0;
 
-	udev_burst(b, s, false, devs, &t0, &t);
+	udev_burst(b, s, false, devs, &t0, &t, hung);
 	for (unsigned i = 0; i < s->n_inst; i++)
 		landed += count_entries(b->c, instances[i], "udev-");
 	udev_cleanup(b, s, devs);
@@ -412,7 +430,7 @@ static void bench_scenario(struct bench *b, const struct scenario *s,
 	for (unsigned r = 0; r < runs; r++)
 		floor_once(b, s, &res->floor_ms);
 	fprintf(stderr, "bench:   floor done at %.1f s\n", (bench_now_ms() - t0) / 1000);
-	res->plain_landed = udev_plain_landed(b, s);
+	res->plain_landed = udev_plain_landed(b, s, &res->plain_hung);
 	fprintf(stderr, "bench:   floor and unlocked done at %.1f s\n",
 		(bench_now_ms() - t0) / 1000);
 }

@@ -59,13 +59,13 @@ static void bursts(FILE *f, const struct report *r)
 		   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 	for (size_t i = 0; i < r->n_bursts; i++) {
 		const struct burst_result *b = &r->bursts[i];
-		fprintf(f, "| %s | %s | %s | %s | %.2f | %.1f | %s, %u, %u | %u of %u |\n",
+		fprintf(f, "| %s | %s | %s | %s | %.2f | %.1f | %s, %u, %u | %u of %u%s |\n",
 			b->name, series_fmt(&b->daemon_ms, 1, 0),
 			series_fmt(&b->udev_ms, 1, 1), series_fmt(&b->floor_ms, 1, 2),
 			ratio(&b->daemon_ms, &b->floor_ms),
 			ratio(&b->udev_ms, &b->daemon_ms),
 			series_fmt(&b->daemon_writes, 0, 3), b->devices, b->instances,
-			b->plain_landed, b->devices);
+			b->plain_landed, b->devices, b->plain_hung ? " (some hung)" : "");
 	}
 }
 

@@ -14,6 +14,7 @@ struct burst_result {
 	struct series udev_ms;
 	struct series floor_ms;
 	unsigned plain_landed; /* of the unlocked scripts' entries */
+	unsigned plain_hung;   /* unlocked scripts killed after 15 s */
 };
 
 struct coldplug_result {

@@ -20,9 +20,9 @@
 /*
  * A hub's devices come as a run of uevents: reconciling on the first
  * would write it alone and the rest in a second write. So a reconcile
- * waits until uevents pause for SETTLE_MS (1-2 ms: a millisecond
- * clock), but never more than
- * SETTLE_MAX_MS after the first (tests/bench measures both).
+ * waits until uevents pause for SETTLE_MS (1-2 ms on a millisecond
+ * clock), but never more than SETTLE_MAX_MS after the first
+ * (tests/bench measures both sides of the trade).
  */
 #define SETTLE_MS 1
 #define SETTLE_MAX_MS 30

@@ -4,7 +4,8 @@
  * today (a udev RUN+= script calling `lxc config device add` per device)
  * and against LXD's own floor (the same entries in one raw PATCH), on one
  * private real LXD with busybox containers, devices from a umockdev
- * testbed built here (hubs with many ports). See tests/bench/README.md.
+ * testbed built here (hubs with many ports). README.md shows the latest
+ * table and what each column means.
  *
  *   devpass-bench [--runs N] [--output FILE]
  *

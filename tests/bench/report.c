@@ -51,8 +51,10 @@ static double ratio(const struct series *a, const struct series *b)
 
 static void bursts(FILE *f, const struct report *r)
 {
-	fprintf(f, "Time from the first uevent to every entry visible in LXD (ms); "
-		   "for the floor, the raw PATCHes alone.\n\n"
+	fprintf(f, "Time from the moment every uevent of the burst is there "
+		   "(devpassd thawed with them queued; the udev scripts all "
+		   "started) to every entry visible in LXD (ms); for the floor, "
+		   "the raw PATCHes alone.\n\n"
 		   "| devices plugged at once | devpassd | udev script | floor "
 		   "| devpassd / floor | udev script / devpassd | LXD writes: "
 		   "devpassd, udev script, floor | unlocked script: entries that landed |\n"

@@ -34,7 +34,8 @@ int cli_load_devices(struct device_list **out)
 		return log_err_errno(-ENOMEM, "cannot talk to udev");
 	int r = device_enumerate(udev, out);
 	if (r < 0)
-		return log_err_errno(r, "cannot list devices: %s", strerror(-r));
+		return log_err_errno(r, "cannot list devices: %s",
+				     strerror(-r));
 	return 0;
 }
 

@@ -5,8 +5,7 @@
 #include "devpass/commands.h"
 #include "devpass/table.h"
 
-static const char *const headers[] = {"RULE", "SUBSYSTEM", "INSTANCES",
-				      "FILE"};
+static const char *const headers[] = {"RULE", "SUBSYSTEM", "INSTANCES", "FILE"};
 
 static int add_rule(struct table *t, const struct rule *r)
 {

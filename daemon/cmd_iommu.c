@@ -44,7 +44,8 @@ static char *verdict(const struct iommu_group *g, const struct device_list *l)
 	if (group_viable(blockers, endpoints))
 		r = asprintf(&s, "viable for a VM");
 	else
-		r = asprintf(&s, "not viable for one function alone: %zu of "
+		r = asprintf(&s,
+			     "not viable for one function alone: %zu of "
 			     "its %zu functions %s bound to host drivers; "
 			     "IommuGroup=whole passes them together",
 			     blockers, endpoints, blockers == 1 ? "is" : "are");
@@ -65,19 +66,22 @@ static const char *member_note(const struct device *d)
 /* "on (SV RR CR UF)", "off", "no ACS", "unreadable (needs root)". */
 static const char *acs_text(const char *address, char buf[64])
 {
-	static const char *const bits[] = {"SV", "TB", "RR", "CR", "UF", "EC", "DT"};
+	static const char *const bits[] = {"SV", "TB", "RR", "CR",
+					   "UF", "EC", "DT"};
 	uint16_t ctrl = 0;
 	int r = pci_read_acs(address, &ctrl);
 	if (r == PCI_ACS_ABSENT)
 		return "no ACS";
 	if (r < 0)
 		return r == -EACCES ? "unreadable (needs root)" : "unreadable";
-	snprintf(buf, 64, "%s", (ctrl & PCI_ACS_ISOLATING) == PCI_ACS_ISOLATING
-					? "on (" : "partial (");
+	snprintf(buf, 64, "%s",
+		 (ctrl & PCI_ACS_ISOLATING) == PCI_ACS_ISOLATING ? "on ("
+								 : "partial (");
 	for (size_t i = 0; i < sizeof(bits) / sizeof(*bits); i++)
 		if (ctrl & (1u << i))
 			snprintf(buf + strlen(buf), 64 - strlen(buf), "%s%s",
-				 buf[strlen(buf) - 1] == '(' ? "" : " ", bits[i]);
+				 buf[strlen(buf) - 1] == '(' ? "" : " ",
+				 bits[i]);
 	snprintf(buf + strlen(buf), 64 - strlen(buf), ")");
 	return ctrl ? buf : "off";
 }
@@ -93,7 +97,8 @@ static char **upstream_bridges(const struct iommu_group *g,
 		for (char *p = path ? dirname(path) : NULL; p && strlen(p) > 1;
 		     p = dirname(p)) {
 			const struct device *up = device_find(l, basename(p));
-			if (up && pci_is_bridge(up) && !strv_contains(v, up->id) &&
+			if (up && pci_is_bridge(up) &&
+			    !strv_contains(v, up->id) &&
 			    strv_push(&v, up->id) < 0)
 				break;
 		}
@@ -108,12 +113,13 @@ static void print_member(const char *address, const struct device *d, bool last)
 	const char *note = d ? member_note(d) : "not in udev's device list";
 	char ids[10] = "?";
 	printf("  %s %s  %-9s %-14s %s%s%s%s\n", last ? "└─" : "├─", address,
-	       d ? cli_format_ids(d, ids) : ids, driver ? driver : "(no driver)",
-	       label ? label : "", note ? "  [" : "", note ? note : "",
-	       note ? "]" : "");
+	       d ? cli_format_ids(d, ids) : ids,
+	       driver ? driver : "(no driver)", label ? label : "",
+	       note ? "  [" : "", note ? note : "", note ? "]" : "");
 }
 
-static void print_group(const struct iommu_group *g, const struct device_list *l)
+static void print_group(const struct iommu_group *g,
+			const struct device_list *l)
 {
 	_cleanup_(freep) char *v = verdict(g, l);
 	_cleanup_(strv_freep) char **bridges = upstream_bridges(g, l);
@@ -122,8 +128,8 @@ static void print_group(const struct iommu_group *g, const struct device_list *l
 		print_member(*a, device_find(l, *a), !a[1] && !bridges);
 	for (char **b = bridges; b && *b; b++) {
 		char buf[64];
-		printf("  %s ACS of upstream bridge %s: %s\n", b[1] ? "├─" : "└─",
-		       *b, acs_text(*b, buf));
+		printf("  %s ACS of upstream bridge %s: %s\n",
+		       b[1] ? "├─" : "└─", *b, acs_text(*b, buf));
 	}
 }
 
@@ -134,7 +140,8 @@ static json_object *acs_json(char **bridges)
 		char buf[64];
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "bridge", json_object_new_string(*b));
-		json_object_object_add(o, "acs", json_object_new_string(acs_text(*b, buf)));
+		json_object_object_add(
+			o, "acs", json_object_new_string(acs_text(*b, buf)));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -150,13 +157,19 @@ static json_object *group_json(const struct iommu_group *g,
 	_cleanup_(strv_freep) char **bridges = upstream_bridges(g, l);
 	for (char **a = g->addresses; *a; a++) {
 		const struct device *d = device_find(l, *a);
-		json_object *j = d ? json_from_device(d) : json_object_new_object();
-		json_object_object_add(j, "address", json_object_new_string(*a));
-		json_object_object_add(j, "note", json_string_or_null(d ? member_note(d) : NULL));
+		json_object *j =
+			d ? json_from_device(d) : json_object_new_object();
+		json_object_object_add(j, "address",
+				       json_object_new_string(*a));
+		json_object_object_add(
+			j, "note",
+			json_string_or_null(d ? member_note(d) : NULL));
 		json_object_array_add(devs, j);
 	}
 	json_object_object_add(o, "group", json_object_new_int(g->number));
-	json_object_object_add(o, "viable", json_object_new_boolean(group_viable(blockers, endpoints)));
+	json_object_object_add(
+		o, "viable",
+		json_object_new_boolean(group_viable(blockers, endpoints)));
 	json_object_object_add(o, "verdict", json_string_or_null(v));
 	json_object_object_add(o, "devices", devs);
 	json_object_object_add(o, "acs", acs_json(bridges));
@@ -166,16 +179,20 @@ static json_object *group_json(const struct iommu_group *g,
 static void print_json(const struct iommu_list *groups,
 		       const struct device_list *l)
 {
-	_cleanup_(json_object_putp) json_object *root = json_object_new_object();
+	_cleanup_(json_object_putp) json_object *root =
+		json_object_new_object();
 	json_object *arr = json_object_new_array();
-	json_object_object_add(root, "iommu", json_object_new_boolean(groups != NULL));
-	json_object_object_add(root, "advice",
-			       json_string_or_null(groups ? NULL : iommu_none_advice));
+	json_object_object_add(root, "iommu",
+			       json_object_new_boolean(groups != NULL));
+	json_object_object_add(
+		root, "advice",
+		json_string_or_null(groups ? NULL : iommu_none_advice));
 	json_object_object_add(root, "groups", arr);
 	for (size_t i = 0; groups && i < groups->n_groups; i++)
 		json_object_array_add(arr, group_json(&groups->groups[i], l));
-	puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
+	puts(json_object_to_json_string_ext(
+		root,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 int cmd_iommu(const struct cli_options *o)
@@ -186,7 +203,8 @@ int cmd_iommu(const struct cli_options *o)
 		return EXIT_TROUBLE;
 	int r = iommu_list_read(NULL, &groups);
 	if (r < 0) {
-		fprintf(stderr, "cannot read %s: %s\n", IOMMU_GROUPS_DIR, strerror(-r));
+		fprintf(stderr, "cannot read %s: %s\n", IOMMU_GROUPS_DIR,
+			strerror(-r));
 		return EXIT_TROUBLE;
 	}
 	if (o->json)

@@ -8,13 +8,12 @@
 #include "devpass/match.h"
 #include "devpass/table.h"
 
-
 static const char *const usb_headers[] = {
 	"PORT", "ID", "CLASS", "DEVICE", "SERIAL", "NODES", "RULE", "INSTANCE",
 };
 static const char *const pci_headers[] = {
-	"ADDRESS", "ID", "CLASS", "DEVICE", "DRIVER", "IOMMU", "RULE",
-	"INSTANCE",
+	"ADDRESS", "ID",    "CLASS", "DEVICE",
+	"DRIVER",  "IOMMU", "RULE",  "INSTANCE",
 };
 
 /*
@@ -77,8 +76,7 @@ static int usb_add_row(struct table *t, const struct device *d,
 	const struct rule *r = ruleset_match(rs, d);
 	char ids[10], cls[4];
 	snprintf(cls, sizeof(cls), "%02x", d->usb_class);
-	for (size_t i = 0; i < d->n_interface_classes && d->usb_class == 0;
-	     i++)
+	for (size_t i = 0; i < d->n_interface_classes && d->usb_class == 0; i++)
 		snprintf(cls, sizeof(cls), "%02x", d->interface_classes[i]);
 	_cleanup_(freep) char *port = NULL;
 	_cleanup_(freep) char *label = cli_device_label(d);
@@ -87,8 +85,8 @@ static int usb_add_row(struct table *t, const struct device *d,
 	_cleanup_(freep) char *inst = r ? rule_instances(r) : NULL;
 	if (asprintf(&port, "%s%s", prefix, d->id) < 0)
 		return -ENOMEM;
-	const char *row[] = {port, cli_format_ids(d, ids), cls, label,
-			     serial, nodes, r ? r->name : NULL, inst};
+	const char *row[] = {port,  cli_format_ids(d, ids), cls, label, serial,
+			     nodes, r ? r->name : NULL,	    inst};
 	return table_add_row(t, row);
 }
 
@@ -186,7 +184,8 @@ static int print_pci(const struct device_list *l, const struct ruleset *rs)
 
 static int print_json(const struct device_list *l, const struct ruleset *rs)
 {
-	_cleanup_(json_object_putp) json_object *root = json_object_new_object();
+	_cleanup_(json_object_putp) json_object *root =
+		json_object_new_object();
 	json_object *devs = json_object_new_array();
 	json_object_object_add(root, "devices", devs);
 	for (size_t i = 0; i < l->n_devices; i++) {
@@ -194,18 +193,16 @@ static int print_json(const struct device_list *l, const struct ruleset *rs)
 		json_object *o = json_from_device(l->devices[i]);
 		if (!o)
 			return -ENOMEM;
-		json_object_object_add(o, "rule",
-				       r ? json_object_new_string(r->name)
-					 : NULL);
 		json_object_object_add(
-			o, "instances",
-			r ? json_from_strv(r->instances) : NULL);
+			o, "rule", r ? json_object_new_string(r->name) : NULL);
+		json_object_object_add(o, "instances",
+				       r ? json_from_strv(r->instances) : NULL);
 		json_object_array_add(devs, o);
 	}
-	json_object_object_add(root, "rule_errors",
-			       json_from_strv(rs->errors));
-	puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							  JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_object_add(root, "rule_errors", json_from_strv(rs->errors));
+	puts(json_object_to_json_string_ext(
+		root,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	return 0;
 }
 

@@ -8,7 +8,6 @@
 #include "devpass/control.h"
 #include "devpass/table.h"
 
-
 static const char *const headers[] = {
 	"DEVICE", "ID", "RULE", "INSTANCE", "STATE", "WHY",
 };
@@ -33,7 +32,8 @@ static int add_row(struct table *t, json_object *dev)
 		snprintf(inst, sizeof(inst), "%s/%s", project, name);
 	else
 		snprintf(inst, sizeof(inst), "%s", name ? name : "-");
-	const char *row[] = {field(dev, "id"), ids, field(dev, "rule"), inst,
+	const char *row[] = {field(dev, "id"),	  ids,
+			     field(dev, "rule"),  inst,
 			     field(dev, "state"), field(dev, "reason")};
 	return table_add_row(t, row);
 }
@@ -68,19 +68,23 @@ static int print_table(json_object *reply)
 static void explain_failure(const char *path, int r)
 {
 	if (r == -ENOENT || r == -ECONNREFUSED)
-		fprintf(stderr, "devpass status: devpassd is not running (no "
-				"control socket at %s)\n", path);
+		fprintf(stderr,
+			"devpass status: devpassd is not running (no "
+			"control socket at %s)\n",
+			path);
 	else if (r == -EACCES || r == -EPERM)
-		fprintf(stderr, "devpass status: %s: permission denied (only "
-				"root may ask devpassd)\n", path);
+		fprintf(stderr,
+			"devpass status: %s: permission denied (only "
+			"root may ask devpassd)\n",
+			path);
 	else
 		fprintf(stderr, "devpass status: %s: %s\n", path, strerror(-r));
 }
 
 int cmd_status(const struct cli_options *o)
 {
-	const char *path = o->control_path ? o->control_path
-					   : CONTROL_DEFAULT_PATH;
+	const char *path =
+		o->control_path ? o->control_path : CONTROL_DEFAULT_PATH;
 	_cleanup_(json_object_putp) json_object *reply = NULL;
 	int r = control_request(path, "status", &reply);
 	if (r < 0) {
@@ -93,12 +97,14 @@ int cmd_status(const struct cli_options *o)
 		return EXIT_TROUBLE;
 	}
 	if (o->json) {
-		puts(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PRETTY |
-							   JSON_C_TO_STRING_NOSLASHESCAPE));
+		puts(json_object_to_json_string_ext(
+			reply, JSON_C_TO_STRING_PRETTY |
+				       JSON_C_TO_STRING_NOSLASHESCAPE));
 		return EXIT_OK;
 	}
 	if (print_table(reply) < 0) {
-		fprintf(stderr, "devpass status: devpassd's reply is malformed\n");
+		fprintf(stderr,
+			"devpass status: devpassd's reply is malformed\n");
 		return EXIT_TROUBLE;
 	}
 	return EXIT_OK;

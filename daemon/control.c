@@ -39,7 +39,8 @@ int control_listen(const char *path, struct control **out)
 {
 	struct sockaddr_un sa;
 	if (unix_address(path, &sa) < 0)
-		return log_err_errno(-ENAMETOOLONG, "control socket path too long: %s", path);
+		return log_err_errno(-ENAMETOOLONG,
+				     "control socket path too long: %s", path);
 	_cleanup_(closep) int fd =
 		socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -130,10 +131,11 @@ static void answer(int fd, control_status_fn status, void *userdata)
 		return;
 	}
 	json_object *reply = status(userdata);
-	write_all(fd, reply ? json_object_to_json_string_ext(
-				      reply, JSON_C_TO_STRING_PLAIN |
-						     JSON_C_TO_STRING_NOSLASHESCAPE)
-			    : "{\"error\":\"out of memory\"}");
+	write_all(fd,
+		  reply ? json_object_to_json_string_ext(
+				  reply, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE)
+			: "{\"error\":\"out of memory\"}");
 	write_all(fd, "\n");
 	json_object_put(reply);
 }
@@ -155,7 +157,9 @@ static int read_reply(int fd, char **out)
 	_cleanup_(freep) char *buf = malloc(cap);
 	for (ssize_t k = 1; buf && k > 0;) {
 		if (len + 1 == cap) {
-			char *grown = cap < CONTROL_REPLY_MAX ? realloc(buf, cap * 2) : NULL;
+			char *grown = cap < CONTROL_REPLY_MAX
+					      ? realloc(buf, cap * 2)
+					      : NULL;
 			if (!grown)
 				return -EPROTO;
 			buf = grown;
@@ -173,13 +177,13 @@ static int read_reply(int fd, char **out)
 	return 0;
 }
 
-int control_request(const char *path, const char *command,
-		    json_object **reply)
+int control_request(const char *path, const char *command, json_object **reply)
 {
 	struct sockaddr_un sa;
 	if (unix_address(path, &sa) < 0)
 		return -ENAMETOOLONG;
-	_cleanup_(closep) int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	_cleanup_(closep) int fd =
+		socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 	set_timeouts(fd, 10);

@@ -73,7 +73,7 @@ int device_props_read(struct udev_device *ud, struct device_prop **props,
 	size_t n = 0;
 
 	udev_list_entry_foreach(e, udev_device_get_properties_list_entry(ud))
-	    n++;
+		n++;
 	struct device_prop *p = calloc(n ? n : 1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -138,7 +138,7 @@ int device_new_from_udev(struct udev_device *ud, struct device **out)
 static int device_list_add(struct device_list *l, struct device *d)
 {
 	struct device **grown =
-	    realloc(l->devices, (l->n_devices + 1) * sizeof(*grown));
+		realloc(l->devices, (l->n_devices + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	l->devices = grown;
@@ -154,7 +154,7 @@ static int device_list_add_syspath(struct device_list *l, struct udev *udev,
 				   const char *syspath)
 {
 	_cleanup_(udev_device_unrefp) struct udev_device *ud =
-	    udev_device_new_from_syspath(udev, syspath);
+		udev_device_new_from_syspath(udev, syspath);
 	_cleanup_(device_freep) struct device *d = NULL;
 
 	if (!ud) {
@@ -176,7 +176,7 @@ static int device_list_add_syspath(struct device_list *l, struct udev *udev,
 static int device_enumerate_into(struct device_list *l, struct udev *udev)
 {
 	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e =
-	    udev_enumerate_new(udev);
+		udev_enumerate_new(udev);
 	struct udev_list_entry *entry;
 
 	if (!e || udev_enumerate_add_match_subsystem(e, "usb") < 0 ||
@@ -210,7 +210,7 @@ static int device_cmp(const void *a, const void *b)
 int device_enumerate(struct udev *udev, struct device_list **out)
 {
 	_cleanup_(device_list_freep) struct device_list *l =
-	    calloc(1, sizeof(*l));
+		calloc(1, sizeof(*l));
 
 	if (!l)
 		return log_err_errno(-ENOMEM, "device list: out of memory");

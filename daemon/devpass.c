@@ -91,9 +91,9 @@ static const struct {
 	int (*run)(const struct cli_options *o);
 	int (*run_device)(const struct cli_options *o, const char *device);
 } commands[] = {
-	{"list", cmd_list, NULL},         {"check", cmd_check, NULL},
-	{"explain", NULL, cmd_explain},   {"generate", NULL, cmd_generate},
-	{"iommu", cmd_iommu, NULL},       {"status", cmd_status, NULL},
+	{"list", cmd_list, NULL},	{"check", cmd_check, NULL},
+	{"explain", NULL, cmd_explain}, {"generate", NULL, cmd_generate},
+	{"iommu", cmd_iommu, NULL},	{"status", cmd_status, NULL},
 };
 
 static int run(const struct cli_options *o, int argc, char **argv)
@@ -103,7 +103,8 @@ static int run(const struct cli_options *o, int argc, char **argv)
 			continue;
 		int want = commands[i].run_device ? 2 : 1;
 		if (argc != want) {
-			fprintf(stderr, "devpass %s: %s; see `devpass --help`\n",
+			fprintf(stderr,
+				"devpass %s: %s; see `devpass --help`\n",
 				argv[0],
 				argc < want ? "DEVICE is missing"
 					    : "too many arguments");
@@ -112,7 +113,8 @@ static int run(const struct cli_options *o, int argc, char **argv)
 		return commands[i].run ? commands[i].run(o)
 				       : commands[i].run_device(o, argv[1]);
 	}
-	fprintf(stderr, "devpass: unknown command \"%s\"; see `devpass --help`\n",
+	fprintf(stderr,
+		"devpass: unknown command \"%s\"; see `devpass --help`\n",
 		argv[0]);
 	return EXIT_TROUBLE;
 }

@@ -21,7 +21,7 @@ static const char usage[] =
 	"                      " RULES_DIR_ETC ", " RULES_DIR_RUN ",\n"
 	"                      " RULES_DIR_LIB "\n"
 	"  --socket PATH       LXD's unix socket (default: $LXD_SOCKET,\n"
-	"                      $LXD_DIR/unix.socket, the snap's, Debian's, Incus's)\n"
+	"                      $LXD_DIR/unix.socket, snap, Debian, Incus)\n"
 	"  --control PATH      control socket for `devpass status`\n"
 	"                      (default " CONTROL_DEFAULT_PATH ")\n"
 	"  --dry-run           log the changes it would make to LXD, make none\n"
@@ -33,8 +33,15 @@ static const char usage[] =
 	"\n"
 	"SIGHUP reloads the rules; SIGTERM stops the daemon (entries stay).\n";
 
-enum { OPT_RULES_DIR = 256, OPT_SOCKET, OPT_CONTROL, OPT_DRY_RUN, OPT_ONCE,
-       OPT_LOG_LEVEL, OPT_VERSION };
+enum {
+	OPT_RULES_DIR = 256,
+	OPT_SOCKET,
+	OPT_CONTROL,
+	OPT_DRY_RUN,
+	OPT_ONCE,
+	OPT_LOG_LEVEL,
+	OPT_VERSION
+};
 
 static const struct option long_options[] = {
 	{"rules-dir", required_argument, NULL, OPT_RULES_DIR},
@@ -52,8 +59,10 @@ static int set_log_level(const char *name)
 {
 	int level = log_level_from_string(name);
 	if (level < 0) {
-		fprintf(stderr, "devpassd: unknown log level \"%s\" (debug, "
-				"info, notice, warning, err)\n", name);
+		fprintf(stderr,
+			"devpassd: unknown log level \"%s\" (debug, "
+			"info, notice, warning, err)\n",
+			name);
 		return -1;
 	}
 	log_set_max_level(level);
@@ -72,21 +81,38 @@ static int parse_options(int argc, char **argv, struct service_options *o,
 			if (strv_push(&o->rules_dirs, optarg) < 0)
 				return -1;
 			break;
-		case OPT_SOCKET: o->socket = optarg; break;
-		case OPT_CONTROL: o->control = optarg; break;
-		case OPT_DRY_RUN: o->dry_run = true; break;
-		case OPT_ONCE: o->once = true; break;
+		case OPT_SOCKET:
+			o->socket = optarg;
+			break;
+		case OPT_CONTROL:
+			o->control = optarg;
+			break;
+		case OPT_DRY_RUN:
+			o->dry_run = true;
+			break;
+		case OPT_ONCE:
+			o->once = true;
+			break;
 		case OPT_LOG_LEVEL:
 			if (set_log_level(optarg) < 0)
 				return -1;
 			break;
-		case 'h': fputs(usage, stdout); *code = 0; return -1;
-		case OPT_VERSION: puts("devpassd " DEVPASS_VERSION); *code = 0; return -1;
-		default: fputs("Try `devpassd --help`.\n", stderr); return -1;
+		case 'h':
+			fputs(usage, stdout);
+			*code = 0;
+			return -1;
+		case OPT_VERSION:
+			puts("devpassd " DEVPASS_VERSION);
+			*code = 0;
+			return -1;
+		default:
+			fputs("Try `devpassd --help`.\n", stderr);
+			return -1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "devpassd: unexpected argument \"%s\"\n", argv[optind]);
+		fprintf(stderr, "devpassd: unexpected argument \"%s\"\n",
+			argv[optind]);
 		return -1;
 	}
 	return 0;

@@ -17,7 +17,6 @@
 /* Room for "-" and 8 hex digits at the end of a shortened name. */
 #define NAME_HASH_LEN 9
 
-
 /* Streams the pieces of a name: sanitised into out, hashed whole. */
 struct name_writer {
 	char *out;
@@ -118,7 +117,7 @@ static int map_add(struct json_object *map, const char *name,
 static int entry_new(const char *type, struct json_object **out)
 {
 	_cleanup_(json_object_putp) struct json_object *e =
-	    json_object_new_object();
+		json_object_new_object();
 	int r;
 
 	if (!e)
@@ -254,10 +253,10 @@ static int pci_entry(const struct rule *r, const struct device *d,
 
 	if (!vm && !entries_is_gpu(d))
 		return refuse(
-		    reason,
-		    "rule %s: PCI device %s (class %06x) is not a GPU; "
-		    "only a VM can take it, not a container",
-		    r->name, d->id, d->pci_class);
+			reason,
+			"rule %s: PCI device %s (class %06x) is not a GPU; "
+			"only a VM can take it, not a container",
+			r->name, d->id, d->pci_class);
 	if ((ret = entry_new(vm ? "pci" : "gpu", &e)) < 0)
 		return ret;
 	if (vm)
@@ -275,7 +274,7 @@ int entries_build(const struct rule *r, const struct device *d,
 		  struct json_object **out_map, char **reason)
 {
 	_cleanup_(json_object_putp) struct json_object *map =
-	    json_object_new_object();
+		json_object_new_object();
 	int ret;
 
 	if (reason)

@@ -17,11 +17,11 @@ DEFINE_FREEP(struct json_object, json_object_put)
 DEFINE_FREEP(struct json_tokener, json_tokener_free)
 
 static const char *const action_names[] = {
-    [LXD_EVENT_OTHER] = "other",       [LXD_EVENT_CREATED] = "created",
-    [LXD_EVENT_STARTED] = "started",   [LXD_EVENT_STOPPED] = "stopped",
-    [LXD_EVENT_SHUTDOWN] = "shutdown", [LXD_EVENT_RESTARTED] = "restarted",
-    [LXD_EVENT_DELETED] = "deleted",   [LXD_EVENT_RENAMED] = "renamed",
-    [LXD_EVENT_UPDATED] = "updated",
+	[LXD_EVENT_OTHER] = "other",	   [LXD_EVENT_CREATED] = "created",
+	[LXD_EVENT_STARTED] = "started",   [LXD_EVENT_STOPPED] = "stopped",
+	[LXD_EVENT_SHUTDOWN] = "shutdown", [LXD_EVENT_RESTARTED] = "restarted",
+	[LXD_EVENT_DELETED] = "deleted",   [LXD_EVENT_RENAMED] = "renamed",
+	[LXD_EVENT_UPDATED] = "updated",
 };
 
 const char *lxd_event_action_to_string(enum lxd_event_action action)

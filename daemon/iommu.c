@@ -67,7 +67,7 @@ static int iommu_read_devices(const char *dir, struct iommu_group *g)
 static int iommu_list_add(struct iommu_list *l, const char *dir, int number)
 {
 	struct iommu_group *grown =
-	    realloc(l->groups, (l->n_groups + 1) * sizeof(*grown));
+		realloc(l->groups, (l->n_groups + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	l->groups = grown;

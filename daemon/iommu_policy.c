@@ -11,8 +11,8 @@
 #include "devpass/iommu_policy.h"
 #include "devpass/log.h"
 
-#define PCI_CLASS_STORAGE 0x01
-#define PCI_CLASS_BRIDGE_PCI 0x0604
+#define PCI_CLASS_STORAGE		 0x01
+#define PCI_CLASS_BRIDGE_PCI		 0x0604
 #define PCI_CLASS_BRIDGE_PCI_SUBTRACTIVE 0x0609
 
 /* dm on md on a partition is as deep as it gets in practice. */
@@ -91,7 +91,8 @@ static int mark_slaves(const struct device_list *l, const char *sysdir,
 	char path[PATH_MAX];
 	struct dirent *de;
 	if (depth >= SLAVES_DEPTH_MAX ||
-	    snprintf(path, sizeof(path), "%s/slaves", sysdir) >= (int)sizeof(path))
+	    snprintf(path, sizeof(path), "%s/slaves", sysdir) >=
+		    (int)sizeof(path))
 		return 0;
 	_cleanup_(closedirp) DIR *d = opendir(path);
 	while (d && (de = readdir(d))) {

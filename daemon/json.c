@@ -44,8 +44,10 @@ static json_object *json_from_nodes(const struct device *d)
 				       json_string_or_null(n->subsystem));
 		json_object_object_add(o, "devnode",
 				       json_device_string(n->devnode));
-		json_object_object_add(o, "major", json_object_new_int64(n->major));
-		json_object_object_add(o, "minor", json_object_new_int64(n->minor));
+		json_object_object_add(o, "major",
+				       json_object_new_int64(n->major));
+		json_object_object_add(o, "minor",
+				       json_object_new_int64(n->minor));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -55,7 +57,8 @@ static void add_usb_fields(json_object *o, const struct device *d)
 {
 	json_object *ifc = json_object_new_array();
 	for (size_t i = 0; i < d->n_interface_classes; i++)
-		json_object_array_add(ifc, json_hex(d->interface_classes[i], 2));
+		json_object_array_add(ifc,
+				      json_hex(d->interface_classes[i], 2));
 	json_object_object_add(o, "class", json_hex(d->usb_class, 2));
 	json_object_object_add(o, "interface_classes", ifc);
 	json_object_object_add(o, "busnum", json_object_new_int64(d->busnum));

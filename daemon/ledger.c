@@ -64,7 +64,8 @@ int ledger_add(struct ledger *l, const char *project, const char *instance,
 		.rule = strdup(rule),
 		.device = strdup(device),
 	};
-	if (!e->project || !e->instance || !e->entry || !e->rule || !e->device) {
+	if (!e->project || !e->instance || !e->entry || !e->rule ||
+	    !e->device) {
 		entry_clear(e);
 		return -ENOMEM;
 	}
@@ -72,13 +73,14 @@ int ledger_add(struct ledger *l, const char *project, const char *instance,
 	return 0;
 }
 
-void ledger_forget(struct ledger *l, const char *project,
-		   const char *instance, char **entries)
+void ledger_forget(struct ledger *l, const char *project, const char *instance,
+		   char **entries)
 {
 	size_t kept = 0;
 	for (size_t i = 0; i < l->n_entries; i++) {
 		struct ledger_entry *e = &l->entries[i];
-		if (is_at(e, project, instance) && strv_contains(entries, e->entry))
+		if (is_at(e, project, instance) &&
+		    strv_contains(entries, e->entry))
 			entry_clear(e);
 		else
 			l->entries[kept++] = *e;

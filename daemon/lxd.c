@@ -51,7 +51,7 @@ void lxd_response_clear(struct lxd_response *r)
 }
 
 static void set_error(struct lxd_response *r, const char *fmt, ...)
-    _printf_(2, 3);
+	_printf_(2, 3);
 
 static void set_error(struct lxd_response *r, const char *fmt, ...)
 {
@@ -72,9 +72,9 @@ static bool is_socket(const char *path)
 int lxd_socket_discover(const char *explicit_path, char **out)
 {
 	static const char *const fixed[] = {
-	    "/var/snap/lxd/common/lxd/unix.socket",
-	    "/var/lib/lxd/unix.socket",
-	    "/var/lib/incus/unix.socket",
+		"/var/snap/lxd/common/lxd/unix.socket",
+		"/var/lib/lxd/unix.socket",
+		"/var/lib/incus/unix.socket",
 	};
 	_cleanup_(freep) char *from_dir = NULL;
 	const char *env = getenv("LXD_SOCKET");
@@ -328,7 +328,7 @@ static int transfer_run(struct lxd_client *c, const char *method,
 		return log_err_errno(-EINVAL, "refusing LXD request %s %s",
 				     method, path);
 	if (body && !(text = json_object_to_json_string_ext(
-			  body, JSON_C_TO_STRING_PLAIN)))
+			      body, JSON_C_TO_STRING_PLAIN)))
 		return -ENOMEM;
 	if ((r = build_headers(if_match, body, &headers)) < 0)
 		return r;
@@ -369,7 +369,7 @@ static int json_parse_all(const char *buf, size_t len, struct json_object **out,
 	if (!(tok = json_tokener_new()))
 		return -ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					JSON_TOKENER_VALIDATE_UTF8);
+					    JSON_TOKENER_VALIDATE_UTF8);
 	*out = json_tokener_parse_ex(tok, buf, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	if (*out && jerr == json_tokener_success &&
@@ -379,8 +379,8 @@ static int json_parse_all(const char *buf, size_t len, struct json_object **out,
 	set_error(resp, "answer is not JSON: %s at byte %zu",
 		  jerr == json_tokener_continue ? "truncated"
 		  : jerr == json_tokener_success
-		      ? "trailing data"
-		      : json_tokener_error_desc(jerr),
+			  ? "trailing data"
+			  : json_tokener_error_desc(jerr),
 		  json_tokener_get_parse_end(tok));
 	return -EPROTO;
 }
@@ -429,9 +429,9 @@ static int field_int(struct json_object *o, const char *key, int *out,
 static int envelope_type(struct json_object *root, struct lxd_response *resp)
 {
 	static const char *const names[] = {
-	    [LXD_RESPONSE_SYNC] = "sync",
-	    [LXD_RESPONSE_ASYNC] = "async",
-	    [LXD_RESPONSE_ERROR] = "error",
+		[LXD_RESPONSE_SYNC] = "sync",
+		[LXD_RESPONSE_ASYNC] = "async",
+		[LXD_RESPONSE_ERROR] = "error",
 	};
 	struct json_object *v;
 	int r = field(root, "type", json_type_string, &v, resp);
@@ -461,7 +461,7 @@ static int envelope_parse(const char *buf, size_t len,
 	}
 	if ((r = envelope_type(root, resp)) < 0 ||
 	    (r = field_int(root, "status_code", &resp->status_code, resp)) <
-		0 ||
+		    0 ||
 	    (r = field_int(root, "error_code", &resp->error_code, resp)) < 0 ||
 	    (r = field_strdup(root, "error", &resp->error, resp)) < 0 ||
 	    (r = field_strdup(root, "operation", &resp->operation, resp)) < 0)
@@ -571,7 +571,7 @@ static int server_parse(struct json_object *md, struct lxd_server *s,
 		return -EPROTO;
 	}
 	if ((r = field(md, "api_extensions", json_type_array, &ext, resp)) <
-		0 ||
+		    0 ||
 	    (r = field(md, "environment", json_type_object, &env, resp)) < 0)
 		return r;
 	if (!ext) {
@@ -662,7 +662,7 @@ static int instance_parse(struct json_object *o, struct lxd_instance *in,
 	    (r = field_strdup(o, "location", &in->location, resp)) < 0 ||
 	    (r = field(o, "type", json_type_string, &type, resp)) < 0 ||
 	    (r = field(o, "expanded_config", json_type_object, &config, resp)) <
-		0 ||
+		    0 ||
 	    (r = field(o, "devices", json_type_object, &devices, resp)) < 0)
 		return r;
 	if (!in->name || !in->status) {
@@ -674,7 +674,7 @@ static int instance_parse(struct json_object *o, struct lxd_instance *in,
 		 strcmp(json_object_get_string(type), "virtual-machine") == 0;
 	in->privileged = config_true(config, "security.privileged");
 	in->devices =
-	    devices ? json_object_get(devices) : json_object_new_object();
+		devices ? json_object_get(devices) : json_object_new_object();
 	return in->devices ? 0 : -ENOMEM;
 }
 
@@ -739,8 +739,9 @@ int lxd_instance_get(struct lxd_client *c, const char *project,
 		return r;
 	if (!resp.metadata ||
 	    !json_object_is_type(resp.metadata, json_type_object) || !resp.etag)
-		return log_err_errno(
-		    -EPROTO, "LXD GET %s: no instance object or ETag", path);
+		return log_err_errno(-EPROTO,
+				     "LXD GET %s: no instance object or ETag",
+				     path);
 	*metadata = steal_ptr(&resp.metadata);
 	*etag = steal_ptr(&resp.etag);
 	return 0;

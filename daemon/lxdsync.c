@@ -72,8 +72,8 @@ static int add_ref(struct json_object *obj, const char *key,
 		   struct json_object *val)
 {
 	return json_object_object_add(obj, key, json_object_get(val)) < 0
-		   ? -ENOMEM
-		   : 0;
+		       ? -ENOMEM
+		       : 0;
 }
 
 /* The prefixed entries that differ from @desired go into @changes;
@@ -115,7 +115,7 @@ static int body_patch(struct json_object *inst, struct json_object *changes,
 		      struct json_object **out)
 {
 	_cleanup_(json_object_putp) struct json_object *body =
-	    json_object_new_object();
+		json_object_new_object();
 	struct json_object *desc;
 
 	if (!body || add_ref(body, "devices", changes) < 0)
@@ -136,7 +136,7 @@ static int body_put(const struct sync_ctx *x, struct json_object *inst,
 					   "ephemeral",	   "profiles",
 					   "stateful",	   "description"};
 	_cleanup_(json_object_putp) struct json_object *body =
-	    json_object_new_object();
+		json_object_new_object();
 	struct json_object *devices = json_object_new_object(), *v;
 
 	if (!body || !devices ||
@@ -238,13 +238,13 @@ int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
 	_cleanup_(freep) char *path = NULL;
 	struct lxd_sync_stats dummy;
 	struct sync_ctx x = {
-	    .c = c,
-	    .instance = instance,
-	    .prefix = prefix,
-	    .desired = desired,
-	    .has_patch_removal = has_patch_removal,
-	    .stats = stats ? stats : &dummy,
-	    .lxd_error = lxd_error,
+		.c = c,
+		.instance = instance,
+		.prefix = prefix,
+		.desired = desired,
+		.has_patch_removal = has_patch_removal,
+		.stats = stats ? stats : &dummy,
+		.lxd_error = lxd_error,
 	};
 	int r;
 

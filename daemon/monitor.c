@@ -26,14 +26,15 @@ static int monitor_setup(struct udev_monitor *um)
 	int r;
 
 	if ((r = udev_monitor_filter_add_match_subsystem_devtype(
-		 um, "usb", "usb_device")) < 0 ||
+		     um, "usb", "usb_device")) < 0 ||
 	    (r = udev_monitor_filter_add_match_subsystem_devtype(um, "pci",
 								 NULL)) < 0)
 		return r;
-	/* Child nodes come after their USB device: see device_new_for_child() */
+	/* Child nodes come after their USB device: see device_new_for_child()
+	 */
 	for (size_t i = 0; usb_child_subsystem(i); i++)
 		if ((r = udev_monitor_filter_add_match_subsystem_devtype(
-			 um, usb_child_subsystem(i), NULL)) < 0)
+			     um, usb_child_subsystem(i), NULL)) < 0)
 			return r;
 	if ((r = udev_monitor_enable_receiving(um)) < 0)
 		return r;
@@ -48,7 +49,7 @@ static int monitor_setup(struct udev_monitor *um)
 int monitor_new(struct udev *udev, struct monitor **out)
 {
 	_cleanup_(udev_monitor_unrefp) struct udev_monitor *um =
-	    udev_monitor_new_from_netlink(udev, "udev");
+		udev_monitor_new_from_netlink(udev, "udev");
 
 	if (!um)
 		return log_err_errno(-errno ?: -ENOMEM,

@@ -20,12 +20,14 @@ int notify(const char *state)
 	memcpy(sa.sun_path, path, len);
 	if (path[0] == '@') /* abstract namespace */
 		sa.sun_path[0] = '\0';
-	_cleanup_(closep) int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	_cleanup_(closep) int fd =
+		socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		   salen) < 0)
+	socklen_t salen =
+		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa, salen) < 0)
 		return -errno;
 	return 0;
 }

@@ -86,8 +86,9 @@ static void add_fields(json_object *j, const char *rule, const char *project,
 	json_object_object_add(j, "instance", json_string_or_null(instance));
 	json_object_object_add(j, "state", json_object_new_string(state));
 	json_object_object_add(j, "reason", json_string_or_null(reason));
-	json_object_object_add(j, "entries", entries ? entry_names(entries)
-						     : json_object_new_array());
+	json_object_object_add(j, "entries",
+			       entries ? entry_names(entries)
+				       : json_object_new_array());
 }
 
 json_object *outcome_device_json(const struct outcomes *o,

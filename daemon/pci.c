@@ -74,8 +74,8 @@ static int pci_lookup(int flag, unsigned v, unsigned d, char **out)
 	if (!a)
 		return -ENOMEM;
 	name = pci_lookup_name(
-	    a, buf, sizeof(buf),
-	    flag | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, v, d);
+		a, buf, sizeof(buf),
+		flag | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, v, d);
 	if (name && !(*out = strdup(name)))
 		return -ENOMEM;
 	return 0;
@@ -152,7 +152,8 @@ static int pci_acs_of(struct pci_dev *p, uint16_t *ctrl)
 	if (!pci_read_block(p, PCI_ACS_PROBE_AT, probe, sizeof(probe)))
 		return -EACCES;
 	pci_fill_info(p, PCI_FILL_EXT_CAPS);
-	struct pci_cap *c = pci_find_cap(p, PCI_EXT_CAP_ID_ACS, PCI_CAP_EXTENDED);
+	struct pci_cap *c =
+		pci_find_cap(p, PCI_EXT_CAP_ID_ACS, PCI_CAP_EXTENDED);
 	if (!c)
 		return PCI_ACS_ABSENT;
 	*ctrl = pci_read_word(p, c->addr + PCI_ACS_CTRL);
@@ -173,7 +174,8 @@ int pci_read_acs(const char *address, uint16_t *ctrl)
 	a->debug = pci_log_warning;
 	a->method = PCI_ACCESS_SYS_BUS_PCI;
 	pci_init(a);
-	struct pci_dev *p = pci_get_dev(a, (int)dom, (int)bus, (int)dev, (int)fn);
+	struct pci_dev *p =
+		pci_get_dev(a, (int)dom, (int)bus, (int)dev, (int)fn);
 	int r = pci_acs_of(p, ctrl);
 	if (p)
 		pci_free_dev(p);

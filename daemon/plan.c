@@ -7,7 +7,6 @@
 #include "devpass/plan.h"
 #include "plan-internal.h"
 
-
 void instance_set_free(struct instance_set *s)
 {
 	if (!s)
@@ -114,11 +113,13 @@ static void take_target(struct placement *p, const struct instance *inst,
 }
 
 /* "kiosk-1 is stopped, kiosk-2 does not exist (project default)". */
-static char *waiting_reason(const struct rule *r, const struct instance_set *set)
+static char *waiting_reason(const struct rule *r,
+			    const struct instance_set *set)
 {
 	char *s = strdup("");
 	for (char **n = r->instances; s && *n; n++) {
-		const struct instance *inst = instance_set_find(set, r->project, *n);
+		const struct instance *inst =
+			instance_set_find(set, r->project, *n);
 		char *grown = NULL;
 		if (asprintf(&grown, "%s%s%s %s", s, *s ? ", " : "", *n,
 			     inst ? "is not running" : "does not exist") < 0)
@@ -170,7 +171,8 @@ static void place_running(struct placement *p, const struct instance_set *set,
 				keep_refusal(refusal, why);
 				continue;
 			}
-			if (pass == 0 ? holds_any(inst, e) : takes_now(p, inst, f))
+			if (pass == 0 ? holds_any(inst, e)
+				      : takes_now(p, inst, f))
 				take_target(p, inst, steal_ptr(&e));
 		}
 	}
@@ -198,14 +200,18 @@ static int place_at_rest(struct placement *p, const struct instance_set *set,
 		}
 		if (inst->running) {
 			json_object_put(e);
-			if (asprintf(&note, "waits for %s's next start: LXD lacks "
-				     "pci_hotplug", inst->name) < 0)
+			if (asprintf(&note,
+				     "waits for %s's next start: LXD lacks "
+				     "pci_hotplug",
+				     inst->name) < 0)
 				note = NULL;
 			return set_reason(p, PLACEMENT_WAITING, note);
 		}
 		take_target(p, inst, e);
-		if (asprintf(&note, "in %s's config: %s is stopped and takes it "
-			     "when it starts", inst->name, inst->name) < 0)
+		if (asprintf(&note,
+			     "in %s's config: %s is stopped and takes it "
+			     "when it starts",
+			     inst->name, inst->name) < 0)
 			return -ENOMEM;
 		p->reason = note;
 		return 0;
@@ -247,7 +253,8 @@ static int note_usb_twin(struct placement *p, const struct device_list *l,
 		if (o == d || o->subsystem != DEVICE_USB ||
 		    o->vendor != d->vendor || o->product != d->product)
 			continue;
-		if (asprintf(&note, "LXD lacks device_usb_serial: the entry "
+		if (asprintf(&note,
+			     "LXD lacks device_usb_serial: the entry "
 			     "takes any %04x:%04x device, and %s is one too",
 			     d->vendor, d->product, o->id) < 0)
 			return -ENOMEM;

@@ -128,8 +128,8 @@ static int take_member(struct plan *p, struct placement *pl,
 	int r = entries_build(pl->rule, m, INSTANCE_VM, false, &map, NULL);
 	if (r != 0)
 		return r < 0 ? r : -EINVAL;
-	json_object_object_foreach(map, name, value)
-		json_object_object_add(pl->entries, name, json_object_get(value));
+	json_object_object_foreach(map, name, value) json_object_object_add(
+		pl->entries, name, json_object_get(value));
 	struct placement *pm = placement_of(p, m);
 	return pm && pm != pl ? cover(pm, pl) : 0;
 }
@@ -197,7 +197,8 @@ static int whole_check(struct plan *p, struct placement *pl,
 }
 
 static int strict_check(struct plan *p, struct placement *pl,
-			const struct device_list *devs, const struct pci_host *h)
+			const struct device_list *devs,
+			const struct pci_host *h)
 {
 	(void)h;
 	if (pl->rule->iommu != IOMMU_POLICY_STRICT)

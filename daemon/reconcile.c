@@ -11,7 +11,6 @@
 #include "devpass/outcome.h"
 #include "devpass/reconcile.h"
 
-
 struct reconciler {
 	struct lxd_client *lxd;
 	bool dry_run;
@@ -24,7 +23,6 @@ struct reconciler {
 	struct ledger ledger;
 	struct outcomes outcomes;
 };
-
 
 int reconciler_new(struct lxd_client *lxd, bool dry_run,
 		   struct reconciler **out)
@@ -75,8 +73,8 @@ int reconciler_refresh_server(struct reconciler *rc)
 	rc->features.pci_hotplug = lxd_server_has_extension(s, "pci_hotplug");
 	rc->patch_removal = lxd_server_has_extension(s, "device_patch_removal");
 	free(rc->member);
-	rc->member = s->clustered && s->server_name ? strdup(s->server_name)
-						    : NULL;
+	rc->member =
+		s->clustered && s->server_name ? strdup(s->server_name) : NULL;
 	rc->server_known = true;
 	log_info("LXD %s at %s: usb serial %s, pci hotplug %s, "
 		 "removal by %s",
@@ -94,15 +92,16 @@ static json_object *own_entries(json_object *devices)
 	json_object *own = json_object_new_object();
 	if (!own || !json_object_is_type(devices, json_type_object))
 		return own;
-	json_object_object_foreach(devices, name, value)
-		if (entry_is_ours(name))
-			json_object_object_add(own, name, json_object_get(value));
+	json_object_object_foreach(devices, name,
+				   value) if (entry_is_ours(name))
+		json_object_object_add(own, name, json_object_get(value));
 	return own;
 }
 
 static bool is_local(const struct reconciler *rc, const struct lxd_instance *li)
 {
-	return !rc->member || !li->location || strcmp(li->location, rc->member) == 0;
+	return !rc->member || !li->location ||
+	       strcmp(li->location, rc->member) == 0;
 }
 
 static int add_instances(struct reconciler *rc, const char *project,
@@ -112,8 +111,8 @@ static int add_instances(struct reconciler *rc, const char *project,
 	int r = lxd_instances_list(rc->lxd, project, &l);
 	if (r < 0)
 		return r;
-	struct instance *grown = realloc(set->instances,
-		(set->n_instances + l->n + 1) * sizeof(*grown));
+	struct instance *grown = realloc(
+		set->instances, (set->n_instances + l->n + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	set->instances = grown;
@@ -175,7 +174,9 @@ static int read_instances(struct reconciler *rc, const struct ruleset *rs,
 	for (char **p = projects; *p; p++) {
 		int r = add_instances(rc, *p, set);
 		if (r == -ENXIO) {
-			log_warning("LXD has no project \"%s\" (named by a rule)", *p);
+			log_warning(
+				"LXD has no project \"%s\" (named by a rule)",
+				*p);
 			continue;
 		}
 		if (r < 0) {
@@ -228,7 +229,8 @@ static char *names_in(json_object *entries, char **names)
 }
 
 static void log_attaches(const struct reconciler *rc, const struct plan *p,
-			 const struct instance *inst, char **added, long long ms)
+			 const struct instance *inst, char **added,
+			 long long ms)
 {
 	for (size_t i = 0; i < p->n_placements; i++) {
 		const struct placement *pl = &p->placements[i];
@@ -240,8 +242,8 @@ static void log_attaches(const struct reconciler *rc, const struct plan *p,
 		log_notice("%s %s %s (%04x:%04x) to %s/%s as %s in %lld ms%s%s",
 			   rc->dry_run ? "would attach" : "attached",
 			   pl->rule->name, pl->device->id, pl->device->vendor,
-			   pl->device->product, inst->project, inst->name, names,
-			   ms, pl->reason ? "; " : "",
+			   pl->device->product, inst->project, inst->name,
+			   names, ms, pl->reason ? "; " : "",
 			   pl->reason ? pl->reason : "");
 	}
 }
@@ -255,18 +257,23 @@ static void log_detaches(const struct reconciler *rc,
 	size_t n = strv_length(removed);
 	_cleanup_(freep) bool *done = calloc(n + 1, sizeof(bool));
 	for (size_t i = 0; done && i < n; i++) {
-		const struct ledger_entry *e = ledger_find(&rc->ledger, inst->project, inst->name, removed[i]);
+		const struct ledger_entry *e = ledger_find(
+			&rc->ledger, inst->project, inst->name, removed[i]);
 		if (done[i])
 			continue;
 		if (!e) {
 			log_notice("%s %s from %s/%s (no device wants it any "
 				   "more) in %lld ms",
-				   verb, removed[i], inst->project, inst->name, ms);
+				   verb, removed[i], inst->project, inst->name,
+				   ms);
 			continue;
 		}
 		_cleanup_(freep) char *names = strdup(removed[i]);
 		for (size_t j = i + 1; names && j < n; j++) {
-			if (done[j] || !ledger_same_device(e, ledger_find(&rc->ledger, inst->project, inst->name, removed[j])))
+			if (done[j] ||
+			    !ledger_same_device(
+				    e, ledger_find(&rc->ledger, inst->project,
+						   inst->name, removed[j])))
 				continue;
 			char *grown = NULL;
 			if (asprintf(&grown, "%s %s", names, removed[j]) < 0)
@@ -294,7 +301,8 @@ static int ledger_record(struct reconciler *rc, const struct plan *p,
 		{
 			(void)value;
 			if (ledger_add(&rc->ledger, inst->project, inst->name,
-				       name, pl->rule->name, pl->device->id) < 0)
+				       name, pl->rule->name,
+				       pl->device->id) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -348,9 +356,8 @@ static const char *refusal_for(const struct refusals *rs,
 }
 
 /* The placement on @inst whose entries hold @entry, or NULL. */
-static const struct placement *owner_of(const struct plan *p,
-					const struct instance *inst,
-					const char *entry)
+static const struct placement *
+owner_of(const struct plan *p, const struct instance *inst, const char *entry)
 {
 	for (size_t i = 0; entry && i < p->n_placements; i++)
 		if (p->placements[i].target == inst &&
@@ -403,10 +410,9 @@ static int sync_instance(struct reconciler *rc, const struct plan *p,
 	for (size_t tries = 0; tries <= p->n_placements; tries++) {
 		struct lxd_sync_stats stats = {0};
 		char *why = NULL;
-		int r = lxd_instance_sync_devices(rc->lxd, inst->project,
-						  inst->name, ENTRY_PREFIX, want,
-						  rc->patch_removal, &stats,
-						  &why);
+		int r = lxd_instance_sync_devices(
+			rc->lxd, inst->project, inst->name, ENTRY_PREFIX, want,
+			rc->patch_removal, &stats, &why);
 		rc->writes += stats.writes;
 		if (r != -EIO) {
 			free(why);
@@ -542,15 +548,20 @@ json_object *reconciler_status(const struct reconciler *rc,
 	json_object *devs = json_object_new_array();
 	json_object_object_add(root, "lxd", lxd);
 	json_object_object_add(root, "devices", devs);
-	json_object_object_add(lxd, "socket",
-			       json_string_or_null(lxd_client_socket_path(rc->lxd)));
-	json_object_object_add(lxd, "error", json_string_or_null(rc->lxd_error));
-	json_object_object_add(lxd, "writes", json_object_new_int64(rc->writes));
-	json_object_object_add(root, "dry_run", json_object_new_boolean(rc->dry_run));
+	json_object_object_add(
+		lxd, "socket",
+		json_string_or_null(lxd_client_socket_path(rc->lxd)));
+	json_object_object_add(lxd, "error",
+			       json_string_or_null(rc->lxd_error));
+	json_object_object_add(lxd, "writes",
+			       json_object_new_int64(rc->writes));
+	json_object_object_add(root, "dry_run",
+			       json_object_new_boolean(rc->dry_run));
 	for (size_t i = 0; devices && i < devices->n_devices; i++)
 		json_object_array_add(
-			devs, outcome_device_json(&rc->outcomes, devices->devices[i],
-						  ruleset_match(rs, devices->devices[i]),
-						  rc->lxd_error));
+			devs, outcome_device_json(
+				      &rc->outcomes, devices->devices[i],
+				      ruleset_match(rs, devices->devices[i]),
+				      rc->lxd_error));
 	return root;
 }

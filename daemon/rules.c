@@ -26,45 +26,45 @@
 #define KEYS_MAX       32
 
 char *const rules_default_dirs[] = {
-    (char *)RULES_DIR_ETC,
-    (char *)RULES_DIR_RUN,
-    (char *)RULES_DIR_LIB,
-    NULL,
+	(char *)RULES_DIR_ETC,
+	(char *)RULES_DIR_RUN,
+	(char *)RULES_DIR_LIB,
+	NULL,
 };
 
 static const char *const match_key_names[_MATCH_KEY_MAX] = {
-    [MATCH_SUBSYSTEM] = "Subsystem",
-    [MATCH_VENDOR] = "Vendor",
-    [MATCH_PRODUCT] = "Product",
-    [MATCH_SERIAL] = "Serial",
-    [MATCH_MANUFACTURER] = "Manufacturer",
-    [MATCH_NAME] = "Name",
-    [MATCH_CLASS] = "Class",
-    [MATCH_PORT] = "Port",
-    [MATCH_ADDRESS] = "Address",
-    [MATCH_DRIVER] = "Driver",
-    [MATCH_PROPERTY] = "Property",
+	[MATCH_SUBSYSTEM] = "Subsystem",
+	[MATCH_VENDOR] = "Vendor",
+	[MATCH_PRODUCT] = "Product",
+	[MATCH_SERIAL] = "Serial",
+	[MATCH_MANUFACTURER] = "Manufacturer",
+	[MATCH_NAME] = "Name",
+	[MATCH_CLASS] = "Class",
+	[MATCH_PORT] = "Port",
+	[MATCH_ADDRESS] = "Address",
+	[MATCH_DRIVER] = "Driver",
+	[MATCH_PROPERTY] = "Property",
 };
 
 static const struct {
 	const char *name;
 	unsigned bits;
 } node_names[] = {
-    {"usb", NODE_USB},	       {"video4linux", NODE_VIDEO4LINUX},
-    {"sound", NODE_SOUND},     {"tty", NODE_TTY},
-    {"hidraw", NODE_HIDRAW},   {"input", NODE_INPUT},
-    {"usbmisc", NODE_USBMISC}, {"all", NODE_ALL},
+	{"usb", NODE_USB},	   {"video4linux", NODE_VIDEO4LINUX},
+	{"sound", NODE_SOUND},	   {"tty", NODE_TTY},
+	{"hidraw", NODE_HIDRAW},   {"input", NODE_INPUT},
+	{"usbmisc", NODE_USBMISC}, {"all", NODE_ALL},
 };
 
 static const char *const iommu_names[] = {
-    [IOMMU_POLICY_STRICT] = "strict",
-    [IOMMU_POLICY_WHOLE] = "whole",
-    [IOMMU_POLICY_IGNORE] = "ignore",
+	[IOMMU_POLICY_STRICT] = "strict",
+	[IOMMU_POLICY_WHOLE] = "whole",
+	[IOMMU_POLICY_IGNORE] = "ignore",
 };
 
 static const char *const subsystem_names[] = {
-    [RULE_SUBSYSTEM_USB] = "usb",
-    [RULE_SUBSYSTEM_PCI] = "pci",
+	[RULE_SUBSYSTEM_USB] = "usb",
+	[RULE_SUBSYSTEM_PCI] = "pci",
 };
 
 const char *match_key_to_string(enum match_key k)
@@ -187,9 +187,9 @@ static size_t utf8_lead(unsigned char c, unsigned *cp, unsigned *min)
 		size_t len;
 		unsigned min;
 	} forms[] = {
-	    {0xe0, 0xc0, 2, 0x80},
-	    {0xf0, 0xe0, 3, 0x800},
-	    {0xf8, 0xf0, 4, 0x10000},
+		{0xe0, 0xc0, 2, 0x80},
+		{0xf0, 0xe0, 3, 0x800},
+		{0xf8, 0xf0, 4, 0x10000},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(forms); i++)
@@ -274,8 +274,8 @@ enum section {
 };
 
 static const char *const section_names[_SECTION_MAX] = {
-    [SECTION_MATCH] = "Match",
-    [SECTION_ATTACH] = "Attach",
+	[SECTION_MATCH] = "Match",
+	[SECTION_ATTACH] = "Attach",
 };
 
 /* How the patterns of a [Match] key are checked and stored. */
@@ -422,16 +422,16 @@ static int add_term(struct parser *p, enum match_key key, char **property,
 {
 	struct rule *r = p->r;
 	struct match_term *t =
-	    realloc(r->terms, (r->n_terms + 1) * sizeof(*r->terms));
+		realloc(r->terms, (r->n_terms + 1) * sizeof(*r->terms));
 	if (!t)
 		return oom(p);
 	r->terms = t;
 	r->terms[r->n_terms++] = (struct match_term){
-	    .key = key,
-	    .property = steal_ptr(property),
-	    .negate = negate,
-	    .patterns = steal_ptr(patterns),
-	    .line = p->line,
+		.key = key,
+		.property = steal_ptr(property),
+		.negate = negate,
+		.patterns = steal_ptr(patterns),
+		.line = p->line,
 	};
 	return 0;
 }
@@ -692,32 +692,32 @@ static int parse_bool(struct parser *p, const struct key_def *k, char *value)
 	}
 
 static const struct key_def key_defs[] = {
-    {.name = "Subsystem",
-     .section = SECTION_MATCH,
-     .parse = parse_subsystem,
-     .match = MATCH_SUBSYSTEM},
-    MATCH_LIST("Vendor", MATCH_VENDOR, VALUE_HEX, 4),
-    MATCH_LIST("Product", MATCH_PRODUCT, VALUE_HEX, 4),
-    MATCH_LIST("Serial", MATCH_SERIAL, VALUE_GLOB, 0),
-    MATCH_LIST("Manufacturer", MATCH_MANUFACTURER, VALUE_GLOB, 0),
-    MATCH_LIST("Name", MATCH_NAME, VALUE_GLOB, 0),
-    MATCH_LIST("Class", MATCH_CLASS, VALUE_HEX, 0),
-    MATCH_LIST("Port", MATCH_PORT, VALUE_GLOB, 0),
-    MATCH_LIST("Address", MATCH_ADDRESS, VALUE_ADDRESS, 0),
-    MATCH_LIST("Driver", MATCH_DRIVER, VALUE_GLOB, 0),
-    {.name = "Property",
-     .section = SECTION_MATCH,
-     .repeatable = true,
-     .parse = parse_property,
-     .match = MATCH_PROPERTY},
-    ATTACH("Instance", parse_instance),
-    ATTACH("Project", parse_project),
-    ATTACH("Nodes", parse_nodes),
-    ATTACH("Mode", parse_mode),
-    ATTACH("Uid", parse_uid),
-    ATTACH("Gid", parse_gid),
-    ATTACH("IommuGroup", parse_iommu),
-    ATTACH("AllowPrivileged", parse_bool),
+	{.name = "Subsystem",
+	 .section = SECTION_MATCH,
+	 .parse = parse_subsystem,
+	 .match = MATCH_SUBSYSTEM},
+	MATCH_LIST("Vendor", MATCH_VENDOR, VALUE_HEX, 4),
+	MATCH_LIST("Product", MATCH_PRODUCT, VALUE_HEX, 4),
+	MATCH_LIST("Serial", MATCH_SERIAL, VALUE_GLOB, 0),
+	MATCH_LIST("Manufacturer", MATCH_MANUFACTURER, VALUE_GLOB, 0),
+	MATCH_LIST("Name", MATCH_NAME, VALUE_GLOB, 0),
+	MATCH_LIST("Class", MATCH_CLASS, VALUE_HEX, 0),
+	MATCH_LIST("Port", MATCH_PORT, VALUE_GLOB, 0),
+	MATCH_LIST("Address", MATCH_ADDRESS, VALUE_ADDRESS, 0),
+	MATCH_LIST("Driver", MATCH_DRIVER, VALUE_GLOB, 0),
+	{.name = "Property",
+	 .section = SECTION_MATCH,
+	 .repeatable = true,
+	 .parse = parse_property,
+	 .match = MATCH_PROPERTY},
+	ATTACH("Instance", parse_instance),
+	ATTACH("Project", parse_project),
+	ATTACH("Nodes", parse_nodes),
+	ATTACH("Mode", parse_mode),
+	ATTACH("Uid", parse_uid),
+	ATTACH("Gid", parse_gid),
+	ATTACH("IommuGroup", parse_iommu),
+	ATTACH("AllowPrivileged", parse_bool),
 };
 _Static_assert(ARRAY_SIZE(key_defs) <= KEYS_MAX, "raise KEYS_MAX");
 
@@ -740,9 +740,9 @@ static void known_keys(enum section section, char *buf, size_t size)
 	buf[0] = '\0';
 	for (size_t i = 0; i < ARRAY_SIZE(key_defs) && len < size; i++)
 		if (key_defs[i].section == section)
-			len +=
-			    (size_t)snprintf(buf + len, size - len, "%s%s",
-					     len ? ", " : "", key_defs[i].name);
+			len += (size_t)snprintf(buf + len, size - len, "%s%s",
+						len ? ", " : "",
+						key_defs[i].name);
 }
 
 static int unknown_key(struct parser *p, const char *key)
@@ -1178,7 +1178,7 @@ static int candidate_cmp(const void *a, const void *b)
 static int ruleset_add(struct ruleset *rs, struct rule **r)
 {
 	struct rule **v =
-	    realloc(rs->rules, (rs->n_rules + 1) * sizeof(*rs->rules));
+		realloc(rs->rules, (rs->n_rules + 1) * sizeof(*rs->rules));
 	if (!v)
 		return -ENOMEM;
 	rs->rules = v;

@@ -17,7 +17,13 @@
 #define BACKOFF_MIN_MS 250u
 #define BACKOFF_MAX_MS 30000u
 
-enum watch_tag { WATCH_MONITOR, WATCH_EVENTS, WATCH_CONTROL, WATCH_SIGNAL, WATCH_TIMER };
+enum watch_tag {
+	WATCH_MONITOR,
+	WATCH_EVENTS,
+	WATCH_CONTROL,
+	WATCH_SIGNAL,
+	WATCH_TIMER
+};
 
 struct service {
 	const struct service_options *opts;
@@ -32,8 +38,8 @@ struct service {
 	struct reconciler *rc;
 	struct events *events;
 	struct control *control;
-	bool dirty;      /* something changed since the last reconcile */
-	bool waiting;    /* a retry is scheduled; reconcile when it fires */
+	bool dirty;   /* something changed since the last reconcile */
+	bool waiting; /* a retry is scheduled; reconcile when it fires */
 	bool stopping;
 	unsigned backoff_ms;
 };
@@ -72,9 +78,11 @@ static int setup_loop(struct service *s)
 	signal(SIGPIPE, SIG_IGN);
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	s->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (s->epoll_fd < 0 || s->signal_fd < 0 || s->timer_fd < 0)
-		return log_err_errno(-errno, "cannot set up the event loop: %m");
+		return log_err_errno(-errno,
+				     "cannot set up the event loop: %m");
 	int r = watch(s, s->signal_fd, WATCH_SIGNAL);
 	return r < 0 ? r : watch(s, s->timer_fd, WATCH_TIMER);
 }
@@ -82,8 +90,8 @@ static int setup_loop(struct service *s)
 /* Loads the rules; on reload a set with errors is not taken. */
 static int load_rules(struct service *s, bool reload)
 {
-	char *const *dirs = s->opts->rules_dirs ? s->opts->rules_dirs
-						: rules_default_dirs;
+	char *const *dirs =
+		s->opts->rules_dirs ? s->opts->rules_dirs : rules_default_dirs;
 	_cleanup_(ruleset_freep) struct ruleset *rs = NULL;
 	int r = ruleset_load(dirs, &rs);
 	if (r < 0)
@@ -112,19 +120,20 @@ static int coldplug(struct service *s)
 	int r = s->opts->once ? 0 : monitor_new(s->udev, &s->monitor);
 	if (r < 0)
 		return log_err_errno(r, "cannot watch udev: %s", strerror(-r));
-	if (s->monitor && (r = watch(s, monitor_get_fd(s->monitor),
-				     WATCH_MONITOR)) < 0)
+	if (s->monitor &&
+	    (r = watch(s, monitor_get_fd(s->monitor), WATCH_MONITOR)) < 0)
 		return r;
 	r = device_enumerate(s->udev, &s->devices);
 	if (r < 0)
-		return log_err_errno(r, "cannot list devices: %s", strerror(-r));
+		return log_err_errno(r, "cannot list devices: %s",
+				     strerror(-r));
 	log_info("%zu devices present", s->devices->n_devices);
 	s->dirty = true;
 	return 0;
 }
 
-static void on_uevent(struct service *s, const char *action,
-		      struct device *dev, const char *syspath)
+static void on_uevent(struct service *s, const char *action, struct device *dev,
+		      const char *syspath)
 {
 	log_debug("uevent %s %s", action, syspath);
 	if (!dev) {
@@ -190,7 +199,8 @@ static int connect_events(struct service *s)
 	r = watch(s, events_get_fd(s->events), WATCH_EVENTS);
 	if (r < 0)
 		return r;
-	log_info("listening to LXD events on %s", lxd_client_socket_path(s->lxd));
+	log_info("listening to LXD events on %s",
+		 lxd_client_socket_path(s->lxd));
 	reconciler_refresh_server(s->rc);
 	s->dirty = true;
 	return 0;
@@ -269,8 +279,10 @@ static json_object *status_reply(void *userdata)
 	const struct service *s = userdata;
 	if (!s->rc) {
 		json_object *o = json_object_new_object();
-		json_object_object_add(o, "error",
-			json_object_new_string("devpassd has not reached LXD yet"));
+		json_object_object_add(
+			o, "error",
+			json_object_new_string(
+				"devpassd has not reached LXD yet"));
 		return o;
 	}
 	return reconciler_status(s->rc, s->rules, s->devices);
@@ -333,8 +345,8 @@ static int start(struct service *s)
 		r = coldplug(s);
 	if (r < 0 || s->opts->once)
 		return r;
-	const char *path = s->opts->control ? s->opts->control
-					    : CONTROL_DEFAULT_PATH;
+	const char *path =
+		s->opts->control ? s->opts->control : CONTROL_DEFAULT_PATH;
 	r = control_listen(path, &s->control);
 	return r < 0 ? r : watch(s, control_get_fd(s->control), WATCH_CONTROL);
 }

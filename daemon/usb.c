@@ -20,12 +20,12 @@ static const struct {
 	const char *subsystem;
 	unsigned kind;
 } usb_child_kinds[] = {
-    {"video4linux", NODE_VIDEO4LINUX},
-    {"sound", NODE_SOUND},
-    {"tty", NODE_TTY},
-    {"hidraw", NODE_HIDRAW},
-    {"input", NODE_INPUT},
-    {"usbmisc", NODE_USBMISC},
+	{"video4linux", NODE_VIDEO4LINUX},
+	{"sound", NODE_SOUND},
+	{"tty", NODE_TTY},
+	{"hidraw", NODE_HIDRAW},
+	{"input", NODE_INPUT},
+	{"usbmisc", NODE_USBMISC},
 };
 
 static unsigned usb_child_kind(const char *subsystem)
@@ -40,7 +40,7 @@ static unsigned usb_child_kind(const char *subsystem)
 static int usb_add_node(struct device *d, struct udev_device *ud, unsigned kind)
 {
 	struct device_node *grown =
-	    realloc(d->nodes, (d->n_nodes + 1) * sizeof(*grown));
+		realloc(d->nodes, (d->n_nodes + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
 	d->nodes = grown;
@@ -48,11 +48,11 @@ static int usb_add_node(struct device *d, struct udev_device *ud, unsigned kind)
 	dev_t devnum = udev_device_get_devnum(ud);
 
 	*n = (struct device_node){
-	    .kind = kind,
-	    .subsystem = strdup(udev_device_get_subsystem(ud)),
-	    .devnode = strdup(udev_device_get_devnode(ud)),
-	    .major = major(devnum),
-	    .minor = minor(devnum),
+		.kind = kind,
+		.subsystem = strdup(udev_device_get_subsystem(ud)),
+		.devnode = strdup(udev_device_get_devnode(ud)),
+		.major = major(devnum),
+		.minor = minor(devnum),
 	};
 	if (!n->subsystem || !n->devnode)
 		return -ENOMEM;
@@ -69,7 +69,7 @@ static int usb_add_interface_class(struct device *d, struct udev_device *ud)
 		return 0;
 	}
 	uint8_t *grown =
-	    realloc(d->interface_classes, d->n_interface_classes + 1);
+		realloc(d->interface_classes, d->n_interface_classes + 1);
 	if (!grown)
 		return -ENOMEM;
 	d->interface_classes = grown;
@@ -81,8 +81,8 @@ static int usb_add_interface_class(struct device *d, struct udev_device *ud)
 static bool usb_owns(const struct device *d, struct udev_device *child)
 {
 	struct udev_device *owner =
-	    udev_device_get_parent_with_subsystem_devtype(child, "usb",
-							  "usb_device");
+		udev_device_get_parent_with_subsystem_devtype(child, "usb",
+							      "usb_device");
 	return owner && streq_ptr(udev_device_get_syspath(owner), d->syspath);
 }
 
@@ -106,7 +106,7 @@ static int usb_read_children(struct device *d, struct udev *udev,
 			     struct udev_device *ud)
 {
 	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e =
-	    udev_enumerate_new(udev);
+		udev_enumerate_new(udev);
 	struct udev_list_entry *entry;
 
 	if (!e || udev_enumerate_add_match_parent(e, ud) < 0)
@@ -120,7 +120,7 @@ static int usb_read_children(struct device *d, struct udev *udev,
 		if (streq_ptr(syspath, d->syspath))
 			continue;
 		struct udev_device *child =
-		    udev_device_new_from_syspath(udev, syspath);
+			udev_device_new_from_syspath(udev, syspath);
 		if (!child)
 			continue; /* unplugged meanwhile */
 		r = usb_add_child(d, child);
@@ -173,7 +173,7 @@ static int usb_read_strings(struct device *d, struct udev_device *ud)
 
 	if ((r = device_sysattr_dup(ud, "serial", &d->serial)) < 0 ||
 	    (r = device_sysattr_dup(ud, "manufacturer", &d->manufacturer)) <
-		0 ||
+		    0 ||
 	    (r = device_sysattr_dup(ud, "product", &d->name)) < 0)
 		return r;
 	if (driver && !(d->driver = strdup(driver)))
@@ -251,8 +251,8 @@ int device_new_for_child(struct udev_device *child, const char *gone_devnode,
 		return 1;
 	/* Owned by @child: the parent lives as long as the child does. */
 	struct udev_device *parent =
-	    udev_device_get_parent_with_subsystem_devtype(child, "usb",
-							  "usb_device");
+		udev_device_get_parent_with_subsystem_devtype(child, "usb",
+							      "usb_device");
 	if (!parent)
 		return 1;
 	int r = device_new_from_udev(parent, out);

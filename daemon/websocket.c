@@ -52,8 +52,8 @@ static void sha1_block(uint32_t h[5], const uint8_t p[64])
 		w[t] = rol32(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
 	memcpy(v, h, sizeof(v));
 	for (unsigned t = 0; t < 80; t++) {
-		uint32_t tmp =
-		    rol32(v[0], 5) + sha1_f(t, v[1], v[2], v[3]) + v[4] + w[t];
+		uint32_t tmp = rol32(v[0], 5) + sha1_f(t, v[1], v[2], v[3]) +
+			       v[4] + w[t];
 		v[4] = v[3];
 		v[3] = v[2];
 		v[2] = rol32(v[1], 30);
@@ -67,7 +67,8 @@ static void sha1_block(uint32_t h[5], const uint8_t p[64])
 static void sha1_init(struct sha1 *s)
 {
 	*s = (struct sha1){
-	    .h = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0},
+		.h = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476,
+		      0xc3d2e1f0},
 	};
 }
 
@@ -439,10 +440,10 @@ static void payload_take(struct ws_decoder *d, const uint8_t *p, size_t n)
 static int control_finish(struct ws_decoder *d, struct ws_message *msg)
 {
 	*msg = (struct ws_message){
-	    .opcode = d->opcode,
-	    .data = d->ctrl,
-	    .len = d->ctrl_len,
-	    .close_code = WS_CLOSE_NO_STATUS,
+		.opcode = d->opcode,
+		.data = d->ctrl,
+		.len = d->ctrl_len,
+		.close_code = WS_CLOSE_NO_STATUS,
 	};
 	d->ctrl[d->ctrl_len] = '\0';
 	if (d->opcode == WS_OP_CLOSE && d->ctrl_len == 1)
@@ -466,9 +467,9 @@ static int frame_finish(struct ws_decoder *d, struct ws_message *msg)
 		return 0;
 	d->msg[d->msg_len] = '\0';
 	*msg = (struct ws_message){
-	    .opcode = d->msg_opcode,
-	    .data = d->msg,
-	    .len = d->msg_len,
+		.opcode = d->msg_opcode,
+		.data = d->msg,
+		.len = d->msg_len,
 	};
 	d->msg_open = false;
 	d->msg_done = true;
@@ -689,13 +690,14 @@ static int conn_send_control(struct ws_conn *c, enum ws_opcode op,
 	if (getrandom(mask, sizeof(mask), 0) != (ssize_t)sizeof(mask))
 		return log_err_errno(-errno, "getrandom failed: %m");
 	ssize_t n =
-	    ws_frame_encode(op, payload, len, mask, frame, sizeof(frame));
+		ws_frame_encode(op, payload, len, mask, frame, sizeof(frame));
 	if (n < 0)
 		return (int)n;
 	int r = send_all(c->fd, frame, (size_t)n, now_ms() + 1000);
 	if (r < 0)
-		return log_err_errno(
-		    r, "websocket: sending a control frame: %s", strerror(-r));
+		return log_err_errno(r,
+				     "websocket: sending a control frame: %s",
+				     strerror(-r));
 	return 0;
 }
 
@@ -718,8 +720,8 @@ static int conn_handle(struct ws_conn *c, const struct ws_message *msg)
 		code[1] = (uint8_t)msg->close_code;
 		/* Echo the status (RFC 5.5.1); an unanswered close is fine. */
 		(void)conn_send_control(
-		    c, WS_OP_CLOSE, code,
-		    msg->close_code == WS_CLOSE_NO_STATUS ? 0 : 2);
+			c, WS_OP_CLOSE, code,
+			msg->close_code == WS_CLOSE_NO_STATUS ? 0 : 2);
 		return WS_CLOSED;
 	default:
 		return 0;
@@ -738,7 +740,7 @@ static int conn_fill(struct ws_conn *c)
 		}
 		if (n == 0) {
 			log_debug(
-			    "websocket: connection closed without close frame");
+				"websocket: connection closed without close frame");
 			return WS_CLOSED;
 		}
 		if (errno == EINTR)
@@ -764,8 +766,8 @@ int ws_conn_read(struct ws_conn *c, struct ws_message *msg)
 		c->in_off += n;
 		if (r < 0)
 			return log_err_errno(
-			    r, "websocket: bad frame from server: %s",
-			    strerror(-r));
+				r, "websocket: bad frame from server: %s",
+				strerror(-r));
 		if (r == WS_MESSAGE) {
 			r = conn_handle(c, msg);
 			if (r != 0)

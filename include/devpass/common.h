@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _unused_ __attribute__((unused))
-#define _nonnull_ __attribute__((nonnull))
+#define _unused_       __attribute__((unused))
+#define _nonnull_      __attribute__((nonnull))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

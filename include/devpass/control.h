@@ -46,5 +46,4 @@ int control_dispatch(struct control *c, control_status_fn status,
  * Return: 0 and *@reply; -ENOENT/-ECONNREFUSED when no daemon listens,
  * -EACCES when not allowed, -EPROTO for a reply that is not JSON.
  */
-int control_request(const char *path, const char *command,
-		    json_object **reply);
+int control_request(const char *path, const char *command, json_object **reply);

@@ -52,5 +52,5 @@ int ledger_add(struct ledger *l, const char *project, const char *instance,
 	       const char *entry, const char *rule, const char *device);
 
 /* Forgets the @entries (NULL-terminated) of @project/@instance. */
-void ledger_forget(struct ledger *l, const char *project,
-		   const char *instance, char **entries);
+void ledger_forget(struct ledger *l, const char *project, const char *instance,
+		   char **entries);

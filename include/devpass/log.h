@@ -30,11 +30,11 @@ int log_level_from_string(const char *s);
 void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
 void log_msgv(int level, const char *fmt, va_list ap) _printf_(2, 0);
 
-#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
+#define log_debug(...)	 log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)	 log_msg(LOG_INFO, __VA_ARGS__)
+#define log_notice(...)	 log_msg(LOG_NOTICE, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)
-#define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_err(...)	 log_msg(LOG_ERR, __VA_ARGS__)
 
 /* Logs at LOG_ERR and returns @err (a negative errno) for one-line returns. */
 #define log_err_errno(err, ...) (log_err(__VA_ARGS__), (err))

@@ -71,7 +71,7 @@ enum iommu_policy {
 
 /* Nodes= of a USB device passed to a container, as a bit set. */
 enum node_kind {
-	NODE_USB = 1u << 0,  /* /dev/bus/usb/BBB/DDD */
+	NODE_USB = 1u << 0, /* /dev/bus/usb/BBB/DDD */
 	NODE_VIDEO4LINUX = 1u << 1,
 	NODE_SOUND = 1u << 2,
 	NODE_TTY = 1u << 3,
@@ -141,8 +141,8 @@ DEFINE_FREEP(struct ruleset, ruleset_free)
  * Return: 0 and *@out set; -EINVAL when the text has errors (all of them
  * appended to @errors); -ENOMEM.
  */
-int rule_parse(const char *name, const char *path, const char *buf,
-	       size_t len, struct rule **out, char ***errors);
+int rule_parse(const char *name, const char *path, const char *buf, size_t len,
+	       struct rule **out, char ***errors);
 
 /**
  * rule_load_file() - read, check ownership/permissions of, and parse a file.

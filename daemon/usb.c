@@ -9,9 +9,10 @@
 #include "devpass/rules.h"
 
 /*
- * Everything here comes from udev and sysfs attributes; libusb would only
- * repeat what the kernel already parsed from the descriptors (and would
- * need to open the node).
+ * Everything here comes from udev and sysfs attributes: the kernel has
+ * parsed the descriptors already (bDeviceClass, each interface's
+ * bInterfaceClass), so devpass does not use libusb, which would read them
+ * again and open device nodes to do it.
  */
 
 DEFINE_FREEP(struct udev_enumerate, udev_enumerate_unref)

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 umask 022
 
 PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3
-	libudev-dev libusb-1.0-0-dev libpci-dev libcurl4-openssl-dev
+	libudev-dev libpci-dev libcurl4-openssl-dev
 	libjson-c-dev libcmocka-dev libumockdev-dev umockdev
 	lxd lxd-client busybox-static pciutils usbutils)
 

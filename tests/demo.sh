@@ -21,7 +21,7 @@ if [ "${DEVPASS_SKIP_INSTALL:-}" != 1 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null
 	apt-get install -y -q meson ninja-build pkg-config gcc libudev-dev \
-		libusb-1.0-0-dev libpci-dev libcurl4-openssl-dev libjson-c-dev \
+		libpci-dev libcurl4-openssl-dev libjson-c-dev \
 		libcmocka-dev libumockdev-dev umockdev lxd lxd-client \
 		busybox-static >/dev/null
 fi

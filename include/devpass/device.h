@@ -5,7 +5,7 @@
  * DOC: device model
  *
  * One struct device per USB device or PCI function, built from udev (and
- * libusb descriptors / libpci names). Everything a rule can match on or an
+ * sysfs descriptors / libpci names). Everything a rule can match on or an
  * LXD entry needs is here, so the matcher and planner never touch udev.
  * Strings read from sysfs are kept as they are (they may hold anything a
  * device reports); use device_printable() before showing them.

@@ -443,6 +443,19 @@ static void set_dgram_qlen(const char *value)
 	}
 }
 
+/* Lines of devpassd's log that contain @needle. */
+static unsigned log_count(struct daemon_harness *d, const char *needle)
+{
+	FILE *f = fopen(d->log, "r");
+	char line[1024];
+	unsigned n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 static void lxd_refusal_is_the_device_state_and_keeps_no_other_out(void **state)
 {
 	struct fixture *f = *state;
@@ -469,6 +482,12 @@ static void lxd_refusal_is_the_device_state_and_keeps_no_other_out(void **state)
 	}
 	json_object_put(status);
 	assert_true(wait_entries(&f->d, "c1", 1, 0));
+	/* A refusal must not feed itself (LXD's events on our writes): after a
+	 * quiet second, devpassd has tried the GPU a few times, not hundreds. */
+	sleep(1);
+	unsigned tries = log_count(&f->d, "LXD refused 10-gpu");
+	print_message("GPU tried %u time(s)\n", tries);
+	assert_true(tries >= 1 && tries <= 4);
 	json_object *after = unmanaged_state(&f->d, "c1");
 	assert_string_equal(json_object_to_json_string(before), json_object_to_json_string(after));
 	json_object_put(before);

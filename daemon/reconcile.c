@@ -543,6 +543,9 @@ json_object *reconciler_status(const struct reconciler *rc,
 			       const struct ruleset *rs,
 			       const struct device_list *devices)
 {
+	static const struct outcomes none;
+	const struct outcomes *o = rc ? &rc->outcomes : &none;
+	const char *error = rc ? rc->lxd_error : "no LXD socket found yet";
 	json_object *root = json_object_new_object();
 	json_object *lxd = json_object_new_object();
 	json_object *devs = json_object_new_array();
@@ -550,18 +553,17 @@ json_object *reconciler_status(const struct reconciler *rc,
 	json_object_object_add(root, "devices", devs);
 	json_object_object_add(
 		lxd, "socket",
-		json_string_or_null(lxd_client_socket_path(rc->lxd)));
-	json_object_object_add(lxd, "error",
-			       json_string_or_null(rc->lxd_error));
+		json_string_or_null(rc ? lxd_client_socket_path(rc->lxd) : NULL));
+	json_object_object_add(lxd, "error", json_string_or_null(error));
 	json_object_object_add(lxd, "writes",
-			       json_object_new_int64(rc->writes));
+			       json_object_new_int64(rc ? rc->writes : 0));
 	json_object_object_add(root, "dry_run",
-			       json_object_new_boolean(rc->dry_run));
+			       json_object_new_boolean(rc && rc->dry_run));
 	for (size_t i = 0; devices && i < devices->n_devices; i++)
 		json_object_array_add(
 			devs, outcome_device_json(
-				      &rc->outcomes, devices->devices[i],
+				      o, devices->devices[i],
 				      ruleset_match(rs, devices->devices[i]),
-				      rc->lxd_error));
+				      error));
 	return root;
 }

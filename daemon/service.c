@@ -277,14 +277,6 @@ static void on_timer(struct service *s)
 static json_object *status_reply(void *userdata)
 {
 	const struct service *s = userdata;
-	if (!s->rc) {
-		json_object *o = json_object_new_object();
-		json_object_object_add(
-			o, "error",
-			json_object_new_string(
-				"devpassd has not reached LXD yet"));
-		return o;
-	}
 	return reconciler_status(s->rc, s->rules, s->devices);
 }
 

@@ -65,7 +65,8 @@ bool reconciler_all_attached(const struct reconciler *rc);
  * [{device..., rule, project, instance, state, reason, entries}]} with
  * state one of "attached", "waiting", "refused", "failed", "would-attach"
  * (dry run), "pending" (a rule owns it, LXD has not been reached since it
- * appeared) and "unmatched". A new reference.
+ * appeared) and "unmatched". @rc may be NULL while LXD has not been found:
+ * every device is then pending or unmatched. A new reference.
  */
 json_object *reconciler_status(const struct reconciler *rc,
 			       const struct ruleset *rs,

@@ -1,8 +1,8 @@
 #!/bin/bash
 # The whole test run, as README.md gives it: install what is needed on a
 # fresh Debian 12, build with gcc -Werror and run every suite, build with
-# clang + ASan/UBSan and run the unit and umockdev tests, fuzz every target for a
-# bounded time. Ends with "N passed, N failed".
+# clang + ASan/UBSan and run them again (devpassd itself sanitized in the
+# integration tests), fuzz every target for a bounded time. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 # Nothing this run writes may be group-writable: devpass refuses such rules.
@@ -72,8 +72,8 @@ leg_asan() {
 		>/dev/null || { failed=$((failed + 1)); return; }
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		run_meson_leg "clang ASan+UBSan: unit, umockdev" build-asan \
-			--suite unit --suite umockdev
+		run_meson_leg "clang ASan+UBSan: all suites" build-asan \
+			--suite unit --suite umockdev --suite integration
 }
 
 leg_fuzz() {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,18 @@ static void stop_at_exit(void)
 {
 	if (live)
 		lxd_harness_stop(live);
+}
+
+/*
+ * A test that aborts (a failed umockdev call, meson's timeout) must not
+ * leave its LXD running: stop it, then die of the same signal. Not
+ * async-signal-safe, but the process is on its way out anyway.
+ */
+static void stop_and_die(int sig)
+{
+	signal(sig, SIG_DFL);
+	stop_at_exit();
+	raise(sig);
 }
 
 static void child_env(const struct lxd_harness *h)
@@ -154,8 +167,12 @@ int lxd_harness_start(struct lxd_harness *h, const char *const *containers)
 	h->running = true;
 	live = h;
 	static bool registered;
-	if (!registered)
+	if (!registered) {
 		atexit(stop_at_exit);
+		signal(SIGABRT, stop_and_die);
+		signal(SIGTERM, stop_and_die);
+		signal(SIGINT, stop_and_die);
+	}
 	registered = true;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((r = script(h, "start", NULL)) < 0 ||

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "config.h"
-#include "devpass/commands.h"
-#include "devpass/log.h"
+#include "devpass/cli/commands.h"
+#include "devpass/util/log.h"
 
 static const char usage[] =
 	"Usage: devpass COMMAND [OPTIONS]\n"

@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "config.h"
-#include "devpass/control.h"
-#include "devpass/log.h"
-#include "devpass/rules.h"
-#include "devpass/service.h"
+#include "devpass/service/control.h"
+#include "devpass/util/log.h"
+#include "devpass/rules/rules.h"
+#include "devpass/service/service.h"
 
 static const char usage[] =
 	"Usage: devpassd [OPTIONS]\n"

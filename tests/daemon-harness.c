@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "daemon-harness.h"
-#include "devpass/control.h"
-#include "devpass/lxd.h"
+#include "devpass/service/control.h"
+#include "devpass/lxd/client.h"
 
 #define POLL_MS 20
 

@@ -9,8 +9,8 @@
  * failure aborts the test.
  */
 
-#include "devpass/device.h"
-#include "devpass/rules.h"
+#include "devpass/model/device.h"
+#include "devpass/rules/rules.h"
 
 struct device *fx_usb(const char *port, uint16_t vendor, uint16_t product);
 struct device *fx_pci(const char *address, uint16_t vendor, uint16_t product,

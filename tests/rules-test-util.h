@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "devpass/rules.h"
+#include "devpass/rules/rules.h"
 
 static inline void tu_print_errors(char **errors)
 {

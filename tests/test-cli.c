@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "devpass/common.h"
+#include "devpass/util/common.h"
 #include "testbed.h"
 
 #define CAMERA "1-1.5.2.3"

@@ -20,8 +20,8 @@
 #include <cmocka.h>
 
 #include "daemon-harness.h"
-#include "devpass/control.h"
-#include "devpass/lxdsync.h"
+#include "devpass/service/control.h"
+#include "devpass/lxd/sync.h"
 #include "testbed.h"
 
 #define CAMERA "1-1.5.2.3"

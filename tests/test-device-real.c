@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "devpass/device.h"
-#include "devpass/iommu.h"
+#include "devpass/model/device.h"
+#include "devpass/model/iommu.h"
 
 #define HEX "[0-9a-f]"
 #define PCI_ADDRESS                                                            \

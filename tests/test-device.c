@@ -12,10 +12,10 @@
 
 #include <cmocka.h>
 
-#include "devpass/device.h"
-#include "devpass/iommu.h"
-#include "devpass/monitor.h"
-#include "devpass/rules.h"
+#include "devpass/model/device.h"
+#include "devpass/model/iommu.h"
+#include "devpass/model/monitor.h"
+#include "devpass/rules/rules.h"
 #include "testbed.h"
 
 #define CAMERA_PORT   "1-1.5.2.3"

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "devpass/entries.h"
+#include "devpass/plan/entries.h"
 #include "fixture-structs.h"
 
 static const char *name_of(const char *rule, const char *id, const char *node)
@@ -293,14 +293,14 @@ static void gpu_is_class_03(void **state)
 {
 	struct device *d = fx_pci("0000:00:02.0", 0x8086, 0x3e92, 0x030000);
 
-	assert_true(entries_is_gpu(d));
+	assert_true(device_is_gpu(d));
 	d->pci_class = 0x038000;
-	assert_true(entries_is_gpu(d));
+	assert_true(device_is_gpu(d));
 	d->pci_class = 0x040300; /* its HDMI audio function */
-	assert_false(entries_is_gpu(d));
+	assert_false(device_is_gpu(d));
 	d->subsystem = DEVICE_USB; /* a USB device is never a GPU */
 	d->pci_class = 0x030000;
-	assert_false(entries_is_gpu(d));
+	assert_false(device_is_gpu(d));
 	device_free(d);
 }
 

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "devpass/events.h"
-#include "devpass/log.h"
+#include "devpass/lxd/events.h"
+#include "devpass/util/log.h"
 #include "lxd-harness.h"
 
 #define EVENT_TIMEOUT_MS 20000

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "devpass/events.h"
+#include "devpass/lxd/events.h"
 
 static char *read_capture(const char *name, size_t *len)
 {

@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "devpass/generate.h"
-#include "devpass/match.h"
+#include "devpass/rules/generate.h"
+#include "devpass/rules/match.h"
 #include "fixture-structs.h"
 
 /* Generates @d's rule and parses it; fails the test on any error. */

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "devpass/generate.h"
+#include "devpass/rules/generate.h"
 #include "fixture-structs.h"
 
 static void assert_escapes_to(const char *in, const char *want)

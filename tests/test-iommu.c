@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "devpass/commands.h"
-#include "devpass/plan.h"
+#include "devpass/cli/commands.h"
+#include "devpass/plan/plan.h"
 #include "fixture-structs.h"
 #include "testbed.h"
 

@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "devpass/lxd.h"
-#include "devpass/lxdsync.h"
+#include "devpass/lxd/client.h"
+#include "devpass/lxd/sync.h"
 
 static struct {
 	char dir[64];

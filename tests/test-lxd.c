@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "devpass/lxd.h"
-#include "devpass/lxdsync.h"
+#include "devpass/lxd/client.h"
+#include "devpass/lxd/sync.h"
 #include "lxd-harness.h"
 
 static struct lxd_harness lxd;

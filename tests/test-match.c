@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "devpass/match.h"
+#include "devpass/rules/match.h"
 #include "fixture-structs.h"
 
 /* A Logitech webcam: device class ef, interfaces 0e 0e 01 01. */

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "devpass/plan.h"
+#include "devpass/plan/plan.h"
 #include "fixture-structs.h"
 
 struct world {

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "devpass/device.h"
+#include "devpass/model/device.h"
 
 static void check(const char *in, const char *want)
 {

@@ -21,8 +21,8 @@
 #include <cmocka.h>
 
 #include "daemon-harness.h"
-#include "devpass/lxd.h"
-#include "devpass/lxdsync.h"
+#include "devpass/lxd/client.h"
+#include "devpass/lxd/sync.h"
 #include "testbed.h"
 
 #define GPU "0000:01:00.0"

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "devpass/websocket.h"
+#include "devpass/lxd/websocket.h"
 
 /* Builds an unmasked server frame as LXD sends it. */
 static size_t server_frame(uint8_t *out, bool fin, uint8_t op,

@@ -30,9 +30,9 @@
 #include <cmocka.h>
 
 #include "daemon-harness.h"
-#include "devpass/json.h"
-#include "devpass/lxd.h"
-#include "devpass/lxdsync.h"
+#include "devpass/util/json.h"
+#include "devpass/lxd/client.h"
+#include "devpass/lxd/sync.h"
 #include "matcher.h"
 #include "report.h"
 #include "stats.h"

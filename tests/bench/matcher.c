@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "devpass/match.h"
+#include "devpass/rules/match.h"
 #include "fixture-structs.h"
 #include "matcher.h"
 

@@ -7,9 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "devpass/events.h"
-#include "devpass/json.h"
-#include "devpass/lxd.h"
+#include "devpass/lxd/events.h"
+#include "devpass/util/json.h"
+#include "devpass/lxd/client.h"
 #include "watch.h"
 
 #define POLL_FALLBACK_MS 5

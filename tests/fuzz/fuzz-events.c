@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "devpass/events.h"
-#include "devpass/log.h"
+#include "devpass/lxd/events.h"
+#include "devpass/util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

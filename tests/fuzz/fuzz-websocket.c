@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "devpass/log.h"
-#include "devpass/websocket.h"
+#include "devpass/util/log.h"
+#include "devpass/lxd/websocket.h"
 
 /* A small cap so that the size limit is reached too. */
 #define FUZZ_MAX_MESSAGE 65536

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <libudev.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devpass/cli/commands.h"
+#include "devpass/util/log.h"
+
+
+void cli_options_clear(struct cli_options *o)
+{
+	strv_free(o->rules_dirs);
+	o->rules_dirs = NULL;
+}
+
+int cli_load_rules(const struct cli_options *o, bool quiet,
+		   struct ruleset **out)
+{
+	char *const *dirs = o->rules_dirs ? o->rules_dirs : rules_default_dirs;
+	int r = ruleset_load(dirs, out);
+	if (r < 0)
+		return log_err_errno(r, "cannot load rules: %s", strerror(-r));
+	if (!quiet)
+		for (char **e = (*out)->errors; e && *e; e++)
+			fprintf(stderr, "%s\n", *e);
+	return 0;
+}
+
+int cli_load_devices(struct device_list **out)
+{
+	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
+	if (!udev)
+		return log_err_errno(-ENOMEM, "cannot talk to udev");
+	int r = device_enumerate(udev, out);
+	if (r < 0)
+		return log_err_errno(r, "cannot list devices: %s",
+				     strerror(-r));
+	return 0;
+}
+
+struct device *cli_find_device(const struct device_list *l, const char *what)
+{
+	struct device *d = device_find(l, what);
+	if (d)
+		return d;
+	fprintf(stderr,
+		"no device \"%s\": give a USB port path (1-1.5.2), a PCI "
+		"address (0000:65:00.0) or a syspath; `devpass list` shows "
+		"them\n",
+		what);
+	return NULL;
+}
+
+const char *cli_format_ids(const struct device *d, char buf[static 10])
+{
+	snprintf(buf, 10, "%04x:%04x", d->vendor, d->product);
+	return buf;
+}
+
+char *cli_printable(const char *s)
+{
+	return s ? device_printable(s) : NULL;
+}
+
+char *cli_device_label(const struct device *d)
+{
+	_cleanup_(freep) char *m = cli_printable(d->manufacturer);
+	_cleanup_(freep) char *n = cli_printable(d->name);
+	char *label = NULL;
+	if (asprintf(&label, "%s%s%s", m ? m : "", m && n ? " " : "",
+		     n ? n : "") < 0)
+		return NULL;
+	return label;
+}

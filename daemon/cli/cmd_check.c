@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
+
+#include "devpass/cli/commands.h"
+#include "devpass/cli/table.h"
+
+static const char *const headers[] = {"RULE", "SUBSYSTEM", "INSTANCES", "FILE"};
+
+static int add_rule(struct table *t, const struct rule *r)
+{
+	_cleanup_(freep) char *instances = NULL;
+	size_t len = 1;
+	for (char **i = r->instances; *i; i++)
+		len += strlen(*i) + 1;
+	instances = calloc(1, len + strlen(r->project) + 16);
+	if (!instances)
+		return -ENOMEM;
+	for (char **i = r->instances; *i; i++) {
+		strcat(instances, i == r->instances ? "" : " ");
+		strcat(instances, *i);
+	}
+	if (strcmp(r->project, "default") != 0) {
+		strcat(instances, " (project ");
+		strcat(instances, r->project);
+		strcat(instances, ")");
+	}
+	const char *row[] = {r->name,
+			     r->subsystem == RULE_SUBSYSTEM_USB ? "usb" : "pci",
+			     instances, r->path};
+	return table_add_row(t, row);
+}
+
+int cmd_check(const struct cli_options *o)
+{
+	_cleanup_(ruleset_freep) struct ruleset *rs = NULL;
+	_cleanup_(table_freep) struct table *t =
+		table_new(ARRAY_SIZE(headers), headers);
+	if (!t || cli_load_rules(o, false, &rs) < 0)
+		return EXIT_TROUBLE;
+	for (size_t i = 0; i < rs->n_rules; i++)
+		if (add_rule(t, rs->rules[i]) < 0)
+			return EXIT_TROUBLE;
+	printf("%zu rule%s loaded, tried in this order:\n", rs->n_rules,
+	       rs->n_rules == 1 ? "" : "s");
+	if (rs->n_rules)
+		table_print(t, stdout, "  ");
+	size_t n_errors = strv_length(rs->errors);
+	if (n_errors)
+		printf("%zu error%s (above); a rule file with an error is "
+		       "ignored whole\n",
+		       n_errors, n_errors == 1 ? "" : "s");
+	return n_errors ? EXIT_NEGATIVE : EXIT_OK;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * devpass iommu: every IOMMU group, its functions with names and drivers,
+ * whether a VM can take it (iommu_policy.h says when), and the ACS of the
+ * bridges above it.
+ */
+#include <json-c/json.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devpass/cli/commands.h"
+#include "devpass/model/iommu.h"
+#include "devpass/plan/iommu_policy.h"
+#include "devpass/util/json.h"
+#include "devpass/model/device-json.h"
+
+/* Members that keep the group from a VM for one device alone. */
+static size_t count_blockers(const struct iommu_group *g,
+			     const struct device_list *l, size_t *endpoints)
+{
+	size_t n = 0;
+	*endpoints = 0;
+	for (char **a = g->addresses; *a; a++) {
+		const struct device *d = device_find(l, *a);
+		if (d && !pci_is_bridge(d))
+			(*endpoints)++;
+		n += d && iommu_member_blocks(d);
+	}
+	return n;
+}
+
+/* A VM can take the group's one function, or any of its functions. */
+static bool group_viable(size_t blockers, size_t endpoints)
+{
+	return blockers == 0 || (blockers == 1 && endpoints == 1);
+}
+
+/* One sentence: can a VM take (a device of) this group? */
+static char *verdict(const struct iommu_group *g, const struct device_list *l)
+{
+	size_t endpoints, blockers = count_blockers(g, l, &endpoints);
+	char *s = NULL;
+	int r;
+	if (group_viable(blockers, endpoints))
+		r = asprintf(&s, "viable for a VM");
+	else
+		r = asprintf(&s,
+			     "not viable for one function alone: %zu of "
+			     "its %zu functions %s bound to host drivers; "
+			     "IommuGroup=whole passes them together",
+			     blockers, endpoints, blockers == 1 ? "is" : "are");
+	return r < 0 ? NULL : s;
+}
+
+/* Why a member matters to a VM, in a few words, or NULL. */
+static const char *member_note(const struct device *d)
+{
+	const char *need = pci_host_needs(NULL, d);
+	if (need)
+		return need;
+	if (iommu_member_blocks(d))
+		return "host driver: blocks the others";
+	return NULL;
+}
+
+/* "on (SV RR CR UF)", "off", "no ACS", "unreadable (needs root)". */
+static const char *acs_text(const char *address, char buf[64])
+{
+	static const char *const bits[] = {"SV", "TB", "RR", "CR",
+					   "UF", "EC", "DT"};
+	uint16_t ctrl = 0;
+	int r = pci_read_acs(address, &ctrl);
+	if (r == PCI_ACS_ABSENT)
+		return "no ACS";
+	if (r < 0)
+		return r == -EACCES ? "unreadable (needs root)" : "unreadable";
+	snprintf(buf, 64, "%s",
+		 (ctrl & PCI_ACS_ISOLATING) == PCI_ACS_ISOLATING ? "on ("
+								 : "partial (");
+	for (size_t i = 0; i < sizeof(bits) / sizeof(*bits); i++)
+		if (ctrl & (1u << i))
+			snprintf(buf + strlen(buf), 64 - strlen(buf), "%s%s",
+				 buf[strlen(buf) - 1] == '(' ? "" : " ",
+				 bits[i]);
+	snprintf(buf + strlen(buf), 64 - strlen(buf), ")");
+	return ctrl ? buf : "off";
+}
+
+/* The PCI bridges above the group's functions (their syspath parents). */
+static char **upstream_bridges(const struct iommu_group *g,
+			       const struct device_list *l)
+{
+	char **v = NULL;
+	for (char **a = g->addresses; *a; a++) {
+		const struct device *d = device_find(l, *a);
+		_cleanup_(freep) char *path = d ? strdup(d->syspath) : NULL;
+		for (char *p = path ? dirname(path) : NULL; p && strlen(p) > 1;
+		     p = dirname(p)) {
+			const struct device *up = device_find(l, basename(p));
+			if (up && pci_is_bridge(up) &&
+			    !strv_contains(v, up->id) &&
+			    strv_push(&v, up->id) < 0)
+				break;
+		}
+	}
+	return v;
+}
+
+static void print_member(const char *address, const struct device *d, bool last)
+{
+	_cleanup_(freep) char *label = d ? cli_device_label(d) : NULL;
+	_cleanup_(freep) char *driver = d ? cli_printable(d->driver) : NULL;
+	const char *note = d ? member_note(d) : "not in udev's device list";
+	char ids[10] = "?";
+	printf("  %s %s  %-9s %-14s %s%s%s%s\n", last ? "└─" : "├─", address,
+	       d ? cli_format_ids(d, ids) : ids,
+	       driver ? driver : "(no driver)", label ? label : "",
+	       note ? "  [" : "", note ? note : "", note ? "]" : "");
+}
+
+static void print_group(const struct iommu_group *g,
+			const struct device_list *l)
+{
+	_cleanup_(freep) char *v = verdict(g, l);
+	_cleanup_(strv_freep) char **bridges = upstream_bridges(g, l);
+	printf("IOMMU group %d: %s\n", g->number, v ? v : "?");
+	for (char **a = g->addresses; *a; a++)
+		print_member(*a, device_find(l, *a), !a[1] && !bridges);
+	for (char **b = bridges; b && *b; b++) {
+		char buf[64];
+		printf("  %s ACS of upstream bridge %s: %s\n",
+		       b[1] ? "├─" : "└─", *b, acs_text(*b, buf));
+	}
+}
+
+static json_object *acs_json(char **bridges)
+{
+	json_object *arr = json_object_new_array();
+	for (char **b = bridges; b && *b; b++) {
+		char buf[64];
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "bridge", json_object_new_string(*b));
+		json_object_object_add(
+			o, "acs", json_object_new_string(acs_text(*b, buf)));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static json_object *group_json(const struct iommu_group *g,
+			       const struct device_list *l)
+{
+	json_object *o = json_object_new_object();
+	json_object *devs = json_object_new_array();
+	size_t endpoints, blockers = count_blockers(g, l, &endpoints);
+	_cleanup_(freep) char *v = verdict(g, l);
+	_cleanup_(strv_freep) char **bridges = upstream_bridges(g, l);
+	for (char **a = g->addresses; *a; a++) {
+		const struct device *d = device_find(l, *a);
+		json_object *j =
+			d ? json_from_device(d) : json_object_new_object();
+		json_object_object_add(j, "address",
+				       json_object_new_string(*a));
+		json_object_object_add(
+			j, "note",
+			json_string_or_null(d ? member_note(d) : NULL));
+		json_object_array_add(devs, j);
+	}
+	json_object_object_add(o, "group", json_object_new_int(g->number));
+	json_object_object_add(
+		o, "viable",
+		json_object_new_boolean(group_viable(blockers, endpoints)));
+	json_object_object_add(o, "verdict", json_string_or_null(v));
+	json_object_object_add(o, "devices", devs);
+	json_object_object_add(o, "acs", acs_json(bridges));
+	return o;
+}
+
+static void print_json(const struct iommu_list *groups,
+		       const struct device_list *l)
+{
+	_cleanup_(json_object_putp) json_object *root =
+		json_object_new_object();
+	json_object *arr = json_object_new_array();
+	json_object_object_add(root, "iommu",
+			       json_object_new_boolean(groups != NULL));
+	json_object_object_add(
+		root, "advice",
+		json_string_or_null(groups ? NULL : iommu_none_advice));
+	json_object_object_add(root, "groups", arr);
+	for (size_t i = 0; groups && i < groups->n_groups; i++)
+		json_object_array_add(arr, group_json(&groups->groups[i], l));
+	puts(json_object_to_json_string_ext(
+		root,
+		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+int cmd_iommu(const struct cli_options *o)
+{
+	_cleanup_(device_list_freep) struct device_list *l = NULL;
+	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
+	if (cli_load_devices(&l) < 0)
+		return EXIT_TROUBLE;
+	int r = iommu_list_read(NULL, &groups);
+	if (r < 0) {
+		fprintf(stderr, "cannot read %s: %s\n", IOMMU_GROUPS_DIR,
+			strerror(-r));
+		return EXIT_TROUBLE;
+	}
+	if (o->json)
+		print_json(groups, l);
+	else if (!groups)
+		printf("No IOMMU: %s.\n", iommu_none_advice);
+	for (size_t i = 0; !o->json && groups && i < groups->n_groups; i++)
+		print_group(&groups->groups[i], l);
+	return EXIT_OK;
+}

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <libudev.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+
+#include "devpass/service/control.h"
+#include "devpass/lxd/events.h"
+#include "devpass/util/log.h"
+#include "devpass/model/monitor.h"
+#include "devpass/util/notify.h"
+#include "devpass/service/reconcile.h"
+#include "devpass/service/service.h"
+
+#define BACKOFF_MIN_MS 250u
+#define BACKOFF_MAX_MS 30000u
+
+enum watch_tag {
+	WATCH_MONITOR,
+	WATCH_EVENTS,
+	WATCH_CONTROL,
+	WATCH_SIGNAL,
+	WATCH_TIMER
+};
+
+struct service {
+	const struct service_options *opts;
+	int epoll_fd;
+	int signal_fd;
+	int timer_fd;
+	struct udev *udev;
+	struct monitor *monitor;
+	struct device_list *devices;
+	struct ruleset *rules;
+	struct lxd_client *lxd;
+	struct reconciler *rc;
+	struct events *events;
+	struct control *control;
+	bool dirty;   /* something changed since the last reconcile */
+	bool waiting; /* a retry is scheduled; reconcile when it fires */
+	bool stopping;
+	unsigned backoff_ms;
+};
+
+static void service_free(struct service *s)
+{
+	events_free(s->events);
+	control_free(s->control);
+	reconciler_free(s->rc);
+	lxd_client_free(s->lxd);
+	ruleset_free(s->rules);
+	device_list_free(s->devices);
+	monitor_free(s->monitor);
+	udev_unref(s->udev);
+	closep(&s->timer_fd);
+	closep(&s->signal_fd);
+	closep(&s->epoll_fd);
+}
+
+static int watch(struct service *s, int fd, enum watch_tag tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+	if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return log_err_errno(-errno, "epoll: %m");
+	return 0;
+}
+
+static int setup_loop(struct service *s)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	s->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->epoll_fd < 0 || s->signal_fd < 0 || s->timer_fd < 0)
+		return log_err_errno(-errno,
+				     "cannot set up the event loop: %m");
+	int r = watch(s, s->signal_fd, WATCH_SIGNAL);
+	return r < 0 ? r : watch(s, s->timer_fd, WATCH_TIMER);
+}
+
+/* Loads the rules; on reload a set with errors is not taken. */
+static int load_rules(struct service *s, bool reload)
+{
+	char *const *dirs =
+		s->opts->rules_dirs ? s->opts->rules_dirs : rules_default_dirs;
+	_cleanup_(ruleset_freep) struct ruleset *rs = NULL;
+	int r = ruleset_load(dirs, &rs);
+	if (r < 0)
+		return log_err_errno(r, "cannot load rules: %s", strerror(-r));
+	for (char **e = rs->errors; e && *e; e++)
+		log_err("%s", *e);
+	if (reload && rs->errors && *rs->errors) {
+		log_err("rules not reloaded: fix the errors above; the %zu "
+			"rules loaded before stay in force",
+			s->rules->n_rules);
+		return -EINVAL;
+	}
+	log_info("%zu rule%s loaded", rs->n_rules, rs->n_rules == 1 ? "" : "s");
+	ruleset_free(s->rules);
+	s->rules = steal_ptr(&rs);
+	s->dirty = true;
+	return 0;
+}
+
+/* Monitor first, then enumerate: nothing plugged in between is missed. */
+static int coldplug(struct service *s)
+{
+	s->udev = udev_new();
+	if (!s->udev)
+		return log_err_errno(-ENOMEM, "cannot talk to udev");
+	int r = s->opts->once ? 0 : monitor_new(s->udev, &s->monitor);
+	if (r < 0)
+		return log_err_errno(r, "cannot watch udev: %s", strerror(-r));
+	if (s->monitor &&
+	    (r = watch(s, monitor_get_fd(s->monitor), WATCH_MONITOR)) < 0)
+		return r;
+	r = device_enumerate(s->udev, &s->devices);
+	if (r < 0)
+		return log_err_errno(r, "cannot list devices: %s",
+				     strerror(-r));
+	log_info("%zu devices present", s->devices->n_devices);
+	s->dirty = true;
+	return 0;
+}
+
+static void on_uevent(struct service *s, const char *action, struct device *dev,
+		      const char *syspath)
+{
+	log_debug("uevent %s %s", action, syspath);
+	if (!dev) {
+		device_list_remove(s->devices, syspath);
+	} else if (device_list_put(s->devices, dev) < 0) {
+		log_err("out of memory keeping %s", syspath);
+		device_free(dev);
+	}
+	s->dirty = true;
+}
+
+static void drain_monitor(struct service *s)
+{
+	for (;;) {
+		_cleanup_(freep) char *action = NULL, *syspath = NULL;
+		struct device *dev = NULL;
+		int r = monitor_receive(s->monitor, &action, &dev, &syspath);
+		if (r == MONITOR_EMPTY || r < 0)
+			return;
+		if (r == 0)
+			on_uevent(s, action, dev, syspath);
+	}
+}
+
+static int connect_lxd(struct service *s)
+{
+	if (s->lxd)
+		return 0;
+	_cleanup_(freep) char *path = NULL;
+	int r = lxd_socket_discover(s->opts->socket, &path);
+	if (r < 0) {
+		log_warning("no LXD socket found (give --socket PATH or set "
+			    "LXD_DIR); waiting for LXD");
+		return r;
+	}
+	r = lxd_client_new(path, &s->lxd);
+	if (r == 0)
+		r = reconciler_new(s->lxd, s->opts->dry_run, &s->rc);
+	return r;
+}
+
+static void on_lxd_event(const struct lxd_event *ev, void *userdata)
+{
+	struct service *s = userdata;
+	log_debug("LXD event %s %s/%s", lxd_event_action_to_string(ev->action),
+		  ev->project ? ev->project : "default",
+		  ev->instance ? ev->instance : "?");
+	s->dirty = true;
+}
+
+/* (Re)opens the LXD event stream; a fresh stream means LXD may have
+ * restarted, so the server is read again and everything reconciled. */
+static int connect_events(struct service *s)
+{
+	if (s->events || s->opts->once)
+		return 0;
+	int r = connect_lxd(s);
+	if (r < 0)
+		return r;
+	r = events_connect(&s->events, lxd_client_socket_path(s->lxd));
+	if (r < 0)
+		return r;
+	r = watch(s, events_get_fd(s->events), WATCH_EVENTS);
+	if (r < 0)
+		return r;
+	log_info("listening to LXD events on %s",
+		 lxd_client_socket_path(s->lxd));
+	reconciler_refresh_server(s->rc);
+	s->dirty = true;
+	return 0;
+}
+
+static void drop_events(struct service *s)
+{
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, events_get_fd(s->events), NULL);
+	events_free(steal_ptr(&s->events));
+}
+
+static void schedule_retry(struct service *s)
+{
+	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (s->backoff_ms > BACKOFF_MAX_MS)
+		s->backoff_ms = BACKOFF_MAX_MS;
+	struct itimerspec its = {
+		.it_value.tv_sec = s->backoff_ms / 1000,
+		.it_value.tv_nsec = (long)(s->backoff_ms % 1000) * 1000000,
+	};
+	timerfd_settime(s->timer_fd, 0, &its, NULL);
+	s->waiting = true;
+	log_info("retrying LXD in %u ms", s->backoff_ms);
+}
+
+static void reconcile(struct service *s)
+{
+	bool events_up = connect_events(s) == 0;
+	int r = s->rc ? reconcile_run(s->rc, s->rules, s->devices) : -ENOENT;
+	if (r == 0)
+		s->dirty = false;
+	if (r == 0 && events_up)
+		s->backoff_ms = 0;
+	else
+		schedule_retry(s);
+}
+
+static void on_events(struct service *s)
+{
+	int r = events_dispatch(s->events, on_lxd_event, s);
+	if (r == 0)
+		return;
+	log_warning("lost LXD's event stream (%s); reconnecting",
+		    r < 0 ? strerror(-r) : "closed by LXD");
+	drop_events(s);
+	s->dirty = true;
+}
+
+static void on_signal(struct service *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGHUP) {
+			log_info("signal %u: exiting", si.ssi_signo);
+			s->stopping = true;
+			continue;
+		}
+		notify("RELOADING=1");
+		log_info("SIGHUP: reloading rules");
+		load_rules(s, true);
+		notify("READY=1");
+	}
+}
+
+static void on_timer(struct service *s)
+{
+	uint64_t expirations;
+	if (read(s->timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	s->waiting = false;
+	s->dirty = true;
+}
+
+static json_object *status_reply(void *userdata)
+{
+	const struct service *s = userdata;
+	return reconciler_status(s->rc, s->rules, s->devices);
+}
+
+static void dispatch(struct service *s, const struct epoll_event *ev)
+{
+	switch ((enum watch_tag)ev->data.u32) {
+	case WATCH_MONITOR:
+		drain_monitor(s);
+		break;
+	case WATCH_EVENTS:
+		if (s->events)
+			on_events(s);
+		break;
+	case WATCH_CONTROL:
+		control_dispatch(s->control, status_reply, s);
+		break;
+	case WATCH_SIGNAL:
+		on_signal(s);
+		break;
+	case WATCH_TIMER:
+		on_timer(s);
+		break;
+	}
+}
+
+/* Reconcile after each round of ready events, never while a retry waits. */
+static int loop(struct service *s)
+{
+	struct epoll_event evs[16];
+	while (!s->stopping) {
+		if (s->dirty && !s->waiting)
+			reconcile(s);
+		int n = epoll_wait(s->epoll_fd, evs, ARRAY_SIZE(evs), -1);
+		if (n < 0 && errno != EINTR)
+			return log_err_errno(-errno, "epoll_wait: %m");
+		for (int i = 0; i < n; i++)
+			dispatch(s, &evs[i]);
+	}
+	return 0;
+}
+
+static int run_once(struct service *s)
+{
+	int r = connect_lxd(s);
+	if (r == 0)
+		r = reconcile_run(s->rc, s->rules, s->devices);
+	if (r < 0)
+		return 2;
+	return reconciler_all_attached(s->rc) ? 0 : 1;
+}
+
+static int start(struct service *s)
+{
+	int r = setup_loop(s);
+	if (r == 0)
+		r = load_rules(s, false);
+	if (r == 0)
+		r = coldplug(s);
+	if (r < 0 || s->opts->once)
+		return r;
+	const char *path =
+		s->opts->control ? s->opts->control : CONTROL_DEFAULT_PATH;
+	r = control_listen(path, &s->control);
+	return r < 0 ? r : watch(s, control_get_fd(s->control), WATCH_CONTROL);
+}
+
+static int serve(struct service *s)
+{
+	notify("READY=1");
+	int r = loop(s);
+	notify("STOPPING=1");
+	return r < 0 ? 1 : 0;
+}
+
+int service_run(const struct service_options *o)
+{
+	struct service s = {
+		.opts = o, .epoll_fd = -1, .signal_fd = -1, .timer_fd = -1};
+	int code = start(&s) < 0 ? 2 : o->once ? run_once(&s) : serve(&s);
+	service_free(&s);
+	return code;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devpass/util/json.h"
+#include "devpass/util/text.h"
+
+json_object *json_string_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+json_object *json_from_strv(char *const *v)
+{
+	json_object *a = json_object_new_array();
+	for (; a && v && *v; v++)
+		json_object_array_add(a, json_object_new_string(*v));
+	return a;
+}
+
+json_object *json_device_string(const char *s)
+{
+	if (!s)
+		return NULL;
+	if (text_is_safe(s))
+		return json_object_new_string(s);
+	_cleanup_(freep) char *p = text_escape_dup(s);
+	return p ? json_object_new_string(p) : NULL;
+}
+
+int json_parse_buffer(const char *buf, size_t len, json_object **out,
+		      char *why, size_t why_size)
+{
+	_cleanup_(json_tokener_freep) struct json_tokener *tok = NULL;
+	_cleanup_(json_object_putp) json_object *o = NULL;
+
+	if (len == 0 || len > INT_MAX) {
+		snprintf(why, why_size, len ? "too large" : "empty");
+		return -EBADMSG;
+	}
+	if (!(tok = json_tokener_new()))
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
+	if (o && jerr == json_tokener_success) {
+		while (end < len && buf[end] && strchr(" \t\r\n", buf[end]))
+			end++;
+		if (end == len) {
+			*out = steal_ptr(&o);
+			return 0;
+		}
+	}
+	snprintf(why, why_size, "%s at byte %zu",
+		 jerr == json_tokener_continue ? "truncated"
+		 : jerr == json_tokener_success
+			 ? "trailing data"
+			 : json_tokener_error_desc(jerr),
+		 end);
+	return -EBADMSG;
+}

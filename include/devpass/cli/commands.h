@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/**
+ * DOC: the devpass commands
+ *
+ * Each cmd_*() is one subcommand of `devpass`; it prints its result to
+ * stdout, problems to stderr, and returns the process exit code
+ * (0 success, 1 a negative answer such as rule errors or no match,
+ * 2 a usage or system error).
+ */
+
+#include <stdbool.h>
+
+#include "devpass/model/device.h"
+#include "devpass/rules/rules.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_NEGATIVE = 1,
+	EXIT_TROUBLE = 2,
+};
+
+/**
+ * struct cli_options - what the command line said.
+ * @rules_dirs: --rules-dir values, NULL-terminated, or NULL for the defaults.
+ * @control_path: --control, or NULL for the default control socket.
+ * @instance: --instance of `generate`, or NULL.
+ * @json: --json.
+ */
+struct cli_options {
+	char **rules_dirs;
+	const char *control_path;
+	const char *instance;
+	bool json;
+};
+
+/* Frees what the parser allocated in @o (not @o itself). */
+void cli_options_clear(struct cli_options *o);
+
+int cmd_list(const struct cli_options *o);
+int cmd_check(const struct cli_options *o);
+int cmd_explain(const struct cli_options *o, const char *device);
+int cmd_generate(const struct cli_options *o, const char *device);
+int cmd_iommu(const struct cli_options *o);
+int cmd_status(const struct cli_options *o);
+
+/* Shared by the commands: */
+
+/**
+ * cli_load_rules() - the rule set of o->rules_dirs (or the defaults).
+ * @quiet: do not print the rule errors (the caller reports them).
+ * Return: 0 or a negative errno (already reported).
+ */
+int cli_load_rules(const struct cli_options *o, bool quiet,
+		   struct ruleset **out);
+
+/* Every device on this host (or testbed). Return: 0 or -errno (reported). */
+int cli_load_devices(struct device_list **out);
+
+/* The device named by @what, or NULL with a message naming what exists. */
+struct device *cli_find_device(const struct device_list *l, const char *what);
+
+/* "vvvv:pppp" of @d into @buf (10 bytes). */
+const char *cli_format_ids(const struct device *d, char buf[static 10]);
+
+/* device_printable() that passes NULL through. */
+char *cli_printable(const char *s);
+
+/* "Manufacturer Name" of @d, escaped for a terminal; NULL on ENOMEM. */
+char *cli_device_label(const struct device *d);

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/**
+ * DOC: LXD lifecycle events
+ *
+ * Listens on LXD's /1.0/events?type=lifecycle&all-projects=true WebSocket
+ * and turns each instance lifecycle event into a struct lxd_event for the
+ * daemon, which only marks the instance dirty (the reconciler does the
+ * rest, so a lost event or a reconnect heals by reconciling again).
+ *
+ * What LXD 5.0.2 sends (checked here): `lxc start` -> instance-started;
+ * `lxc stop` -> instance-shutdown; `lxc stop --force` -> instance-stopped;
+ * a shutdown from inside -> instance-shutdown (no requestor); `lxc restart`
+ * and `lxc restart --force` -> instance-restarted only; `lxc delete -f` of
+ * a running one -> instance-stopped then instance-deleted; `lxc config
+ * set/device add` -> instance-updated; rename -> instance-renamed with the
+ * new name in metadata.source and the old in metadata.context.old_name.
+ * The instance is named by metadata.source, "/1.0/instances/NAME" plus
+ * "?project=P" (URL-encoded) outside the default project; the top-level
+ * "project" field holds the project name plainly. Pause/resume, exec and
+ * snapshot events are instance events too (LXD_EVENT_OTHER here).
+ * LXD pings every 10 s and drops a client that does not pong.
+ */
+
+#include <stddef.h>
+
+#include "devpass/util/common.h"
+
+enum lxd_event_action {
+	LXD_EVENT_OTHER = 0, /* an instance event not listed below */
+	LXD_EVENT_CREATED,
+	LXD_EVENT_STARTED,
+	LXD_EVENT_STOPPED,
+	LXD_EVENT_SHUTDOWN,
+	LXD_EVENT_RESTARTED,
+	LXD_EVENT_DELETED,
+	LXD_EVENT_RENAMED,
+	LXD_EVENT_UPDATED,
+};
+
+/**
+ * struct lxd_event - one instance lifecycle event.
+ * @action: what happened.
+ * @project: the project ("default" when LXD names none).
+ * @instance: the instance (for LXD_EVENT_RENAMED its new name).
+ * @old_name: for LXD_EVENT_RENAMED the old name if LXD sent it, else NULL.
+ * @location: the cluster member ("none" on a standalone server), or NULL.
+ */
+struct lxd_event {
+	enum lxd_event_action action;
+	char *project;
+	char *instance;
+	char *old_name;
+	char *location;
+};
+
+/* Frees the strings of @ev (not @ev itself) and zeroes it. */
+void lxd_event_clear(struct lxd_event *ev);
+
+/* "created", "started", ... "other". */
+const char *lxd_event_action_to_string(enum lxd_event_action action);
+
+/* Positive return of events_parse(): valid, but not an instance event. */
+#define EVENTS_IGNORED 1
+
+/**
+ * events_parse() - parse one event message.
+ * @json: the message text (need not be NUL-terminated).
+ * @len: its length.
+ * @ret: filled on 0; free with lxd_event_clear().
+ *
+ * The instance comes from metadata.source ("/1.0/instances/NAME[/...]
+ * [?project=P]", URL-decoded), else from metadata.name.
+ *
+ * Return: 0; EVENTS_IGNORED for a well-formed event that is not an
+ * instance lifecycle event (operations, projects, logging...); -EBADMSG
+ * for garbage (logged at debug); -ENOMEM.
+ */
+int events_parse(const char *json, size_t len, struct lxd_event *ret);
+
+struct events;
+
+/* The request target events_connect() uses. */
+#define EVENTS_PATH "/1.0/events?type=lifecycle&all-projects=true"
+
+/**
+ * events_connect() - open the event stream.
+ * @ret: the listener.
+ * @socket_path: LXD's unix socket.
+ *
+ * Blocks for the handshake, at most about 5 s; the socket is non-blocking
+ * afterwards.
+ *
+ * Return: 0 or a negative errno (-ENOENT, -ECONNREFUSED: LXD is not
+ * there; -ETIMEDOUT; -EPROTO: it did not speak WebSocket).
+ */
+int events_connect(struct events **ret, const char *socket_path);
+void events_free(struct events *ev);
+DEFINE_FREEP(struct events, events_free)
+
+/* The fd to watch for EPOLLIN. */
+int events_get_fd(const struct events *ev);
+
+typedef void (*events_handler_t)(const struct lxd_event *event, void *userdata);
+
+/* Positive return of events_dispatch(): LXD closed the stream. */
+#define EVENTS_CLOSED 1
+
+/**
+ * events_dispatch() - handle everything that has arrived.
+ * @ev: the listener.
+ * @handler: called once per instance event, in order.
+ * @userdata: passed to @handler.
+ *
+ * Reads until the socket has nothing more, so a level- or edge-triggered
+ * epoll is fine. Unparseable messages are logged at debug and skipped.
+ *
+ * Return: 0 (wait for the fd again); EVENTS_CLOSED (LXD went away or
+ * closed the stream: free @ev, reconnect with backoff and reconcile
+ * everything, since events may have been missed); or a negative errno
+ * (the stream is broken: the same as EVENTS_CLOSED for the caller).
+ */
+int events_dispatch(struct events *ev, events_handler_t handler,
+		    void *userdata);

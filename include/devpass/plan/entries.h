@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/**
+ * DOC: LXD entries
+ *
+ * What a matched device becomes in an instance's "devices" map (see
+ * DESIGN.md, "What is written to LXD"):
+ *
+ * - USB to a container: one "unix-char" per node selected by Nodes=, with
+ *   major/minor (so LXD needs no node on the host) and Mode/Uid/Gid.
+ * - USB to a VM: one "usb" with vendorid/productid, pinned to this very
+ *   device by busnum/devnum (and serial) when the server has the
+ *   device_usb_serial extension.
+ * - PCI GPU (class 03) to a container: "gpu", gputype=physical, pci=ADDRESS.
+ * - PCI to a VM: "pci", address=ADDRESS (one call per function; the planner
+ *   calls it for each endpoint of an IOMMU group with IommuGroup=whole).
+ * - Any other PCI device to a container: refused.
+ *
+ * Entries are named devpass-RULE-ID[-NODE]: ID is the USB port path or the
+ * PCI address, NODE the basename of a child node (the /dev/bus/usb node has
+ * none). The "devpass-" prefix marks ownership: devpass touches no other
+ * entry. All values are strings, as LXD's device config wants.
+ */
+
+#include <stdbool.h>
+
+#include "devpass/model/device.h"
+#include "devpass/rules/rules.h"
+
+struct json_object;
+
+#define ENTRY_PREFIX "devpass-"
+
+/* LXD's longest device name. */
+#define ENTRY_NAME_MAX 64
+
+/* entries_build(): the device cannot go to this kind of instance. */
+#define ENTRIES_REFUSED 1
+
+enum instance_type {
+	INSTANCE_CONTAINER,
+	INSTANCE_VM,
+};
+
+/**
+ * entry_name() - "devpass-@rule-@id[-@node]" as an LXD device name.
+ * @node: NULL or "" for none.
+ * @out: the name.
+ *
+ * Bytes outside [A-Za-z0-9/:_.-] become '_'. A name longer than
+ * ENTRY_NAME_MAX keeps its first 55 characters and ends in '-' and the
+ * 8 hex digits of the FNV-1a 32 hash of the whole unsanitised name, so it
+ * stays the same from run to run and differs from its neighbours'.
+ */
+void entry_name(const char *rule, const char *id, const char *node,
+		char out[ENTRY_NAME_MAX + 1]);
+
+/* Whether @name is an entry devpass owns (starts with ENTRY_PREFIX). */
+bool entry_is_ours(const char *name);
+
+/**
+ * entries_build() - the entries @r writes for @d into an instance of type @t.
+ * @has_usb_serial: the server has the device_usb_serial API extension.
+ * @out_map: a JSON object, entry name -> entry config.
+ * @reason: when refused, why, as a sentence (free() it); may be NULL.
+ *
+ * Return: 0 and *@out_map set; ENTRIES_REFUSED and *@reason set when @d
+ * cannot go to a @t (a PCI device that is not a GPU to a container, or a
+ * USB device none of whose nodes Nodes= selects); -EEXIST when two of its
+ * nodes would get one name; -ENOMEM.
+ */
+int entries_build(const struct rule *r, const struct device *d,
+		  enum instance_type t, bool has_usb_serial,
+		  struct json_object **out_map, char **reason);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/**
+ * DOC: the reconciler
+ *
+ * The one place that changes LXD. reconcile_run() reads the instances of
+ * every project the rules name, builds the plan, and makes each instance's
+ * devpass-* entries equal to what the plan wants there: one write per
+ * instance that differs, none for the others. Whatever triggered it (a
+ * uevent, an LXD event, a reload, a reconnect) heals the same way.
+ *
+ * It keeps the outcome for `devpass status`, and a ledger of what it
+ * attached, so a detach can be logged with its rule and device even after
+ * the device is gone.
+ */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "devpass/model/device.h"
+#include "devpass/lxd/client.h"
+#include "devpass/plan/plan.h"
+#include "devpass/rules/rules.h"
+
+struct reconciler;
+
+/**
+ * reconciler_new() - a reconciler writing through @lxd (borrowed).
+ * @dry_run: log the writes it would make and make none.
+ */
+int reconciler_new(struct lxd_client *lxd, bool dry_run,
+		   struct reconciler **out);
+void reconciler_free(struct reconciler *rc);
+DEFINE_FREEP(struct reconciler, reconciler_free)
+
+/**
+ * reconciler_refresh_server() - (re)read GET /1.0: the features the plan
+ * depends on and, in a cluster, this member's name.
+ * Return: 0 or an error of lxd_request() (logged).
+ */
+int reconciler_refresh_server(struct reconciler *rc);
+
+/**
+ * reconcile_run() - converge LXD on what the rules want for @devices.
+ * Return: 0 when every instance was read and written as needed;
+ * a negative errno when LXD could not be reached or a write failed
+ * (logged; the caller retries with backoff). Devices whose instance LXD
+ * refused keep that refusal as their state and do not make this fail.
+ */
+int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
+		  const struct device_list *devices);
+
+/* Number of LXD writes made so far (for tests and the benchmark). */
+unsigned reconciler_writes(const struct reconciler *rc);
+
+/**
+ * reconciler_all_attached() - after reconcile_run(), whether every device a
+ * rule owns is attached (what `devpassd --once` exits on).
+ */
+bool reconciler_all_attached(const struct reconciler *rc);
+
+/**
+ * reconciler_status() - the last outcome: {"lxd": {...}, "devices":
+ * [{device..., rule, project, instance, state, reason, entries}]} with
+ * state one of "attached", "waiting", "refused", "failed", "would-attach"
+ * (dry run), "pending" (a rule owns it, LXD has not been reached since it
+ * appeared) and "unmatched". @rc may be NULL while LXD has not been found:
+ * every device is then pending or unmatched. A new reference.
+ */
+json_object *reconciler_status(const struct reconciler *rc,
+			       const struct ruleset *rs,
+			       const struct device_list *devices);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/**
+ * DOC: JSON helpers shared by every layer (json-c).
+ */
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "devpass/util/common.h"
+
+/* A string, or JSON null for NULL. */
+json_object *json_string_or_null(const char *s);
+
+/* A device-reported string: as it is when safe text, else escaped. */
+json_object *json_device_string(const char *s);
+
+/* An array of strings from a NULL-terminated list (empty for NULL). */
+json_object *json_from_strv(char *const *v);
+
+/**
+ * json_parse_buffer() - parse all of @buf[0..len) as one strict JSON value
+ * (valid UTF-8; trailing blanks allowed, nothing else).
+ * @why: on -EBADMSG, what was wrong ("truncated at byte 12").
+ * Return: 0 with *@out set (json_object_put() it), -EBADMSG, -ENOMEM.
+ */
+int json_parse_buffer(const char *buf, size_t len, json_object **out,
+		      char *why, size_t why_size);

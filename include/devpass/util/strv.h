@@ -10,6 +10,9 @@
 
 #include "devpass/util/cleanup.h"
 
+/* Iterates @s (char **) over the strings of @v (NULL-terminated, or NULL). */
+#define STRV_FOREACH(s, v) for (char **s = (char **)(v); s && *s; s++)
+
 /* Frees a NULL-terminated array of strings and the array itself. */
 void strv_free(char **v);
 DEFINE_FREEP(char *, strv_free)

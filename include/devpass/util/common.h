@@ -2,16 +2,31 @@
 #pragma once
 
 /**
- * DOC: error contract and cleanup helpers
+ * DOC: the error contract (every module of devpass holds to it)
  *
- * Every fallible function returns an int: 0 on success, a negative errno on
- * failure (forwarded unchanged by callers), and where documented a positive
- * code for an expected, non-error outcome (for instance "no match").
- * A failure is logged once, where it happens, never again by the callers
- * that forward it.
+ * A fallible function returns an int:
  *
- * Owned resources are declared with _cleanup_(x_freep) and handed over
- * with steal_ptr() at the end, so every early return frees them.
+ * - 0 on success;
+ * - a negative errno on failure (-ENOMEM, -EIO, -EPROTO, ...). Callers
+ *   forward it unchanged (`if (r < 0) return r;`) unless they can handle it;
+ *   they never turn it into a success or an outcome;
+ * - a positive value only for an expected outcome that is not a failure
+ *   ("the device is not one devpass handles", "LXD refused this entry"),
+ *   and then a named code of an enum in the module's header
+ *   (ENTRIES_E_REFUSED, DEVICE_E_NOT_HANDLED), documented with the
+ *   function. Never a bare 1, never "any non-zero".
+ *
+ * A failure is logged once, where it starts, by the code that knows what
+ * failed and why (which device, rule, instance, file or request). Callers
+ * that forward it do not log it again; a caller logs only what it adds
+ * (what it gave up on because of it). Out of memory is logged where the
+ * allocation failed.
+ *
+ * A module that produces reasons for a person (the planner's "waiting:
+ * c1 is not running") returns them as data and logs nothing; the service
+ * logs a device's state when it changes.
+ *
+ * Owned resources follow the cleanup habit of devpass/util/cleanup.h.
  */
 
 #include <errno.h>

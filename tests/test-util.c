@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The util layer's one-of-a-kind helpers: strv_join(), the UTF-8 decoder,
+ * LXD's device-name characters and the whole-buffer JSON parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "devpass/util/json.h"
+#include "devpass/util/strv.h"
+#include "devpass/util/text.h"
+
+static void join_puts_separator_between_only(void **state)
+{
+	char *three[] = {"a", "bc", "", NULL};
+	char *one[] = {"only", NULL};
+	_cleanup_(freep) char *j3 = strv_join(three, ", ");
+	_cleanup_(freep) char *j1 = strv_join(one, ", ");
+	_cleanup_(freep) char *j0 = strv_join(NULL, ", ");
+	_cleanup_(freep) char *nosep = strv_join(three, "");
+
+	assert_string_equal(j3, "a, bc, ");
+	assert_string_equal(j1, "only");
+	assert_string_equal(j0, "");
+	assert_string_equal(nosep, "abc");
+}
+
+static void foreach_visits_every_string_and_none_of_null(void **state)
+{
+	char *v[] = {"x", "y", NULL};
+	size_t n = 0;
+
+	STRV_FOREACH(s, v)
+		assert_string_equal(*s, v[n++]);
+	assert_int_equal(n, 2);
+	STRV_FOREACH(s, NULL)
+		fail();
+}
+
+static size_t decode(const char *s, size_t n, uint32_t *cp)
+{
+	*cp = 0xffffffff;
+	return text_utf8_decode(s, n, cp);
+}
+
+static void utf8_decodes_each_length_and_refuses_malformed(void **state)
+{
+	uint32_t cp;
+
+	assert_int_equal(decode("A", 1, &cp), 1);
+	assert_int_equal(cp, 'A');
+	assert_int_equal(decode("\xc3\xa9", 2, &cp), 2);
+	assert_int_equal(cp, 0xe9);
+	assert_int_equal(decode("\xe2\x98\x95", 3, &cp), 3);
+	assert_int_equal(cp, 0x2615);
+	assert_int_equal(decode("\xf0\x9d\x84\x9e", 4, &cp), 4);
+	assert_int_equal(cp, 0x1d11e);
+	/* overlong, surrogate, past U+10FFFF, lone continuation, cut short */
+	assert_int_equal(decode("\xc0\xaf", 2, &cp), 0);
+	assert_int_equal(decode("\xed\xa0\x80", 3, &cp), 0);
+	assert_int_equal(decode("\xf4\x90\x80\x80", 4, &cp), 0);
+	assert_int_equal(decode("\x80", 1, &cp), 0);
+	assert_int_equal(decode("\xe2\x98\x95", 2, &cp), 0);
+	assert_int_equal(decode("\xe2\x00\x95", 3, &cp), 0);
+	assert_int_equal(decode("A", 0, &cp), 0);
+}
+
+static void utf8_valid_takes_nul_but_not_a_cut_sequence(void **state)
+{
+	assert_true(text_utf8_valid("a\0b\xc3\xa9", 5));
+	assert_false(text_utf8_valid("a\xc3", 2));
+	assert_true(text_utf8_valid("", 0));
+}
+
+static void device_name_chars_are_lxds(void **state)
+{
+	const char *ok = "azAZ09/:_.-";
+	const char *bad = " \t\"'\\*?[]{}$;,=@+~\x7f\x80";
+
+	for (const char *c = ok; *c; c++)
+		assert_true(text_is_device_name_char(*c));
+	for (const char *c = bad; *c; c++)
+		assert_false(text_is_device_name_char(*c));
+	assert_false(text_is_device_name_char('\0'));
+}
+
+static int parse(const char *text, json_object **out)
+{
+	char why[128];
+	*out = NULL;
+	int r = json_parse_buffer(text, strlen(text), out, why, sizeof(why));
+	if (r < 0)
+		print_message("%s: %s\n", text, why);
+	return r;
+}
+
+static void json_buffer_is_one_whole_strict_value(void **state)
+{
+	_cleanup_(json_object_putp) json_object *o = NULL;
+
+	assert_int_equal(parse("{\"a\": [1, 2]}\n", &o), 0);
+	assert_true(json_object_is_type(o, json_type_object));
+	json_object *bad = NULL;
+	assert_int_equal(parse("{\"a\": 1} {}", &bad), -EBADMSG);
+	assert_int_equal(parse("{\"a\": ", &bad), -EBADMSG);
+	assert_int_equal(parse("", &bad), -EBADMSG);
+	assert_int_equal(parse("[1, 2,]", &bad), -EBADMSG);
+	assert_int_equal(parse("\"\xff\"", &bad), -EBADMSG);
+	assert_null(bad);
+	/* A NUL inside the buffer ends nothing: it is trailing data. */
+	char why[128];
+	assert_int_equal(json_parse_buffer("{}\0{}", 5, &bad, why, sizeof(why)),
+			 -EBADMSG);
+	assert_non_null(strstr(why, "byte 2"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(join_puts_separator_between_only),
+	    cmocka_unit_test(foreach_visits_every_string_and_none_of_null),
+	    cmocka_unit_test(utf8_decodes_each_length_and_refuses_malformed),
+	    cmocka_unit_test(utf8_valid_takes_nul_but_not_a_cut_sequence),
+	    cmocka_unit_test(device_name_chars_are_lxds),
+	    cmocka_unit_test(json_buffer_is_one_whole_strict_value),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

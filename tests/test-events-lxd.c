@@ -22,7 +22,7 @@
 #define EVENT_TIMEOUT_MS 20000
 #define MAX_SEEN	 64
 
-static struct events *events;
+static struct lxd_events *events;
 static struct lxd_event seen[MAX_SEEN];
 static size_t n_seen;
 static char name[32], renamed[32];
@@ -96,7 +96,7 @@ static const struct lxd_event *wait_event(const char *project,
 	ssize_t i;
 
 	while ((i = find_seen(project, instance, action)) < 0) {
-		struct pollfd pfd = {.fd = events_get_fd(events),
+		struct pollfd pfd = {.fd = lxd_events_get_fd(events),
 				     .events = POLLIN};
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
@@ -105,7 +105,7 @@ static const struct lxd_event *wait_event(const char *project,
 				 instance);
 		if (poll(&pfd, 1, (int)left) > 0)
 			assert_int_equal(
-			    events_dispatch(events, on_event, NULL), 0);
+			    lxd_events_dispatch(events, on_event, NULL), 0);
 	}
 	return &seen[i];
 }
@@ -126,13 +126,13 @@ static int setup(void **state)
 	setenv("LXD_CONF", conf, 1);
 	snprintf(name, sizeof(name), "evt-%d", (int)getpid());
 	snprintf(renamed, sizeof(renamed), "evt-%d-b", (int)getpid());
-	return events_connect(&events, lxd.socket) == 0 ? 0 : -1;
+	return lxd_events_connect(&events, lxd.socket) == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	forget_seen();
-	events_free(events);
+	lxd_events_free(events);
 	lxd_harness_stop(&lxd);
 	return 0;
 }
@@ -210,11 +210,11 @@ static void test_survives_keepalive(void **state)
 	int64_t until = now_ms() + 40000;
 
 	while (now_ms() < until) {
-		struct pollfd pfd = {.fd = events_get_fd(events),
+		struct pollfd pfd = {.fd = lxd_events_get_fd(events),
 				     .events = POLLIN};
 		if (poll(&pfd, 1, 1000) > 0)
 			assert_int_equal(
-			    events_dispatch(events, on_event, NULL), 0);
+			    lxd_events_dispatch(events, on_event, NULL), 0);
 	}
 	lxc("init busybox %s", name);
 	wait_event("default", name, LXD_EVENT_CREATED);
@@ -231,14 +231,14 @@ static void test_lxd_shutdown_closes(void **state)
 
 	assert_int_equal(system("timeout 60 lxd shutdown --timeout 30"), 0);
 	while (r == 0) {
-		struct pollfd pfd = {.fd = events_get_fd(events),
+		struct pollfd pfd = {.fd = lxd_events_get_fd(events),
 				     .events = POLLIN};
 		if (now_ms() > deadline)
 			fail_msg("the stream did not end after lxd shutdown");
 		if (poll(&pfd, 1, 1000) > 0)
-			r = events_dispatch(events, on_event, NULL);
+			r = lxd_events_dispatch(events, on_event, NULL);
 	}
-	assert_true(r == EVENTS_CLOSED || r < 0);
+	assert_true(r == LXD_EVENTS_CLOSED || r < 0);
 }
 
 int main(void)

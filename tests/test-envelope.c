@@ -315,8 +315,8 @@ static void test_server_wrong_types(void **state)
 		"{\"api_extensions\":[\"a\",1]}",
 		"{\"api_extensions\":[],\"environment\":[]}",
 		"{\"api_extensions\":[],\"environment\":{\"server_name\":1}}",
-		"{\"api_extensions\":[],"
-		"\"environment\":{\"server_clustered\":\"true\"}}",
+		("{\"api_extensions\":[],"
+		 "\"environment\":{\"server_clustered\":\"true\"}}"),
 	};
 	struct lxd_server *s = NULL;
 
@@ -355,8 +355,8 @@ static void test_instance_list_wrong_types(void **state)
 		"[{\"name\":\"c1\",\"status\":\"Running\",\"devices\":[]}]",
 		"[{\"name\":\"c1\",\"status\":\"Running\",\"type\":1}]",
 		"[{\"name\":\"c1\",\"status\":\"Running\"},{\"name\":2}]",
-		"[{\"name\":\"c1\",\"status\":\"Running\","
-		"\"expanded_config\":\"x\"}]",
+		("[{\"name\":\"c1\",\"status\":\"Running\","
+		 "\"expanded_config\":\"x\"}]"),
 	};
 	struct lxd_instance_list *l = NULL;
 

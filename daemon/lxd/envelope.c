@@ -169,7 +169,7 @@ int lxd_response_parse(long http_status, const char *etag, const char *body,
 	/* json-c's UTF-8 check lets overlong forms, surrogates and code
 	 * points above U+10FFFF through. */
 	if (!text_utf8_valid(body, len)) {
-		error_set(&resp->error, "answer is not UTF-8");
+		error_set(&resp->error, "answer is not JSON: not UTF-8");
 		return -EPROTO;
 	}
 	if ((r = envelope_fields(body, len, resp)) < 0)

@@ -128,7 +128,8 @@ static void test_real_errors(void **state)
 		{"instance-missing", -ENXIO, "Instance not found"},
 		{"not-found-path", -ENXIO, NULL},
 		{"precondition-failed", -ESTALE, "ETag doesn't match"},
-		{"patch-bad", -EIO, "Device validation failed for \"devpass-x\""},
+		{"patch-bad", -EIO,
+		 "Device validation failed for \"devpass-x\""},
 		{"stop-running", -EIO, NULL},
 	};
 
@@ -173,15 +174,16 @@ static void test_malformed_envelope(void **state)
 		{202, "{\"type\":\"async\",\"operation\":\"\"}"},
 		{200, "{\"type\":\"error\",\"error\":\"x\"}"},
 		{404, "{\"type\":\"sync\",\"metadata\":{}}"},
-		{500, "{\"type\":\"async\",\"operation\":\"/1.0/operations/x\"}"},
+		{500,
+		 "{\"type\":\"async\",\"operation\":\"/1.0/operations/x\"}"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 		print_message("%s\n", cases[i].body);
-		assert_int_equal(parse_text(cases[i].status, cases[i].body,
-					    &resp),
-				 -EPROTO);
+		assert_int_equal(
+			parse_text(cases[i].status, cases[i].body, &resp),
+			-EPROTO);
 		assert_non_null(resp.error);
 	}
 }
@@ -212,9 +214,9 @@ static void test_truncated_real_reply(void **state)
 	capture_read("instances", &c);
 	for (size_t cut = 0; cut < c.len - 2; cut += 97) {
 		_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
-		assert_int_equal(lxd_response_parse(c.status, NULL, c.body, cut,
-						    &resp),
-				 -EPROTO);
+		assert_int_equal(
+			lxd_response_parse(c.status, NULL, c.body, cut, &resp),
+			-EPROTO);
 		assert_non_null(strstr(resp.error, "not JSON"));
 	}
 	free(c.body);
@@ -227,11 +229,10 @@ static void test_trailing_garbage_and_nul(void **state)
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 
 	assert_int_equal(parse_text(200, twice, &resp), -EPROTO);
-	assert_int_equal(lxd_response_parse(200, NULL, nul, sizeof(nul) - 1,
-					    &resp),
-			 -EPROTO);
-	assert_int_equal(parse_text(200, "{\"type\":\"sync\"} \r\n", &resp),
-			 0);
+	assert_int_equal(
+		lxd_response_parse(200, NULL, nul, sizeof(nul) - 1, &resp),
+		-EPROTO);
+	assert_int_equal(parse_text(200, "{\"type\":\"sync\"} \r\n", &resp), 0);
 }
 
 static void test_huge_body_refused(void **state)
@@ -281,8 +282,9 @@ static void test_non_utf8_refused(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
-		assert_int_equal(parse_text(i >= 2 ? 500 : 200, cases[i], &resp),
-				 -EPROTO);
+		assert_int_equal(
+			parse_text(i >= 2 ? 500 : 200, cases[i], &resp),
+			-EPROTO);
 	}
 }
 
@@ -294,9 +296,10 @@ static void test_error_without_text_gets_one(void **state)
 			 -ESTALE);
 	assert_string_equal(resp.error, "LXD error 412");
 	/* error_code wins over the HTTP status. */
-	assert_int_equal(
-		parse_text(500, "{\"type\":\"error\",\"error_code\":404}", &resp),
-		-ENXIO);
+	assert_int_equal(parse_text(500,
+				    "{\"type\":\"error\",\"error_code\":404}",
+				    &resp),
+			 -ENXIO);
 }
 
 static struct json_object *json(const char *text)
@@ -334,9 +337,9 @@ static void test_server_wrong_types(void **state)
 
 static void test_server_minimal(void **state)
 {
-	_cleanup_(json_object_putp) struct json_object *md = json(
-		"{\"api_extensions\":[\"device_patch_removal\"],"
-		"\"environment\":{\"server_clustered\":true}}");
+	_cleanup_(json_object_putp) struct json_object *md =
+		json("{\"api_extensions\":[\"device_patch_removal\"],"
+		     "\"environment\":{\"server_clustered\":true}}");
 	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
 
 	assert_int_equal(lxd_server_parse(md, &s, NULL), 0);
@@ -374,10 +377,10 @@ static void test_instance_list_wrong_types(void **state)
 
 static void test_instance_list_fields(void **state)
 {
-	_cleanup_(json_object_putp) struct json_object *md = json(
-		"[{\"name\":\"v1\",\"status\":\"Stopped\","
-		"\"type\":\"virtual-machine\","
-		"\"expanded_config\":{\"security.privileged\":\"YES\"}}]");
+	_cleanup_(json_object_putp) struct json_object *md =
+		json("[{\"name\":\"v1\",\"status\":\"Stopped\","
+		     "\"type\":\"virtual-machine\","
+		     "\"expanded_config\":{\"security.privileged\":\"YES\"}}]");
 	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
 
 	assert_int_equal(lxd_instance_list_parse(md, &l, NULL), 0);

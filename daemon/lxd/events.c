@@ -12,7 +12,7 @@
 #include "devpass/lxd/websocket.h"
 
 #define LXD_EVENTS_HANDSHAKE_TIMEOUT_MS 5000
-#define INSTANCES_PREFIX	    "/1.0/instances/"
+#define INSTANCES_PREFIX		"/1.0/instances/"
 
 static const char *const action_names[] = {
 	[LXD_EVENT_OTHER] = "other",	   [LXD_EVENT_CREATED] = "created",
@@ -362,7 +362,8 @@ static int dispatch_message(const struct ws_message *msg,
 	return 0;
 }
 
-int lxd_events_dispatch(struct lxd_events *ev, lxd_events_handler_t handler, void *userdata)
+int lxd_events_dispatch(struct lxd_events *ev, lxd_events_handler_t handler,
+			void *userdata)
 {
 	for (;;) {
 		struct ws_message msg;

@@ -179,7 +179,8 @@ static int sync_write(const struct sync_ctx *x, const char *method,
 /* Building a body fails only for want of memory. */
 static int sync_oom(const struct sync_ctx *x)
 {
-	return log_err_errno(-ENOMEM, "instance %s: out of memory", x->instance);
+	return log_err_errno(-ENOMEM, "instance %s: out of memory",
+			     x->instance);
 }
 
 /* One read-compare-write round; -ESTALE when the instance changed. */

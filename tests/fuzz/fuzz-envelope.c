@@ -27,11 +27,12 @@ struct input {
 
 static void input_split(const uint8_t *data, size_t size, struct input *in)
 {
-	const uint8_t *nl = memchr(data, '\n', size < HEAD_MAX ? size : HEAD_MAX);
+	const uint8_t *nl =
+		memchr(data, '\n', size < HEAD_MAX ? size : HEAD_MAX);
 	char head[HEAD_MAX];
 
-	*in = (struct input){.status = 200, .body = (const char *)data,
-			     .len = size};
+	*in = (struct input){
+		.status = 200, .body = (const char *)data, .len = size};
 	if (!nl)
 		return;
 	memcpy(head, data, (size_t)(nl - data));
@@ -51,7 +52,8 @@ static void check_response(int r, const struct lxd_response *resp)
 {
 	switch (r) {
 	case 0:
-		if (resp->type == LXD_RESPONSE_ERROR || resp->http_status >= 400)
+		if (resp->type == LXD_RESPONSE_ERROR ||
+		    resp->http_status >= 400)
 			__builtin_trap();
 		if (resp->type == LXD_RESPONSE_ASYNC &&
 		    (!resp->operation || !resp->operation[0]))
@@ -102,8 +104,7 @@ static void check_instances(struct json_object *md)
 		__builtin_trap();
 	for (size_t i = 0; i < l->n; i++)
 		if (!l->items[i].name || !l->items[i].status ||
-		    !json_object_is_type(l->items[i].devices,
-					 json_type_object))
+		    !json_object_is_type(l->items[i].devices, json_type_object))
 			__builtin_trap();
 }
 

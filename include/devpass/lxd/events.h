@@ -102,7 +102,8 @@ DEFINE_FREEP(struct lxd_events, lxd_events_free)
 /* The fd to watch for EPOLLIN. */
 int lxd_events_get_fd(const struct lxd_events *ev);
 
-typedef void (*lxd_events_handler_t)(const struct lxd_event *event, void *userdata);
+typedef void (*lxd_events_handler_t)(const struct lxd_event *event,
+				     void *userdata);
 
 /* Positive return of lxd_events_dispatch(): LXD closed the stream. */
 #define LXD_EVENTS_CLOSED 1
@@ -122,4 +123,4 @@ typedef void (*lxd_events_handler_t)(const struct lxd_event *event, void *userda
  * (the stream is broken: the same as LXD_EVENTS_CLOSED for the caller).
  */
 int lxd_events_dispatch(struct lxd_events *ev, lxd_events_handler_t handler,
-		    void *userdata);
+			void *userdata);

@@ -22,6 +22,7 @@
 #include "daemon-harness.h"
 #include "devpass/service/control.h"
 #include "devpass/lxd/sync.h"
+#include "request.h" /* daemon/lxd/: the raw lxd_request() */
 #include "testbed.h"
 
 #define CAMERA "1-1.5.2.3"

@@ -3,6 +3,11 @@
  * The event listener against a real private LXD (tests/lxd-harness.h,
  * with its "busybox" image): drive a container with `lxc` and check that
  * each action arrives as the right event, within a timeout.
+ *
+ * Each test works on instances of its own (fresh names per test): the
+ * ones that need an existing container get it from the with_instance
+ * fixture, and every test's leftovers are deleted after it, so any test
+ * runs alone or in any order.
  */
 #include <poll.h>
 #include <setjmp.h>
@@ -22,7 +27,7 @@
 #define EVENT_TIMEOUT_MS 20000
 #define MAX_SEEN	 64
 
-static struct events *events;
+static struct lxd_events *events;
 static struct lxd_event seen[MAX_SEEN];
 static size_t n_seen;
 static char name[32], renamed[32];
@@ -96,7 +101,7 @@ static const struct lxd_event *wait_event(const char *project,
 	ssize_t i;
 
 	while ((i = find_seen(project, instance, action)) < 0) {
-		struct pollfd pfd = {.fd = events_get_fd(events),
+		struct pollfd pfd = {.fd = lxd_events_get_fd(events),
 				     .events = POLLIN};
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
@@ -105,7 +110,7 @@ static const struct lxd_event *wait_event(const char *project,
 				 instance);
 		if (poll(&pfd, 1, (int)left) > 0)
 			assert_int_equal(
-			    events_dispatch(events, on_event, NULL), 0);
+			    lxd_events_dispatch(events, on_event, NULL), 0);
 	}
 	return &seen[i];
 }
@@ -124,15 +129,55 @@ static int setup(void **state)
 	snprintf(conf, sizeof(conf), "%s/client", lxd.dir);
 	setenv("LXD_DIR", lxd.dir, 1);
 	setenv("LXD_CONF", conf, 1);
-	snprintf(name, sizeof(name), "evt-%d", (int)getpid());
-	snprintf(renamed, sizeof(renamed), "evt-%d-b", (int)getpid());
-	return events_connect(&events, lxd.socket) == 0 ? 0 : -1;
+	return lxd_events_connect(&events, lxd.socket) == 0 ? 0 : -1;
+}
+
+/* Per test: names nobody used before, and no events of earlier tests. */
+static int fresh_names(void **state)
+{
+	static unsigned n;
+
+	n++;
+	snprintf(name, sizeof(name), "evt-%d-%u", (int)getpid(), n);
+	snprintf(renamed, sizeof(renamed), "evt-%d-%u-b", (int)getpid(), n);
+	forget_seen();
+	return 0;
+}
+
+/* Per test: a stopped container @name of its own. */
+static int with_instance(void **state)
+{
+	fresh_names(state);
+	lxc("init busybox %s", name);
+	wait_event("default", name, LXD_EVENT_CREATED);
+	forget_seen();
+	return 0;
+}
+
+/* Deletes @instance if the test left it, and waits until LXD said so, so
+ * no event of it reaches the next test. */
+static void delete_leftover(const char *instance)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd),
+		 "timeout 60 lxc delete --force %s >/dev/null 2>&1", instance);
+	if (system(cmd) == 0)
+		wait_event("default", instance, LXD_EVENT_DELETED);
+}
+
+static int delete_leftovers(void **state)
+{
+	delete_leftover(name);
+	delete_leftover(renamed);
+	forget_seen();
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	forget_seen();
-	events_free(events);
+	lxd_events_free(events);
 	lxd_harness_stop(&lxd);
 	return 0;
 }
@@ -210,11 +255,11 @@ static void test_survives_keepalive(void **state)
 	int64_t until = now_ms() + 40000;
 
 	while (now_ms() < until) {
-		struct pollfd pfd = {.fd = events_get_fd(events),
+		struct pollfd pfd = {.fd = lxd_events_get_fd(events),
 				     .events = POLLIN};
 		if (poll(&pfd, 1, 1000) > 0)
 			assert_int_equal(
-			    events_dispatch(events, on_event, NULL), 0);
+			    lxd_events_dispatch(events, on_event, NULL), 0);
 	}
 	lxc("init busybox %s", name);
 	wait_event("default", name, LXD_EVENT_CREATED);
@@ -231,25 +276,32 @@ static void test_lxd_shutdown_closes(void **state)
 
 	assert_int_equal(system("timeout 60 lxd shutdown --timeout 30"), 0);
 	while (r == 0) {
-		struct pollfd pfd = {.fd = events_get_fd(events),
+		struct pollfd pfd = {.fd = lxd_events_get_fd(events),
 				     .events = POLLIN};
 		if (now_ms() > deadline)
 			fail_msg("the stream did not end after lxd shutdown");
 		if (poll(&pfd, 1, 1000) > 0)
-			r = events_dispatch(events, on_event, NULL);
+			r = lxd_events_dispatch(events, on_event, NULL);
 	}
-	assert_true(r == EVENTS_CLOSED || r < 0);
+	assert_true(r == LXD_EVENTS_CLOSED || r < 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_create_start_stop),
-	    cmocka_unit_test(test_forced_restart_sends_only_restarted),
-	    cmocka_unit_test(test_rename_delete),
-	    cmocka_unit_test(test_other_project),
-	    cmocka_unit_test(test_survives_keepalive),
-	    cmocka_unit_test(test_lxd_shutdown_closes),
+	    cmocka_unit_test_setup_teardown(test_create_start_stop,
+					    fresh_names, delete_leftovers),
+	    cmocka_unit_test_setup_teardown(
+		test_forced_restart_sends_only_restarted, with_instance,
+		delete_leftovers),
+	    cmocka_unit_test_setup_teardown(test_rename_delete, with_instance,
+					    delete_leftovers),
+	    cmocka_unit_test_setup_teardown(test_other_project, fresh_names,
+					    delete_leftovers),
+	    cmocka_unit_test_setup_teardown(test_survives_keepalive,
+					    fresh_names, delete_leftovers),
+	    /* Last: it shuts LXD down (no teardown can reach LXD after it). */
+	    cmocka_unit_test_setup(test_lxd_shutdown_closes, fresh_names),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -31,7 +31,7 @@ static char *read_capture(const char *name, size_t *len)
 	return buf;
 }
 
-/* Each capture and what it must yield (NULL instance: EVENTS_IGNORED). */
+/* Each capture and what it must yield (NULL instance: LXD_EVENT_IGNORED). */
 static const struct capture {
 	const char *file;
 	enum lxd_event_action action;
@@ -74,11 +74,11 @@ static void check_capture(const struct capture *c)
 	struct lxd_event ev = {0};
 	size_t len;
 	char *json = read_capture(c->file, &len);
-	int r = events_parse(json, len, &ev);
+	int r = lxd_event_parse(json, len, &ev);
 
 	print_message("%s\n", c->file);
 	if (!c->instance) {
-		assert_int_equal(r, EVENTS_IGNORED);
+		assert_int_equal(r, LXD_EVENT_IGNORED);
 		free(json);
 		return;
 	}
@@ -102,7 +102,7 @@ static void test_lxd_502_captures(void **state)
 /* Parses a NUL-terminated string; returns the code, fills @ev on 0. */
 static int parse(const char *json, struct lxd_event *ev)
 {
-	return events_parse(json, strlen(json), ev);
+	return lxd_event_parse(json, strlen(json), ev);
 }
 
 static void expect_event(const char *json, enum lxd_event_action action,
@@ -189,14 +189,14 @@ static void test_renamed(void **state)
 static void test_ignored(void **state)
 {
 	expect_code("{\"type\":\"operation\",\"metadata\":{\"id\":\"x\"}}",
-		    EVENTS_IGNORED);
-	expect_code("{\"type\":\"logging\",\"metadata\":{}}", EVENTS_IGNORED);
+		    LXD_EVENT_IGNORED);
+	expect_code("{\"type\":\"logging\",\"metadata\":{}}", LXD_EVENT_IGNORED);
 	expect_code(LC("\"action\":\"network-created\","
 		       "\"source\":\"/1.0/networks/n\"", ),
-		    EVENTS_IGNORED);
+		    LXD_EVENT_IGNORED);
 	expect_code(LC("\"action\":\"storage-pool-created\","
 		       "\"source\":\"/1.0/instances/x\"", ),
-		    EVENTS_IGNORED);
+		    LXD_EVENT_IGNORED);
 }
 
 static void test_garbage(void **state)
@@ -254,10 +254,10 @@ static void test_not_nul_terminated(void **state)
 	struct lxd_event ev = {0};
 
 	memcpy(copy, json, sizeof(json) - 1);
-	assert_int_equal(events_parse(copy, sizeof(json) - 1, &ev), 0);
+	assert_int_equal(lxd_event_parse(copy, sizeof(json) - 1, &ev), 0);
 	assert_string_equal(ev.instance, "a");
 	lxd_event_clear(&ev);
-	assert_int_equal(events_parse(copy, sizeof(json) - 2, &ev), -EBADMSG);
+	assert_int_equal(lxd_event_parse(copy, sizeof(json) - 2, &ev), -EBADMSG);
 	free(copy);
 }
 

@@ -24,6 +24,7 @@
 
 #include "devpass/lxd/client.h"
 #include "devpass/lxd/sync.h"
+#include "request.h" /* daemon/lxd/: the raw lxd_request() */
 
 static struct {
 	char dir[64];

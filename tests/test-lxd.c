@@ -18,6 +18,7 @@
 
 #include "devpass/lxd/client.h"
 #include "devpass/lxd/sync.h"
+#include "request.h" /* daemon/lxd/: the raw lxd_request() */
 #include "lxd-harness.h"
 
 static struct lxd_harness lxd;
@@ -334,10 +335,10 @@ static void test_sync_retries_on_412(void **state)
 	struct lxd_sync_stats st;
 
 	hook_calls = 0;
-	lxd_sync_set_test_hook(concurrent_change, "user.bar");
+	lxd_client_set_after_read(client, concurrent_change, "user.bar");
 	int r = sync_dev("c3", "{\"devpass-r\":" NULLDEV("/dev/dp-r") "}",
 			 false, &st);
-	lxd_sync_set_test_hook(NULL, NULL);
+	lxd_client_set_after_read(client, NULL, NULL);
 	assert_int_equal(r, 0);
 	assert_int_equal(st.retries, 1);
 	assert_int_equal(st.writes, 1);
@@ -346,9 +347,9 @@ static void test_sync_retries_on_412(void **state)
 
 	/* The PUT path must not undo the other writer's change either. */
 	hook_calls = 0;
-	lxd_sync_set_test_hook(concurrent_change, "user.baz");
+	lxd_client_set_after_read(client, concurrent_change, "user.baz");
 	r = sync_dev("c3", "{}", false, &st);
-	lxd_sync_set_test_hook(NULL, NULL);
+	lxd_client_set_after_read(client, NULL, NULL);
 	assert_int_equal(r, 0);
 	assert_int_equal(st.retries, 1);
 	assert_int_equal(st.writes, 1);

@@ -23,6 +23,7 @@
 #include "daemon-harness.h"
 #include "devpass/lxd/client.h"
 #include "devpass/lxd/sync.h"
+#include "request.h" /* daemon/lxd/: the raw lxd_request() */
 #include "testbed.h"
 
 #define GPU "0000:01:00.0"

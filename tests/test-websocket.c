@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "devpass/util/base64.h"
+#include "devpass/lxd/websocket-handshake.h"
 #include "devpass/lxd/websocket.h"
 
 /* Builds an unmasked server frame as LXD sends it. */
@@ -65,7 +67,7 @@ static void test_accept_rfc_sample(void **state)
 	char out[WS_ACCEPT_LEN + 1];
 
 	/* RFC 6455 section 1.3. */
-	ws_accept_compute("dGhlIHNhbXBsZSBub25jZQ==", out);
+	ws_handshake_accept("dGhlIHNhbXBsZSBub25jZQ==", out);
 	assert_string_equal(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
@@ -85,12 +87,12 @@ static void test_accept_sha1_block_edges(void **state)
 	char out[WS_ACCEPT_LEN + 1], longkey[101];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ws_accept_compute(cases[i].key, out);
+		ws_handshake_accept(cases[i].key, out);
 		assert_string_equal(out, cases[i].accept);
 	}
 	memset(longkey, 'a', 100);
 	longkey[100] = '\0';
-	ws_accept_compute(longkey, out);
+	ws_handshake_accept(longkey, out);
 	assert_string_equal(out, "+taVhj8zzaJPYE6HHo1ugamK/Ug=");
 }
 
@@ -99,13 +101,13 @@ static void test_base64(void **state)
 	char out[16];
 
 	/* RFC 4648 section 10. */
-	ws_base64_encode((const uint8_t *)"", 0, out);
+	base64_encode((const uint8_t *)"", 0, out);
 	assert_string_equal(out, "");
-	ws_base64_encode((const uint8_t *)"f", 1, out);
+	base64_encode((const uint8_t *)"f", 1, out);
 	assert_string_equal(out, "Zg==");
-	ws_base64_encode((const uint8_t *)"fo", 2, out);
+	base64_encode((const uint8_t *)"fo", 2, out);
 	assert_string_equal(out, "Zm8=");
-	ws_base64_encode((const uint8_t *)"foobar", 6, out);
+	base64_encode((const uint8_t *)"foobar", 6, out);
 	assert_string_equal(out, "Zm9vYmFy");
 }
 
@@ -113,8 +115,8 @@ static void test_key_generate(void **state)
 {
 	char a[WS_KEY_LEN + 1], b[WS_KEY_LEN + 1];
 
-	assert_int_equal(ws_key_generate(a), 0);
-	assert_int_equal(ws_key_generate(b), 0);
+	assert_int_equal(ws_handshake_key(a), 0);
+	assert_int_equal(ws_handshake_key(b), 0);
 	assert_int_equal(strlen(a), WS_KEY_LEN);
 	assert_string_equal(a + 22, "==");
 	assert_string_not_equal(a, b);
@@ -441,7 +443,7 @@ static int fake_server_handshake(int fd)
 		return -1;
 	char k[WS_KEY_LEN + 1] = "";
 	memcpy(k, key + 19, WS_KEY_LEN);
-	ws_accept_compute(k, accept);
+	ws_handshake_accept(k, accept);
 	int n = snprintf(resp, sizeof(resp),
 			 "HTTP/1.1 101 Switching Protocols\r\n"
 			 "Upgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -11,12 +11,15 @@
 #include "devpass/util/json.h"
 #include "devpass/util/log.h"
 #include "devpass/lxd/client.h"
+#include "request.h"
 
 struct lxd_client {
 	CURL *curl;
 	char *socket_path;
 	long connect_ms;
 	long total_ms;
+	lxd_client_hook_t after_read; /* tests only */
+	void *after_read_userdata;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -38,18 +41,10 @@ static void transfer_clear(struct lxd_transfer *t)
 	free(t->etag);
 }
 
-void lxd_response_clear(struct lxd_response *r)
-{
-	free(r->error);
-	free(r->operation);
-	free(r->etag);
-	json_object_put(r->metadata);
-	*r = (struct lxd_response){0};
-}
-
 static void set_error(struct lxd_response *r, const char *fmt, ...)
 	_printf_(2, 3);
 
+/* A transport failure's text, for the one log line of request_timed(). */
 static void set_error(struct lxd_response *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -81,7 +76,7 @@ int lxd_socket_discover(const char *explicit_path, char **out)
 	if (!found && env && is_socket(env))
 		found = env;
 	if (!found && dir && asprintf(&from_dir, "%s/unix.socket", dir) < 0)
-		return -ENOMEM;
+		return log_err_errno(-ENOMEM, "out of memory");
 	if (!found && from_dir && is_socket(from_dir))
 		found = from_dir;
 	for (size_t i = 0; !found && i < ARRAY_SIZE(fixed); i++)
@@ -89,8 +84,9 @@ int lxd_socket_discover(const char *explicit_path, char **out)
 			found = fixed[i];
 	if (!found)
 		return -ENOENT;
-	*out = strdup(found);
-	return *out ? 0 : -ENOMEM;
+	if (!(*out = strdup(found)))
+		return log_err_errno(-ENOMEM, "out of memory");
+	return 0;
 }
 
 int lxd_client_new(const char *socket_path, struct lxd_client **out)
@@ -98,18 +94,16 @@ int lxd_client_new(const char *socket_path, struct lxd_client **out)
 	if (strlen(socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return log_err_errno(-EINVAL, "LXD socket path too long: %s",
 				     socket_path);
-	struct lxd_client *c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->socket_path = strdup(socket_path);
-	c->curl = curl_easy_init();
+	_cleanup_(lxd_client_freep) struct lxd_client *c =
+		calloc(1, sizeof(*c));
+	if (!c || !(c->socket_path = strdup(socket_path)) ||
+	    !(c->curl = curl_easy_init()))
+		return log_err_errno(-ENOMEM,
+				     "out of memory for an LXD client of %s",
+				     socket_path);
 	c->connect_ms = LXD_CONNECT_TIMEOUT_MS;
 	c->total_ms = LXD_REQUEST_TIMEOUT_MS;
-	if (!c->socket_path || !c->curl) {
-		lxd_client_free(c);
-		return -ENOMEM;
-	}
-	*out = c;
+	*out = steal_ptr(&c);
 	return 0;
 }
 
@@ -133,6 +127,19 @@ void lxd_client_set_timeouts(struct lxd_client *c, long connect_ms,
 const char *lxd_client_socket_path(const struct lxd_client *c)
 {
 	return c->socket_path;
+}
+
+void lxd_client_set_after_read(struct lxd_client *c, lxd_client_hook_t fn,
+			       void *userdata)
+{
+	c->after_read = fn;
+	c->after_read_userdata = userdata;
+}
+
+void lxd_client_after_read(struct lxd_client *c)
+{
+	if (c->after_read)
+		c->after_read(c->after_read_userdata);
 }
 
 char *lxd_path_escape(const char *s)
@@ -347,131 +354,6 @@ static int transfer_run(struct lxd_client *c, const char *method,
 	return r;
 }
 
-/* Parses exactly one strict JSON value filling all of buf[0..len). */
-static int json_parse_all(const char *buf, size_t len, struct json_object **out,
-			  struct lxd_response *resp)
-{
-	char why[128];
-	int r = json_parse_buffer(buf, len, out, why, sizeof(why));
-
-	if (r == -EBADMSG) {
-		set_error(resp, "answer is not JSON: %s", why);
-		return -EPROTO;
-	}
-	return r;
-}
-
-/* Looks up @key: absent or null gives NULL; another type than @type is a
- * protocol error. */
-static int field(struct json_object *o, const char *key, enum json_type type,
-		 struct json_object **out, struct lxd_response *resp)
-{
-	struct json_object *v = NULL;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || !v)
-		return 0;
-	if (!json_object_is_type(v, type)) {
-		set_error(resp, "\"%s\" has type %s, expected %s", key,
-			  json_type_to_name(json_object_get_type(v)),
-			  json_type_to_name(type));
-		return -EPROTO;
-	}
-	*out = v;
-	return 0;
-}
-
-static int field_strdup(struct json_object *o, const char *key, char **out,
-			struct lxd_response *resp)
-{
-	struct json_object *v;
-	int r = field(o, key, json_type_string, &v, resp);
-	if (r < 0 || !v)
-		return r;
-	*out = strdup(json_object_get_string(v));
-	return *out ? 0 : -ENOMEM;
-}
-
-static int field_int(struct json_object *o, const char *key, int *out,
-		     struct lxd_response *resp)
-{
-	struct json_object *v;
-	int r = field(o, key, json_type_int, &v, resp);
-	if (r == 0 && v)
-		*out = json_object_get_int(v);
-	return r;
-}
-
-static int envelope_type(struct json_object *root, struct lxd_response *resp)
-{
-	static const char *const names[] = {
-		[LXD_RESPONSE_SYNC] = "sync",
-		[LXD_RESPONSE_ASYNC] = "async",
-		[LXD_RESPONSE_ERROR] = "error",
-	};
-	struct json_object *v;
-	int r = field(root, "type", json_type_string, &v, resp);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; v && i < ARRAY_SIZE(names); i++)
-		if (strcmp(json_object_get_string(v), names[i]) == 0) {
-			resp->type = (enum lxd_response_type)i;
-			return 0;
-		}
-	set_error(resp, "envelope has no valid \"type\"");
-	return -EPROTO;
-}
-
-static int envelope_parse(const char *buf, size_t len,
-			  struct lxd_response *resp)
-{
-	_cleanup_(json_object_putp) struct json_object *root = NULL;
-	struct json_object *md;
-	int r;
-
-	if ((r = json_parse_all(buf, len, &root, resp)) < 0)
-		return r;
-	if (!json_object_is_type(root, json_type_object)) {
-		set_error(resp, "answer is not a JSON object");
-		return -EPROTO;
-	}
-	if ((r = envelope_type(root, resp)) < 0 ||
-	    (r = field_int(root, "status_code", &resp->status_code, resp)) <
-		    0 ||
-	    (r = field_int(root, "error_code", &resp->error_code, resp)) < 0 ||
-	    (r = field_strdup(root, "error", &resp->error, resp)) < 0 ||
-	    (r = field_strdup(root, "operation", &resp->operation, resp)) < 0)
-		return r;
-	if (json_object_object_get_ex(root, "metadata", &md) && md)
-		resp->metadata = json_object_get(md);
-	return 0;
-}
-
-/* Maps a parsed envelope and its HTTP status to the error contract. */
-static int envelope_result(struct lxd_response *resp)
-{
-	bool http_error = resp->http_status >= 400;
-
-	if (http_error != (resp->type == LXD_RESPONSE_ERROR)) {
-		set_error(resp, "HTTP status %ld with a %s envelope",
-			  resp->http_status,
-			  resp->type == LXD_RESPONSE_ERROR ? "error"
-							   : "success");
-		return -EPROTO;
-	}
-	if (resp->type == LXD_RESPONSE_ASYNC &&
-	    (!resp->operation || !resp->operation[0])) {
-		set_error(resp, "async answer without an operation");
-		return -EPROTO;
-	}
-	if (resp->type != LXD_RESPONSE_ERROR)
-		return 0;
-	int code = resp->error_code ? resp->error_code : (int)resp->http_status;
-	if (!resp->error || !resp->error[0])
-		set_error(resp, "LXD error %d", code);
-	return code == 412 ? -ESTALE : code == 404 ? -ENXIO : -EIO;
-}
-
 static int request_timed(struct lxd_client *c, const char *method,
 			 const char *path, struct json_object *body,
 			 const char *if_match, long total_ms,
@@ -483,14 +365,13 @@ static int request_timed(struct lxd_client *c, const char *method,
 	lxd_response_clear(resp);
 	r = transfer_run(c, method, path, body, if_match, total_ms, &t, resp);
 	if (r == 0)
-		r = envelope_parse(t.body, t.len, resp);
-	if (r == 0) {
-		resp->etag = steal_ptr(&t.etag);
-		r = envelope_result(resp);
-	}
+		r = lxd_response_parse(resp->http_status, t.etag, t.body, t.len,
+				       resp);
 	if (r == -ESTALE || r == -ENXIO || r == -EIO)
 		log_debug("LXD %s %s: %s", method, path, resp->error);
-	else if (r < 0)
+	else if (r == -ENOMEM)
+		log_err("LXD %s %s: out of memory", method, path);
+	else if (r < 0 && r != -EINVAL) /* -EINVAL: logged by transfer_run() */
 		log_err("LXD %s %s on %s failed: %s (%s)", method, path,
 			c->socket_path, resp->error ? resp->error : "",
 			strerror(-r));
@@ -505,173 +386,17 @@ int lxd_request(struct lxd_client *c, const char *method, const char *path,
 			     resp);
 }
 
-void lxd_server_free(struct lxd_server *s)
-{
-	if (!s)
-		return;
-	strv_free(s->api_extensions);
-	free(s->server_name);
-	free(s->server_version);
-	free(s);
-}
-
-static int json_to_strv(struct json_object *arr, char ***out,
-			struct lxd_response *resp)
-{
-	_cleanup_(strv_freep) char **v = calloc(1, sizeof(char *));
-	size_t n = json_object_array_length(arr);
-
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *e = json_object_array_get_idx(arr, i);
-		if (!json_object_is_type(e, json_type_string)) {
-			set_error(resp, "list holds a non-string");
-			return -EPROTO;
-		}
-		if (strv_push(&v, json_object_get_string(e)) < 0)
-			return -ENOMEM;
-	}
-	*out = steal_ptr(&v);
-	return 0;
-}
-
-static int server_parse(struct json_object *md, struct lxd_server *s,
-			struct lxd_response *resp)
-{
-	struct json_object *ext, *env = NULL, *clustered = NULL;
-	int r;
-
-	if (!md || !json_object_is_type(md, json_type_object)) {
-		set_error(resp, "no server object");
-		return -EPROTO;
-	}
-	if ((r = field(md, "api_extensions", json_type_array, &ext, resp)) <
-		    0 ||
-	    (r = field(md, "environment", json_type_object, &env, resp)) < 0)
-		return r;
-	if (!ext) {
-		set_error(resp, "no api_extensions");
-		return -EPROTO;
-	}
-	if ((r = json_to_strv(ext, &s->api_extensions, resp)) < 0)
-		return r;
-	if (!env)
-		return 0;
-	if ((r = field_strdup(env, "server_name", &s->server_name, resp)) < 0 ||
-	    (r = field_strdup(env, "server_version", &s->server_version,
-			      resp)) < 0 ||
-	    (r = field(env, "server_clustered", json_type_boolean, &clustered,
-		       resp)) < 0)
-		return r;
-	s->clustered = clustered && json_object_get_boolean(clustered);
-	return 0;
-}
-
 int lxd_server_get(struct lxd_client *c, struct lxd_server **out)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
-	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
+	_cleanup_(freep) char *why = NULL;
 	int r = lxd_request(c, "GET", "/1.0", NULL, NULL, &resp);
 
 	if (r < 0)
 		return r;
-	if (!(s = calloc(1, sizeof(*s))))
-		return -ENOMEM;
-	if ((r = server_parse(resp.metadata, s, &resp)) < 0)
+	if ((r = lxd_server_parse(resp.metadata, out, &why)) < 0)
 		return log_err_errno(r, "LXD GET /1.0: malformed answer: %s",
-				     resp.error ? resp.error : "");
-	*out = steal_ptr(&s);
-	return 0;
-}
-
-bool lxd_server_has_extension(const struct lxd_server *s, const char *name)
-{
-	for (char **p = s->api_extensions; p && *p; p++)
-		if (strcmp(*p, name) == 0)
-			return true;
-	return false;
-}
-
-void lxd_instance_list_free(struct lxd_instance_list *l)
-{
-	if (!l)
-		return;
-	for (size_t i = 0; i < l->n; i++) {
-		struct lxd_instance *in = &l->items[i];
-		free(in->name);
-		free(in->status);
-		free(in->location);
-		json_object_put(in->devices);
-	}
-	free(l->items);
-	free(l);
-}
-
-/* LXD reads booleans in config as shared.IsTrue does. */
-static bool config_true(struct json_object *config, const char *key)
-{
-	static const char *const yes[] = {"true", "1", "yes", "on"};
-	struct json_object *v;
-
-	if (!config || !json_object_object_get_ex(config, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
-		if (strcasecmp(json_object_get_string(v), yes[i]) == 0)
-			return true;
-	return false;
-}
-
-static int instance_parse(struct json_object *o, struct lxd_instance *in,
-			  struct lxd_response *resp)
-{
-	struct json_object *type = NULL, *config = NULL, *devices = NULL;
-	int r;
-
-	if (!json_object_is_type(o, json_type_object)) {
-		set_error(resp, "instance is not an object");
-		return -EPROTO;
-	}
-	if ((r = field_strdup(o, "name", &in->name, resp)) < 0 ||
-	    (r = field_strdup(o, "status", &in->status, resp)) < 0 ||
-	    (r = field_strdup(o, "location", &in->location, resp)) < 0 ||
-	    (r = field(o, "type", json_type_string, &type, resp)) < 0 ||
-	    (r = field(o, "expanded_config", json_type_object, &config, resp)) <
-		    0 ||
-	    (r = field(o, "devices", json_type_object, &devices, resp)) < 0)
-		return r;
-	if (!in->name || !in->status) {
-		set_error(resp, "instance without name or status");
-		return -EPROTO;
-	}
-	in->running = strcmp(in->status, "Running") == 0;
-	in->vm = type &&
-		 strcmp(json_object_get_string(type), "virtual-machine") == 0;
-	in->privileged = config_true(config, "security.privileged");
-	in->devices =
-		devices ? json_object_get(devices) : json_object_new_object();
-	return in->devices ? 0 : -ENOMEM;
-}
-
-static int instances_parse(struct json_object *md, struct lxd_instance_list *l,
-			   struct lxd_response *resp)
-{
-	if (!md || !json_object_is_type(md, json_type_array)) {
-		set_error(resp, "instance list is not an array");
-		return -EPROTO;
-	}
-	size_t n = json_object_array_length(md);
-	if (n && !(l->items = calloc(n, sizeof(*l->items))))
-		return -ENOMEM;
-	for (; l->n < n; l->n++) {
-		struct json_object *o = json_object_array_get_idx(md, l->n);
-		int r = instance_parse(o, &l->items[l->n], resp);
-		if (r < 0) {
-			l->n++; /* free what the failed entry holds */
-			return r;
-		}
-	}
+				     why ? why : strerror(-r));
 	return 0;
 }
 
@@ -679,22 +404,29 @@ int lxd_instances_list(struct lxd_client *c, const char *project,
 		       struct lxd_instance_list **out)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
-	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
 	_cleanup_(freep) char *p = lxd_path_escape(project);
 	_cleanup_(freep) char *path = NULL;
+	_cleanup_(freep) char *why = NULL;
 	int r;
 
 	if (!p ||
 	    asprintf(&path, "/1.0/instances?recursion=1&project=%s", p) < 0)
-		return -ENOMEM;
+		return log_err_errno(-ENOMEM, "out of memory");
 	if ((r = lxd_request(c, "GET", path, NULL, NULL, &resp)) < 0)
 		return r;
-	if (!(l = calloc(1, sizeof(*l))))
-		return -ENOMEM;
-	if ((r = instances_parse(resp.metadata, l, &resp)) < 0)
+	if ((r = lxd_instance_list_parse(resp.metadata, out, &why)) < 0)
 		return log_err_errno(r, "LXD GET %s: malformed answer: %s",
-				     path, resp.error ? resp.error : "");
-	*out = steal_ptr(&l);
+				     path, why ? why : strerror(-r));
+	return 0;
+}
+
+int lxd_instance_path(const char *project, const char *name, char **out)
+{
+	_cleanup_(freep) char *n = lxd_path_escape(name);
+	_cleanup_(freep) char *p = lxd_path_escape(project);
+
+	if (!n || !p || asprintf(out, "/1.0/instances/%s?project=%s", n, p) < 0)
+		return log_err_errno(-ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -703,14 +435,11 @@ int lxd_instance_get(struct lxd_client *c, const char *project,
 		     char **etag)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
-	_cleanup_(freep) char *n = lxd_path_escape(name);
-	_cleanup_(freep) char *p = lxd_path_escape(project);
 	_cleanup_(freep) char *path = NULL;
 	int r;
 
-	if (!n || !p ||
-	    asprintf(&path, "/1.0/instances/%s?project=%s", n, p) < 0)
-		return -ENOMEM;
+	if ((r = lxd_instance_path(project, name, &path)) < 0)
+		return r;
 	if ((r = lxd_request(c, "GET", path, NULL, NULL, &resp)) < 0)
 		return r;
 	if (!resp.metadata ||
@@ -737,7 +466,7 @@ static int wait_path(const char *op_path, int timeout_s, char **out)
 				     op_path);
 	if (asprintf(out, "%.*s/wait?timeout=%d%s%s", len, op_path, timeout_s,
 		     q ? "&" : "", q ? q + 1 : "") < 0)
-		return -ENOMEM;
+		return log_err_errno(-ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -747,6 +476,21 @@ enum {
 	LXD_OP_FAILURE = 400,
 	LXD_OP_CANCELLED = 401,
 };
+
+/* The operation's "status_code" (0 when absent), or -EPROTO. */
+static int operation_status(struct json_object *md, int *status)
+{
+	struct json_object *v = NULL;
+
+	if (!md || !json_object_is_type(md, json_type_object))
+		return -EPROTO;
+	if (!json_object_object_get_ex(md, "status_code", &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return -EPROTO;
+	*status = json_object_get_int(v);
+	return 0;
+}
 
 /* The failed operation's "err", or a stand-in when LXD gave none. */
 static int operation_error(struct json_object *md, char **out)
@@ -759,7 +503,7 @@ static int operation_error(struct json_object *md, char **out)
 		*out = strdup(json_object_get_string(v));
 	else
 		*out = strdup("operation failed without a reason");
-	return *out ? 0 : -ENOMEM;
+	return *out ? 0 : log_err_errno(-ENOMEM, "out of memory");
 }
 
 int lxd_operation_wait(struct lxd_client *c, const char *op_path, int timeout_s,
@@ -775,9 +519,7 @@ int lxd_operation_wait(struct lxd_client *c, const char *op_path, int timeout_s,
 			  c->total_ms + timeout_s * 1000L, &resp);
 	if (r < 0)
 		return r;
-	if (!resp.metadata ||
-	    !json_object_is_type(resp.metadata, json_type_object) ||
-	    field_int(resp.metadata, "status_code", &status, &resp) < 0)
+	if (operation_status(resp.metadata, &status) < 0)
 		return log_err_errno(-EPROTO, "LXD %s: malformed operation",
 				     path);
 	if (status == LXD_OP_SUCCESS)

@@ -11,9 +11,8 @@
 #include "devpass/util/log.h"
 #include "devpass/lxd/websocket.h"
 
-#define EVENTS_HANDSHAKE_TIMEOUT_MS 5000
-#define INSTANCES_PREFIX	    "/1.0/instances/"
-
+#define LXD_EVENTS_HANDSHAKE_TIMEOUT_MS 5000
+#define INSTANCES_PREFIX		"/1.0/instances/"
 
 static const char *const action_names[] = {
 	[LXD_EVENT_OTHER] = "other",	   [LXD_EVENT_CREATED] = "created",
@@ -135,14 +134,14 @@ static int query_project(const char *query, char **ret)
 
 /*
  * "/1.0/instances/NAME[/snapshots/S][?project=P]": the instance, and the
- * project if the query names one. EVENTS_IGNORED if not an instance path.
+ * project if the query names one. LXD_EVENT_IGNORED if not an instance path.
  */
 static int source_parse(const char *source, char **instance, char **project)
 {
 	size_t plen = strlen(INSTANCES_PREFIX);
 
 	if (strncmp(source, INSTANCES_PREFIX, plen) != 0)
-		return EVENTS_IGNORED;
+		return LXD_EVENT_IGNORED;
 	const char *name = source + plen;
 	size_t n = strcspn(name, "/?");
 	int r = url_decode_name(name, n, false, instance);
@@ -230,7 +229,7 @@ static int json_parse_object(const char *json, size_t len,
 	return 0;
 }
 
-/* The lifecycle event's metadata and action, or EVENTS_IGNORED. */
+/* The lifecycle event's metadata and action, or LXD_EVENT_IGNORED. */
 static int event_classify(struct json_object *root, struct json_object **meta,
 			  const char **action)
 {
@@ -239,7 +238,7 @@ static int event_classify(struct json_object *root, struct json_object **meta,
 	if (!type)
 		return -EBADMSG;
 	if (strcmp(type, "lifecycle") != 0)
-		return EVENTS_IGNORED;
+		return LXD_EVENT_IGNORED;
 	if (!json_object_object_get_ex(root, "metadata", meta) ||
 	    !json_object_is_type(*meta, json_type_object))
 		return -EBADMSG;
@@ -248,11 +247,11 @@ static int event_classify(struct json_object *root, struct json_object **meta,
 		return -EBADMSG;
 	/* Only instances matter; snapshots, exec, pause... come as OTHER. */
 	if (strncmp(*action, "instance-", strlen("instance-")) != 0)
-		return EVENTS_IGNORED;
+		return LXD_EVENT_IGNORED;
 	return 0;
 }
 
-int events_parse(const char *json, size_t len, struct lxd_event *ret)
+int lxd_event_parse(const char *json, size_t len, struct lxd_event *ret)
 {
 	_cleanup_(json_object_putp) struct json_object *root = NULL;
 	_cleanup_(lxd_event_clear) struct lxd_event ev = {0};
@@ -272,6 +271,8 @@ int events_parse(const char *json, size_t len, struct lxd_event *ret)
 	if (r == -EBADMSG)
 		log_debug("lxd events: skipping a malformed event (%zu bytes)",
 			  len);
+	else if (r == -ENOMEM)
+		log_err("lxd events: out of memory parsing an event");
 	if (r != 0)
 		return r;
 	*ret = ev;
@@ -279,11 +280,11 @@ int events_parse(const char *json, size_t len, struct lxd_event *ret)
 	return 0;
 }
 
-struct events {
+struct lxd_events {
 	struct ws_conn *ws;
 };
 
-void events_free(struct events *ev)
+void lxd_events_free(struct lxd_events *ev)
 {
 	if (!ev)
 		return;
@@ -291,7 +292,7 @@ void events_free(struct events *ev)
 	free(ev);
 }
 
-int events_get_fd(const struct events *ev)
+int lxd_events_get_fd(const struct lxd_events *ev)
 {
 	return ws_conn_get_fd(ev->ws);
 }
@@ -315,25 +316,23 @@ static int unix_connect(const char *path)
 			    strerror(-r));
 		return r;
 	}
-	int ret = fd;
-	fd = -1;
-	return ret;
+	return steal_fd(&fd);
 }
 
-int events_connect(struct events **ret, const char *socket_path)
+int lxd_events_connect(struct lxd_events **ret, const char *socket_path)
 {
-	_cleanup_(events_freep) struct events *ev = NULL;
+	_cleanup_(lxd_events_freep) struct lxd_events *ev = NULL;
 	int fd, r;
 
 	ev = calloc(1, sizeof(*ev));
 	if (!ev)
-		return -ENOMEM;
+		return log_err_errno(-ENOMEM, "lxd events: out of memory");
 	fd = unix_connect(socket_path);
 	if (fd < 0)
 		return fd;
 	/* ws_conn_new() owns fd from here, even when it fails. */
-	r = ws_conn_new(&ev->ws, fd, "lxd", EVENTS_PATH,
-			EVENTS_HANDSHAKE_TIMEOUT_MS);
+	r = ws_conn_new(&ev->ws, fd, "lxd", LXD_EVENTS_PATH,
+			LXD_EVENTS_HANDSHAKE_TIMEOUT_MS);
 	if (r < 0)
 		return r;
 	log_debug("listening to LXD events on %s", socket_path);
@@ -342,7 +341,7 @@ int events_connect(struct events **ret, const char *socket_path)
 }
 
 static int dispatch_message(const struct ws_message *msg,
-			    events_handler_t handler, void *userdata)
+			    lxd_events_handler_t handler, void *userdata)
 {
 	_cleanup_(lxd_event_clear) struct lxd_event event = {0};
 	int r;
@@ -351,7 +350,7 @@ static int dispatch_message(const struct ws_message *msg,
 		log_debug("lxd events: skipping a binary message");
 		return 0;
 	}
-	r = events_parse((const char *)msg->data, msg->len, &event);
+	r = lxd_event_parse((const char *)msg->data, msg->len, &event);
 	if (r == -ENOMEM)
 		return r;
 	if (r != 0)
@@ -363,7 +362,8 @@ static int dispatch_message(const struct ws_message *msg,
 	return 0;
 }
 
-int events_dispatch(struct events *ev, events_handler_t handler, void *userdata)
+int lxd_events_dispatch(struct lxd_events *ev, lxd_events_handler_t handler,
+			void *userdata)
 {
 	for (;;) {
 		struct ws_message msg;
@@ -372,7 +372,7 @@ int events_dispatch(struct events *ev, events_handler_t handler, void *userdata)
 			return 0;
 		if (r == WS_CLOSED) {
 			log_info("LXD closed the event stream");
-			return EVENTS_CLOSED;
+			return LXD_EVENTS_CLOSED;
 		}
 		if (r < 0)
 			return r;

@@ -7,6 +7,7 @@
 #include "devpass/util/log.h"
 #include "devpass/util/text.h"
 #include "devpass/lxd/sync.h"
+#include "request.h"
 
 /* One sync: what it works on and where it reports. */
 struct sync_ctx {
@@ -19,15 +20,6 @@ struct sync_ctx {
 	struct lxd_sync_stats *stats;
 	char **lxd_error;
 };
-
-static void (*test_hook)(void *userdata);
-static void *test_hook_userdata;
-
-void lxd_sync_set_test_hook(void (*fn)(void *userdata), void *userdata)
-{
-	test_hook = fn;
-	test_hook_userdata = userdata;
-}
 
 static bool has_prefix(const char *s, const char *prefix)
 {
@@ -184,6 +176,13 @@ static int sync_write(const struct sync_ctx *x, const char *method,
 	return r;
 }
 
+/* Building a body fails only for want of memory. */
+static int sync_oom(const struct sync_ctx *x)
+{
+	return log_err_errno(-ENOMEM, "instance %s: out of memory",
+			     x->instance);
+}
+
 /* One read-compare-write round; -ESTALE when the instance changed. */
 static int sync_once(const struct sync_ctx *x, const char *project)
 {
@@ -199,35 +198,26 @@ static int sync_once(const struct sync_ctx *x, const char *project)
 	if ((r = lxd_instance_get(x->c, project, x->instance, &inst, &etag)) <
 	    0)
 		return r;
-	if (test_hook)
-		test_hook(test_hook_userdata);
+	lxd_client_after_read(x->c);
 	if (!json_object_object_get_ex(inst, "devices", &current) ||
 	    !json_object_is_type(current, json_type_object))
 		current = empty = json_object_new_object();
 	if (!current || !(changes = json_object_new_object()))
-		return -ENOMEM;
+		return sync_oom(x);
 	r = devices_diff(x, current, changes, &removals, x->has_patch_removal);
-	if (r < 0 || (json_object_object_length(changes) == 0 && !removals))
-		return r;
+	if (r < 0)
+		return sync_oom(x);
+	if (json_object_object_length(changes) == 0 && !removals)
+		return 0;
 	bool put = removals > 0 && !x->has_patch_removal;
 	r = put ? body_put(x, inst, current, &body)
 		: body_patch(inst, changes, &body);
 	if (r < 0)
-		return r;
+		return sync_oom(x);
 	log_debug("LXD %s %s: %d entries to write, %zu to remove",
 		  put ? "PUT" : "PATCH", x->path,
 		  json_object_object_length(changes), removals);
 	return sync_write(x, put ? "PUT" : "PATCH", body, etag);
-}
-
-static int instance_path(const char *project, const char *instance, char **out)
-{
-	_cleanup_(freep) char *n = lxd_path_escape(instance);
-	_cleanup_(freep) char *p = lxd_path_escape(project);
-
-	if (!n || !p || asprintf(out, "/1.0/instances/%s?project=%s", n, p) < 0)
-		return -ENOMEM;
-	return 0;
 }
 
 int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
@@ -253,7 +243,7 @@ int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
 	if (lxd_error)
 		*lxd_error = NULL;
 	if ((r = desired_check(desired, prefix)) < 0 ||
-	    (r = instance_path(project, instance, &path)) < 0)
+	    (r = lxd_instance_path(project, instance, &path)) < 0)
 		return r;
 	x.path = path;
 	for (unsigned i = 0; i < LXD_SYNC_MAX_ATTEMPTS; i++) {

@@ -36,7 +36,7 @@ struct service {
 	struct ruleset *rules;
 	struct lxd_client *lxd;
 	struct reconciler *rc;
-	struct events *events;
+	struct lxd_events *events;
 	struct control *control;
 	bool dirty;   /* something changed since the last reconcile */
 	bool waiting; /* a retry is scheduled; reconcile when it fires */
@@ -46,7 +46,7 @@ struct service {
 
 static void service_free(struct service *s)
 {
-	events_free(s->events);
+	lxd_events_free(s->events);
 	control_free(s->control);
 	reconciler_free(s->rc);
 	lxd_client_free(s->lxd);
@@ -193,10 +193,10 @@ static int connect_events(struct service *s)
 	int r = connect_lxd(s);
 	if (r < 0)
 		return r;
-	r = events_connect(&s->events, lxd_client_socket_path(s->lxd));
+	r = lxd_events_connect(&s->events, lxd_client_socket_path(s->lxd));
 	if (r < 0)
 		return r;
-	r = watch(s, events_get_fd(s->events), WATCH_EVENTS);
+	r = watch(s, lxd_events_get_fd(s->events), WATCH_EVENTS);
 	if (r < 0)
 		return r;
 	log_info("listening to LXD events on %s",
@@ -208,8 +208,8 @@ static int connect_events(struct service *s)
 
 static void drop_events(struct service *s)
 {
-	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, events_get_fd(s->events), NULL);
-	events_free(steal_ptr(&s->events));
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, lxd_events_get_fd(s->events), NULL);
+	lxd_events_free(steal_ptr(&s->events));
 }
 
 static void schedule_retry(struct service *s)
@@ -240,7 +240,7 @@ static void reconcile(struct service *s)
 
 static void on_events(struct service *s)
 {
-	int r = events_dispatch(s->events, on_lxd_event, s);
+	int r = lxd_events_dispatch(s->events, on_lxd_event, s);
 	if (r == 0)
 		return;
 	log_warning("lost LXD's event stream (%s); reconnecting",

@@ -33,6 +33,7 @@
 #include "devpass/util/json.h"
 #include "devpass/lxd/client.h"
 #include "devpass/lxd/sync.h"
+#include "request.h" /* daemon/lxd/: the raw lxd_request() */
 #include "matcher.h"
 #include "report.h"
 #include "stats.h"

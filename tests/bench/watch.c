@@ -15,7 +15,7 @@
 #define POLL_FALLBACK_MS 5
 
 struct watch {
-	struct events *ev;
+	struct lxd_events *ev;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -48,7 +48,7 @@ static void on_event(const struct lxd_event *ev, void *userdata)
 static void *listen_thread(void *arg)
 {
 	struct watch *w = arg;
-	struct pollfd fds[2] = {{events_get_fd(w->ev), POLLIN, 0},
+	struct pollfd fds[2] = {{lxd_events_get_fd(w->ev), POLLIN, 0},
 				{w->stop[0], POLLIN, 0}};
 
 	for (;;) {
@@ -56,7 +56,7 @@ static void *listen_thread(void *arg)
 			return NULL;
 		if (fds[1].revents)
 			return NULL;
-		if (fds[0].revents && events_dispatch(w->ev, on_event, w) != 0)
+		if (fds[0].revents && lxd_events_dispatch(w->ev, on_event, w) != 0)
 			return NULL; /* the waiter falls back to polling */
 	}
 }
@@ -70,7 +70,7 @@ int watch_start(struct watch **ret, const char *socket)
 		return -ENOMEM;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	if (pipe(w->stop) < 0 || (r = events_connect(&w->ev, socket)) < 0 ||
+	if (pipe(w->stop) < 0 || (r = lxd_events_connect(&w->ev, socket)) < 0 ||
 	    (r = -pthread_create(&w->thread, NULL, listen_thread, w)) < 0) {
 		free(w);
 		return r ? r : -errno;
@@ -86,7 +86,7 @@ void watch_stop(struct watch *w)
 	if (write(w->stop[1], "x", 1) != 1)
 		return;
 	pthread_join(w->thread, NULL);
-	events_free(w->ev);
+	lxd_events_free(w->ev);
 	close(w->stop[0]);
 	close(w->stop[1]);
 	free(w);

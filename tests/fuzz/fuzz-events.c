@@ -15,9 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	_cleanup_(lxd_event_clear) struct lxd_event ev = {0};
 
 	log_set_max_level(LOG_CRIT);
-	int r = events_parse((const char *)data, size, &ev);
+	int r = lxd_event_parse((const char *)data, size, &ev);
 	if (r != 0) {
-		if (r != EVENTS_IGNORED && r != -EBADMSG && r != -ENOMEM)
+		if (r != LXD_EVENT_IGNORED && r != -EBADMSG && r != -ENOMEM)
 			__builtin_trap();
 		if (ev.instance || ev.project)
 			__builtin_trap();

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "devpass/util/log.h"
+#include "devpass/lxd/websocket-handshake.h"
 #include "devpass/lxd/websocket.h"
 
 /* A small cap so that the size limit is reached too. */

@@ -61,11 +61,11 @@ void lxd_event_clear(struct lxd_event *ev);
 /* "created", "started", ... "other". */
 const char *lxd_event_action_to_string(enum lxd_event_action action);
 
-/* Positive return of events_parse(): valid, but not an instance event. */
-#define EVENTS_IGNORED 1
+/* Positive return of lxd_event_parse(): valid, but not an instance event. */
+#define LXD_EVENT_IGNORED 1
 
 /**
- * events_parse() - parse one event message.
+ * lxd_event_parse() - parse one event message.
  * @json: the message text (need not be NUL-terminated).
  * @len: its length.
  * @ret: filled on 0; free with lxd_event_clear().
@@ -73,19 +73,19 @@ const char *lxd_event_action_to_string(enum lxd_event_action action);
  * The instance comes from metadata.source ("/1.0/instances/NAME[/...]
  * [?project=P]", URL-decoded), else from metadata.name.
  *
- * Return: 0; EVENTS_IGNORED for a well-formed event that is not an
+ * Return: 0; LXD_EVENT_IGNORED for a well-formed event that is not an
  * instance lifecycle event (operations, projects, logging...); -EBADMSG
  * for garbage (logged at debug); -ENOMEM.
  */
-int events_parse(const char *json, size_t len, struct lxd_event *ret);
+int lxd_event_parse(const char *json, size_t len, struct lxd_event *ret);
 
-struct events;
+struct lxd_events;
 
-/* The request target events_connect() uses. */
-#define EVENTS_PATH "/1.0/events?type=lifecycle&all-projects=true"
+/* The request target lxd_events_connect() uses. */
+#define LXD_EVENTS_PATH "/1.0/events?type=lifecycle&all-projects=true"
 
 /**
- * events_connect() - open the event stream.
+ * lxd_events_connect() - open the event stream.
  * @ret: the listener.
  * @socket_path: LXD's unix socket.
  *
@@ -95,20 +95,21 @@ struct events;
  * Return: 0 or a negative errno (-ENOENT, -ECONNREFUSED: LXD is not
  * there; -ETIMEDOUT; -EPROTO: it did not speak WebSocket).
  */
-int events_connect(struct events **ret, const char *socket_path);
-void events_free(struct events *ev);
-DEFINE_FREEP(struct events, events_free)
+int lxd_events_connect(struct lxd_events **ret, const char *socket_path);
+void lxd_events_free(struct lxd_events *ev);
+DEFINE_FREEP(struct lxd_events, lxd_events_free)
 
 /* The fd to watch for EPOLLIN. */
-int events_get_fd(const struct events *ev);
+int lxd_events_get_fd(const struct lxd_events *ev);
 
-typedef void (*events_handler_t)(const struct lxd_event *event, void *userdata);
+typedef void (*lxd_events_handler_t)(const struct lxd_event *event,
+				     void *userdata);
 
-/* Positive return of events_dispatch(): LXD closed the stream. */
-#define EVENTS_CLOSED 1
+/* Positive return of lxd_events_dispatch(): LXD closed the stream. */
+#define LXD_EVENTS_CLOSED 1
 
 /**
- * events_dispatch() - handle everything that has arrived.
+ * lxd_events_dispatch() - handle everything that has arrived.
  * @ev: the listener.
  * @handler: called once per instance event, in order.
  * @userdata: passed to @handler.
@@ -116,10 +117,10 @@ typedef void (*events_handler_t)(const struct lxd_event *event, void *userdata);
  * Reads until the socket has nothing more, so a level- or edge-triggered
  * epoll is fine. Unparseable messages are logged at debug and skipped.
  *
- * Return: 0 (wait for the fd again); EVENTS_CLOSED (LXD went away or
+ * Return: 0 (wait for the fd again); LXD_EVENTS_CLOSED (LXD went away or
  * closed the stream: free @ev, reconnect with backoff and reconcile
  * everything, since events may have been missed); or a negative errno
- * (the stream is broken: the same as EVENTS_CLOSED for the caller).
+ * (the stream is broken: the same as LXD_EVENTS_CLOSED for the caller).
  */
-int events_dispatch(struct events *ev, events_handler_t handler,
-		    void *userdata);
+int lxd_events_dispatch(struct lxd_events *ev, lxd_events_handler_t handler,
+			void *userdata);

@@ -67,7 +67,10 @@ struct lxd_sync_stats {
  * @desired is malformed (a name without @prefix, a non-string option);
  * -ENXIO when the instance does not exist; -EIO when LXD refused the write
  * (see @lxd_error); -ESTALE when the instance kept changing under us;
- * other errors of lxd_request().
+ * other errors of client.h's DOC.
+ *
+ * Tests can run code between the read and the write of each attempt
+ * (lxd_client_set_after_read(), daemon/lxd/request.h).
  */
 int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
 			      const char *instance, const char *prefix,
@@ -82,10 +85,3 @@ int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
  * starts with @prefix, or NULL if none (or on ENOMEM). Caller frees.
  */
 char *lxd_error_device(const char *lxd_error, const char *prefix);
-
-/**
- * lxd_sync_set_test_hook() - for tests only: call @fn(@userdata) after
- * each GET of the instance and before the write, so a test can change the
- * instance in between and provoke a 412. NULL clears it.
- */
-void lxd_sync_set_test_hook(void (*fn)(void *userdata), void *userdata);

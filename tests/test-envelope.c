@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The LXD answer parser without a socket (envelope.h): real replies of LXD
+ * 5.0.2 (tests/fuzz/corpus/envelope/, "STATUS ETAG" then the body), then
+ * malformed envelopes, wrong types, truncated, huge and non-UTF-8 bodies.
+ */
+#include <json-c/json.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "devpass/lxd/envelope.h"
+
+/* One captured reply: its status, ETag (NULL for "-") and body. */
+struct capture {
+	long status;
+	char etag[128];
+	char *body;
+	size_t len;
+};
+
+static void capture_read(const char *name, struct capture *c)
+{
+	char path[4096], head[160];
+	const char *src = getenv("DEVPASS_SOURCE_DIR");
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/envelope/%s",
+		 src ? src : ".", name);
+	if (!(f = fopen(path, "rb")))
+		fail_msg("cannot open %s", path);
+	assert_non_null(fgets(head, sizeof(head), f));
+	assert_int_equal(sscanf(head, "%ld %127s", &c->status, c->etag), 2);
+	if (strcmp(c->etag, "-") == 0)
+		c->etag[0] = '\0';
+	c->body = malloc(65536);
+	assert_non_null(c->body);
+	c->len = fread(c->body, 1, 65536, f);
+	fclose(f);
+}
+
+/* Parses capture @name into @resp; returns lxd_response_parse()'s result. */
+static int parse_capture(const char *name, struct lxd_response *resp)
+{
+	struct capture c;
+	int r;
+
+	capture_read(name, &c);
+	r = lxd_response_parse(c.status, c.etag[0] ? c.etag : NULL, c.body,
+			       c.len, resp);
+	free(c.body);
+	return r;
+}
+
+static int parse_text(long status, const char *body, struct lxd_response *r)
+{
+	return lxd_response_parse(status, NULL, body, strlen(body), r);
+}
+
+static void test_real_server_reply(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
+
+	assert_int_equal(parse_capture("server", &resp), 0);
+	assert_int_equal(resp.type, LXD_RESPONSE_SYNC);
+	assert_int_equal(resp.status_code, 200);
+	assert_non_null(resp.etag);
+	assert_int_equal(lxd_server_parse(resp.metadata, &s, NULL), 0);
+	assert_string_equal(s->server_version, "5.0.2");
+	assert_non_null(s->server_name);
+	assert_false(s->clustered);
+	assert_true(lxd_server_has_extension(s, "instances"));
+	/* 5.0.2 predates it: removals go through PUT (sync.h). */
+	assert_false(lxd_server_has_extension(s, "device_patch_removal"));
+}
+
+static void test_real_instance_list(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
+
+	assert_int_equal(parse_capture("instances", &resp), 0);
+	assert_int_equal(lxd_instance_list_parse(resp.metadata, &l, NULL), 0);
+	assert_int_equal(l->n, 1);
+	assert_string_equal(l->items[0].name, "c1");
+	assert_string_equal(l->items[0].status, "Running");
+	assert_true(l->items[0].running);
+	assert_false(l->items[0].vm);
+	assert_false(l->items[0].privileged);
+	assert_string_equal(l->items[0].location, "none");
+	assert_true(json_object_is_type(l->items[0].devices, json_type_object));
+}
+
+static void test_real_empty_list(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
+
+	assert_int_equal(parse_capture("project-missing", &resp), 0);
+	assert_int_equal(lxd_instance_list_parse(resp.metadata, &l, NULL), 0);
+	assert_int_equal(l->n, 0);
+}
+
+static void test_real_instance_keeps_etag(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+
+	assert_int_equal(parse_capture("instance", &resp), 0);
+	assert_non_null(resp.etag);
+	assert_int_equal(resp.etag[0], '"');
+	assert_true(json_object_is_type(resp.metadata, json_type_object));
+}
+
+/* The real refusals map to the error contract, LXD's text kept. */
+static void test_real_errors(void **state)
+{
+	static const struct {
+		const char *name;
+		int r;
+		const char *error;
+	} cases[] = {
+		{"instance-missing", -ENXIO, "Instance not found"},
+		{"not-found-path", -ENXIO, NULL},
+		{"precondition-failed", -ESTALE, "ETag doesn't match"},
+		{"patch-bad", -EIO,
+		 "Device validation failed for \"devpass-x\""},
+		{"stop-running", -EIO, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+		print_message("%s\n", cases[i].name);
+		assert_int_equal(parse_capture(cases[i].name, &resp),
+				 cases[i].r);
+		assert_int_equal(resp.type, LXD_RESPONSE_ERROR);
+		assert_non_null(resp.error);
+		if (cases[i].error)
+			assert_non_null(strstr(resp.error, cases[i].error));
+	}
+}
+
+static void test_real_async_and_operation(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+
+	assert_int_equal(parse_capture("put-async", &resp), 0);
+	assert_int_equal(resp.type, LXD_RESPONSE_ASYNC);
+	assert_int_equal(resp.status_code, 100);
+	assert_non_null(resp.operation);
+	assert_memory_equal(resp.operation, "/1.0/operations/", 16);
+	assert_int_equal(parse_capture("operation-wait", &resp), 0);
+	assert_true(json_object_is_type(resp.metadata, json_type_object));
+}
+
+/* Not an envelope: each is -EPROTO with a reason. */
+static void test_malformed_envelope(void **state)
+{
+	static const struct {
+		long status;
+		const char *body;
+	} cases[] = {
+		{200, "[]"},
+		{200, "\"sync\""},
+		{200, "{}"},
+		{200, "{\"type\":\"synchronous\"}"},
+		{200, "{\"type\":null}"},
+		{200, "{\"type\":\"async\",\"status_code\":100}"},
+		{202, "{\"type\":\"async\",\"operation\":\"\"}"},
+		{200, "{\"type\":\"error\",\"error\":\"x\"}"},
+		{404, "{\"type\":\"sync\",\"metadata\":{}}"},
+		{500,
+		 "{\"type\":\"async\",\"operation\":\"/1.0/operations/x\"}"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+		print_message("%s\n", cases[i].body);
+		assert_int_equal(
+			parse_text(cases[i].status, cases[i].body, &resp),
+			-EPROTO);
+		assert_non_null(resp.error);
+	}
+}
+
+static void test_wrong_types(void **state)
+{
+	static const char *const cases[] = {
+		"{\"type\":1}",
+		"{\"type\":\"sync\",\"status_code\":\"200\"}",
+		"{\"type\":\"sync\",\"status_code\":200.5}",
+		"{\"type\":\"sync\",\"error_code\":[]}",
+		"{\"type\":\"sync\",\"error\":{}}",
+		"{\"type\":\"async\",\"operation\":7}",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+		print_message("%s\n", cases[i]);
+		assert_int_equal(parse_text(200, cases[i], &resp), -EPROTO);
+		assert_non_null(strstr(resp.error, "has type"));
+	}
+}
+
+static void test_truncated_real_reply(void **state)
+{
+	struct capture c;
+
+	capture_read("instances", &c);
+	for (size_t cut = 0; cut < c.len - 2; cut += 97) {
+		_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+		assert_int_equal(
+			lxd_response_parse(c.status, NULL, c.body, cut, &resp),
+			-EPROTO);
+		assert_non_null(strstr(resp.error, "not JSON"));
+	}
+	free(c.body);
+}
+
+static void test_trailing_garbage_and_nul(void **state)
+{
+	static const char twice[] = "{\"type\":\"sync\"}{\"type\":\"sync\"}";
+	static const char nul[] = "{\"type\":\"sync\"}\0 ";
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+
+	assert_int_equal(parse_text(200, twice, &resp), -EPROTO);
+	assert_int_equal(
+		lxd_response_parse(200, NULL, nul, sizeof(nul) - 1, &resp),
+		-EPROTO);
+	assert_int_equal(parse_text(200, "{\"type\":\"sync\"} \r\n", &resp), 0);
+}
+
+static void test_huge_body_refused(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+	size_t len = LXD_MAX_RESPONSE + 1;
+	char *big = malloc(len);
+
+	assert_non_null(big);
+	memset(big, ' ', len);
+	memcpy(big, "{\"type\":\"sync\"}", 15);
+	assert_int_equal(lxd_response_parse(200, NULL, big, len, &resp),
+			 -EPROTO);
+	assert_non_null(strstr(resp.error, "larger than"));
+	/* Just under the cap, the same bytes are fine. */
+	assert_int_equal(lxd_response_parse(200, NULL, big, len - 1, &resp), 0);
+	free(big);
+}
+
+static void test_deep_nesting_refused(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+	size_t depth = 100000, n = 0;
+	char *deep = malloc(2 * depth + 64);
+
+	assert_non_null(deep);
+	n += (size_t)sprintf(deep, "{\"type\":\"sync\",\"metadata\":");
+	memset(deep + n, '[', depth);
+	memset(deep + n + depth, ']', depth);
+	n += 2 * depth;
+	deep[n++] = '}';
+	assert_int_equal(lxd_response_parse(200, NULL, deep, n, &resp),
+			 -EPROTO);
+	free(deep);
+}
+
+static void test_non_utf8_refused(void **state)
+{
+	static const char *const cases[] = {
+		"{\"type\":\"sync\",\"error\":\"\xff\"}",
+		"{\"type\":\"sync\",\"metadata\":{\"n\xc3\":1}}",
+		/* json-c's own check takes these three: */
+		"{\"type\":\"error\",\"error\":\"\xed\xa0\x80\"}",
+		"{\"type\":\"error\",\"error\":\"\xc0\xaf\"}",
+		"{\"type\":\"error\",\"error\":\"\xf4\x90\x80\x80\"}",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+		assert_int_equal(
+			parse_text(i >= 2 ? 500 : 200, cases[i], &resp),
+			-EPROTO);
+	}
+}
+
+static void test_error_without_text_gets_one(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+
+	assert_int_equal(parse_text(412, "{\"type\":\"error\"}", &resp),
+			 -ESTALE);
+	assert_string_equal(resp.error, "LXD error 412");
+	/* error_code wins over the HTTP status. */
+	assert_int_equal(parse_text(500,
+				    "{\"type\":\"error\",\"error_code\":404}",
+				    &resp),
+			 -ENXIO);
+}
+
+static struct json_object *json(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+	assert_non_null(o);
+	return o;
+}
+
+static void test_server_wrong_types(void **state)
+{
+	static const char *const cases[] = {
+		"[]",
+		"{}",
+		"{\"api_extensions\":{}}",
+		"{\"api_extensions\":[\"a\",1]}",
+		"{\"api_extensions\":[],\"environment\":[]}",
+		"{\"api_extensions\":[],\"environment\":{\"server_name\":1}}",
+		("{\"api_extensions\":[],"
+		 "\"environment\":{\"server_clustered\":\"true\"}}"),
+	};
+	struct lxd_server *s = NULL;
+
+	assert_int_equal(lxd_server_parse(NULL, &s, NULL), -EPROTO);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		_cleanup_(json_object_putp) struct json_object *md =
+			json(cases[i]);
+		_cleanup_(freep) char *why = NULL;
+		print_message("%s\n", cases[i]);
+		assert_int_equal(lxd_server_parse(md, &s, &why), -EPROTO);
+		assert_non_null(why);
+		assert_null(s);
+	}
+}
+
+static void test_server_minimal(void **state)
+{
+	_cleanup_(json_object_putp) struct json_object *md =
+		json("{\"api_extensions\":[\"device_patch_removal\"],"
+		     "\"environment\":{\"server_clustered\":true}}");
+	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
+
+	assert_int_equal(lxd_server_parse(md, &s, NULL), 0);
+	assert_true(s->clustered);
+	assert_null(s->server_name);
+	assert_true(lxd_server_has_extension(s, "device_patch_removal"));
+}
+
+static void test_instance_list_wrong_types(void **state)
+{
+	static const char *const cases[] = {
+		"{}",
+		"[1]",
+		"[{\"status\":\"Running\"}]",
+		"[{\"name\":\"c1\"}]",
+		"[{\"name\":\"c1\",\"status\":\"Running\",\"devices\":[]}]",
+		"[{\"name\":\"c1\",\"status\":\"Running\",\"type\":1}]",
+		"[{\"name\":\"c1\",\"status\":\"Running\"},{\"name\":2}]",
+		("[{\"name\":\"c1\",\"status\":\"Running\","
+		 "\"expanded_config\":\"x\"}]"),
+	};
+	struct lxd_instance_list *l = NULL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		_cleanup_(json_object_putp) struct json_object *md =
+			json(cases[i]);
+		_cleanup_(freep) char *why = NULL;
+		print_message("%s\n", cases[i]);
+		assert_int_equal(lxd_instance_list_parse(md, &l, &why),
+				 -EPROTO);
+		assert_non_null(why);
+		assert_null(l);
+	}
+}
+
+static void test_instance_list_fields(void **state)
+{
+	_cleanup_(json_object_putp) struct json_object *md =
+		json("[{\"name\":\"v1\",\"status\":\"Stopped\","
+		     "\"type\":\"virtual-machine\","
+		     "\"expanded_config\":{\"security.privileged\":\"YES\"}}]");
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
+
+	assert_int_equal(lxd_instance_list_parse(md, &l, NULL), 0);
+	assert_int_equal(l->n, 1);
+	assert_true(l->items[0].vm);
+	assert_false(l->items[0].running);
+	assert_true(l->items[0].privileged);
+	assert_null(l->items[0].location);
+	assert_int_equal(json_object_object_length(l->items[0].devices), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_real_server_reply),
+		cmocka_unit_test(test_real_instance_list),
+		cmocka_unit_test(test_real_empty_list),
+		cmocka_unit_test(test_real_instance_keeps_etag),
+		cmocka_unit_test(test_real_errors),
+		cmocka_unit_test(test_real_async_and_operation),
+		cmocka_unit_test(test_malformed_envelope),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_truncated_real_reply),
+		cmocka_unit_test(test_trailing_garbage_and_nul),
+		cmocka_unit_test(test_huge_body_refused),
+		cmocka_unit_test(test_deep_nesting_refused),
+		cmocka_unit_test(test_non_utf8_refused),
+		cmocka_unit_test(test_error_without_text_gets_one),
+		cmocka_unit_test(test_server_wrong_types),
+		cmocka_unit_test(test_server_minimal),
+		cmocka_unit_test(test_instance_list_wrong_types),
+		cmocka_unit_test(test_instance_list_fields),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

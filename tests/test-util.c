@@ -108,6 +108,9 @@ static void json_buffer_is_one_whole_strict_value(void **state)
 	assert_int_equal(parse("", &bad), -EBADMSG);
 	assert_int_equal(parse("[1, 2,]", &bad), -EBADMSG);
 	assert_int_equal(parse("\"\xff\"", &bad), -EBADMSG);
+	/* overlong '/' and an encoded surrogate, which json-c lets through */
+	assert_int_equal(parse("\"\xc0\xaf\"", &bad), -EBADMSG);
+	assert_int_equal(parse("\"\xed\xa0\x80\"", &bad), -EBADMSG);
 	assert_null(bad);
 	/* A NUL inside the buffer ends nothing: it is trailing data. */
 	char why[128];

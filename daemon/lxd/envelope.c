@@ -7,7 +7,6 @@
 
 #include "devpass/util/json.h"
 #include "devpass/util/strv.h"
-#include "devpass/util/text.h"
 #include "devpass/lxd/envelope.h"
 
 static void error_set(char **error, const char *fmt, ...) _printf_(2, 3);
@@ -164,12 +163,6 @@ int lxd_response_parse(long http_status, const char *etag, const char *body,
 	if (len > LXD_MAX_RESPONSE) {
 		error_set(&resp->error, "answer larger than %u bytes",
 			  LXD_MAX_RESPONSE);
-		return -EPROTO;
-	}
-	/* json-c's UTF-8 check lets overlong forms, surrogates and code
-	 * points above U+10FFFF through. */
-	if (!text_utf8_valid(body, len)) {
-		error_set(&resp->error, "answer is not JSON: not UTF-8");
 		return -EPROTO;
 	}
 	if ((r = envelope_fields(body, len, resp)) < 0)

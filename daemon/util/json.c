@@ -39,6 +39,12 @@ int json_parse_buffer(const char *buf, size_t len, json_object **out,
 		snprintf(why, why_size, len ? "too large" : "empty");
 		return -EBADMSG;
 	}
+	/* json-c's own UTF-8 check lets overlong forms, surrogates and code
+	 * points above U+10FFFF through. */
+	if (!text_utf8_valid(buf, len)) {
+		snprintf(why, why_size, "not UTF-8");
+		return -EBADMSG;
+	}
 	if (!(tok = json_tokener_new()))
 		return -ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |

@@ -14,7 +14,7 @@
 
 static void assert_escapes_to(const char *in, const char *want)
 {
-	char *got = rule_generate_escape(in);
+	char *got = generate_escape(in);
 
 	assert_non_null(got);
 	assert_string_equal(got, want);
@@ -58,7 +58,7 @@ static void escaped_value_matches_the_original(void **state)
 
 	for (int b = 1; b < 256; b++) {
 		snprintf(s, sizeof(s), "%c-%c", b, b);
-		e = rule_generate_escape(s);
+		e = generate_escape(s);
 		assert_non_null(e);
 		/* The parser splits values at unescaped white space. */
 		assert_null(strpbrk(e, "\t\n\r\v\f"));
@@ -92,7 +92,7 @@ static char *generate(const struct device *d, const char *instance)
 {
 	char *text = NULL;
 
-	assert_int_equal(rule_generate(d, instance, &text), 0);
+	assert_int_equal(generate_rule(d, instance, &text), 0);
 	assert_non_null(text);
 	return text;
 }
@@ -205,10 +205,10 @@ static void instance_must_be_a_name(void **state)
 	struct device *d = printer();
 	char *text = NULL;
 
-	assert_int_equal(rule_generate(d, "two words", &text), -EINVAL);
-	assert_int_equal(rule_generate(d, "", &text), -EINVAL);
-	assert_int_equal(rule_generate(d, "a\nInstance=b", &text), -EINVAL);
-	assert_int_equal(rule_generate(d, "glob*", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "two words", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "a\nInstance=b", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "glob*", &text), -EINVAL);
 	assert_null(text);
 	text = generate(d, "My_vm.2-b");
 	free(text);
@@ -217,24 +217,24 @@ static void instance_must_be_a_name(void **state)
 
 static void file_names(void **state)
 {
-	char buf[RULE_GENERATE_NAME_MAX];
+	char buf[GENERATE_NAME_MAX];
 	struct device *u = printer();
 	struct device *p = fx_pci("0000:65:00.0", 0x10de, 0x1eb8, 0x030000);
 
-	assert_string_equal(rule_generate_name(u, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(u, buf, sizeof(buf)),
 			    "50-04a9-31c0-C767F1C7.rules");
-	assert_string_equal(rule_generate_name(p, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(p, buf, sizeof(buf)),
 			    "50-10de-1eb8-0000_65_00.0.rules");
 	fx_set(&u->serial, "../a b/\xff*");
-	assert_string_equal(rule_generate_name(u, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(u, buf, sizeof(buf)),
 			    "50-04a9-31c0-.._a_b___.rules");
 	fx_set(&u->serial, "0123456789abcdefghijklmnopqrstuvwxyz");
-	assert_string_equal(rule_generate_name(u, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(u, buf, sizeof(buf)),
 			    "50-04a9-31c0-0123456789abcdefghijklmn.rules");
 	fx_set(&u->serial, NULL);
-	assert_string_equal(rule_generate_name(u, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(u, buf, sizeof(buf)),
 			    "50-04a9-31c0-1-4.rules");
-	assert_null(rule_generate_name(u, buf, RULE_GENERATE_NAME_MAX - 1));
+	assert_null(generate_file_name(u, buf, GENERATE_NAME_MAX - 1));
 	device_free(u);
 	device_free(p);
 }

@@ -29,7 +29,7 @@ int cmd_explain(const struct cli_options *o, const char *what)
 	for (size_t i = 0; i < rs->n_rules; i++) {
 		const struct rule *r = rs->rules[i];
 		struct match_why why;
-		if (!rule_matches(r, d, &why))
+		if (!match_rule(r, d, &why))
 			printf("  no   %s: %s\n", r->name, why.reason);
 		else if (owner)
 			printf("  also %s matches, but %s comes first\n",

@@ -74,7 +74,7 @@ static char *usb_nodes(const struct device *d)
 static int usb_add_row(struct table *t, const struct device *d,
 		       const char *prefix, const struct ruleset *rs)
 {
-	const struct rule *r = ruleset_match(rs, d);
+	const struct rule *r = match_ruleset(rs, d);
 	char ids[10], cls[4];
 	snprintf(cls, sizeof(cls), "%02x", d->usb_class);
 	for (size_t i = 0; i < d->n_interface_classes && d->usb_class == 0; i++)
@@ -148,7 +148,7 @@ static int print_usb(const struct device_list *l, const struct ruleset *rs)
 static int pci_add_row(struct table *t, const struct device *d,
 		       const struct ruleset *rs)
 {
-	const struct rule *r = ruleset_match(rs, d);
+	const struct rule *r = match_ruleset(rs, d);
 	char ids[10], cls[8], group[16];
 	snprintf(cls, sizeof(cls), "%06x", d->pci_class);
 	snprintf(group, sizeof(group), "%d", d->iommu_group);
@@ -190,7 +190,7 @@ static int print_json(const struct device_list *l, const struct ruleset *rs)
 	json_object *devs = json_object_new_array();
 	json_object_object_add(root, "devices", devs);
 	for (size_t i = 0; i < l->n_devices; i++) {
-		const struct rule *r = ruleset_match(rs, l->devices[i]);
+		const struct rule *r = match_ruleset(rs, l->devices[i]);
 		json_object *o = json_from_device(l->devices[i]);
 		if (!o)
 			return -ENOMEM;

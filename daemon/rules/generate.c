@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `devpass generate`: the text of a rule that matches exactly one device. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "devpass/model/device.h"
+#include "devpass/model/node.h"
 #include "devpass/rules/generate.h"
 #include "devpass/util/log.h"
-#include "devpass/rules/rules.h"
 #include "devpass/util/text.h"
 
 /* Longest serial or id put into a suggested file name. */
@@ -57,7 +58,7 @@ static void write_escaped(FILE *f, const void *s)
 	escape_to(f, s);
 }
 
-char *rule_generate_escape(const char *s)
+char *generate_escape(const char *s)
 {
 	char *out = NULL;
 
@@ -141,7 +142,7 @@ static void write_rule(FILE *f, const void *arg)
 		      "get this device.\n",
 		      f);
 	fprintf(f, "Instance=%s\n",
-		a->instance ? a->instance : RULE_GENERATE_DEFAULT_INSTANCE);
+		a->instance ? a->instance : GENERATE_DEFAULT_INSTANCE);
 	if (is_usb(a->d))
 		write_nodes(f, a->d);
 	else if (device_is_gpu(a->d))
@@ -158,7 +159,7 @@ static bool instance_name_valid(const char *s)
 			 "0123456789-_.") == n;
 }
 
-int rule_generate(const struct device *d, const char *instance, char **out_text)
+int generate_rule(const struct device *d, const char *instance, char **out_text)
 {
 	struct generate_args a = {.d = d, .instance = instance};
 
@@ -190,11 +191,11 @@ static void name_append(char *buf, size_t n, const char *s, size_t max)
 	buf[at] = '\0';
 }
 
-const char *rule_generate_name(const struct device *d, char *buf, size_t n)
+const char *generate_file_name(const struct device *d, char *buf, size_t n)
 {
 	const char *tail = d->serial && *d->serial ? d->serial : d->id;
 
-	if (n < RULE_GENERATE_NAME_MAX)
+	if (n < GENERATE_NAME_MAX)
 		return NULL;
 	snprintf(buf, n, "50-%04x-%04x", d->vendor, d->product);
 	if (tail && *tail) {

@@ -1,106 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Rule files: parsing (rule_parse) and loading (rule_load_file,
- * ruleset_load). Matching lives in match.c.
- *
- * A rule file is read line by line; each line is first checked as bytes
- * (length, NUL, UTF-8, control characters), then parsed as a section
- * header or a Key=value assignment dispatched through key_defs[]. Checks
- * that depend on several lines (required keys, keys that only make sense
- * for one subsystem, Class= widths) run once the whole file is read, so
- * the order of lines never matters. Every problem is reported, up to
- * ERRORS_MAX per file, and a file with any problem yields no rule.
+ * The rule file parser (rule_parse). A file is read line by line; each
+ * line is first checked as bytes (length, NUL, UTF-8, control characters),
+ * then parsed as a section header or a Key=value assignment dispatched
+ * through key_defs[]. Checks that depend on several lines (required keys,
+ * keys that only make sense for one subsystem, Class= widths) run once the
+ * whole file is read, so the order of lines never matters. Every problem
+ * is reported, up to ERRORS_MAX per file, and a file with any problem
+ * yields no rule.
  */
-#include <dirent.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
-#include "devpass/rules/rules.h"
+#include "devpass/rules/parse.h"
 #include "devpass/util/text.h"
+#include "rule-internal.h"
 
 #define LINE_MAX_BYTES 4096
 #define ERRORS_MAX     20
 #define KEYS_MAX       32
-
-char *const rules_default_dirs[] = {
-	(char *)RULES_DIR_ETC,
-	(char *)RULES_DIR_RUN,
-	(char *)RULES_DIR_LIB,
-	NULL,
-};
-
-static const char *const match_key_names[_MATCH_KEY_MAX] = {
-	[MATCH_SUBSYSTEM] = "Subsystem",
-	[MATCH_VENDOR] = "Vendor",
-	[MATCH_PRODUCT] = "Product",
-	[MATCH_SERIAL] = "Serial",
-	[MATCH_MANUFACTURER] = "Manufacturer",
-	[MATCH_NAME] = "Name",
-	[MATCH_CLASS] = "Class",
-	[MATCH_PORT] = "Port",
-	[MATCH_ADDRESS] = "Address",
-	[MATCH_DRIVER] = "Driver",
-	[MATCH_PROPERTY] = "Property",
-};
-
-
-static const char *const iommu_names[] = {
-	[IOMMU_POLICY_STRICT] = "strict",
-	[IOMMU_POLICY_WHOLE] = "whole",
-	[IOMMU_POLICY_IGNORE] = "ignore",
-};
-
-static const char *const subsystem_names[] = {
-	[RULE_SUBSYSTEM_USB] = "usb",
-	[RULE_SUBSYSTEM_PCI] = "pci",
-};
-
-const char *match_key_to_string(enum match_key k)
-{
-	return (unsigned)k < _MATCH_KEY_MAX ? match_key_names[k] : NULL;
-}
-
-const char *iommu_policy_to_string(enum iommu_policy p)
-{
-	return (unsigned)p < ARRAY_SIZE(iommu_names) ? iommu_names[p] : NULL;
-}
-
-/* ---- error list ---------------------------------------------------- */
-
-_printf_(4, 0) static int errors_addv(char ***errors, const char *path,
-				      unsigned line, const char *fmt,
-				      va_list ap)
-{
-	_cleanup_(freep) char *msg = NULL;
-	_cleanup_(freep) char *full = NULL;
-
-	if (!errors)
-		return 0;
-	if (vasprintf(&msg, fmt, ap) < 0) {
-		msg = NULL;
-		return -ENOMEM;
-	}
-	if (asprintf(&full, "%s:%u: %s", path, line, msg) < 0) {
-		full = NULL;
-		return -ENOMEM;
-	}
-	return strv_push(errors, full);
-}
-
-/* Appends "PATH:LINE: message"; returns @ret, or -ENOMEM if that failed. */
-_printf_(5, 6) static int errors_add(char ***errors, int ret, const char *path,
-				     unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int r = errors_addv(errors, path, line, fmt, ap);
-	va_end(ap);
-	return r < 0 ? r : ret;
-}
 
 /* ---- character classes (ASCII only: no locale surprises) ----------- */
 
@@ -214,6 +133,15 @@ static const char *const section_names[_SECTION_MAX] = {
 	[SECTION_ATTACH] = "Attach",
 };
 
+/* The section named @s ("Match"), or -1. */
+static int section_from_string(const char *s)
+{
+	for (int i = 0; i < _SECTION_MAX; i++)
+		if (section_names[i] && strcmp(section_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
 /* How the patterns of a [Match] key are checked and stored. */
 enum value_kind {
 	VALUE_GLOB,    /* any glob, kept as written */
@@ -277,19 +205,22 @@ _printf_(3, 4) static int report(struct parser *p, unsigned line,
 
 	va_list ap;
 	va_start(ap, fmt);
-	int r = errors_addv(p->errors, p->path, line, fmt, ap);
+	int r = rule_errors_addv(p->errors, p->path, line, fmt, ap);
 	va_end(ap);
 	p->n_errors++;
 	if (r >= 0 && p->n_errors == ERRORS_MAX)
-		r = errors_add(p->errors, 0, p->path, line,
-			       "too many errors, not reading further");
+		r = rule_errors_add(p->errors, 0, p->path, line,
+				    "too many errors, not reading further");
 	if (r < 0)
-		p->oom = true;
+		p->oom = true; /* logged by rule_errors_add() */
 	return r < 0 ? r : -EINVAL;
 }
 
+/* Out of memory: logged here, once; the parse stops. */
 static int oom(struct parser *p)
 {
+	if (!p->oom)
+		rule_oom();
 	p->oom = true;
 	return -ENOMEM;
 }
@@ -470,19 +401,10 @@ static int bad_value(struct parser *p, const struct key_def *k,
 		      value, k->name, expected);
 }
 
-/* Index of @value in @names (NULL entries skipped), or -1. */
-static int lookup(const char *const *names, size_t n, const char *value)
-{
-	for (size_t i = 0; i < n; i++)
-		if (names[i] && strcmp(names[i], value) == 0)
-			return (int)i;
-	return -1;
-}
-
 static int parse_subsystem(struct parser *p, const struct key_def *k,
 			   char *value)
 {
-	int i = lookup(subsystem_names, ARRAY_SIZE(subsystem_names), value);
+	int i = rule_subsystem_from_string(value);
 	if (i < 0)
 		return bad_value(p, k, value, "usb or pci");
 	p->r->subsystem = (enum rule_subsystem)i;
@@ -592,7 +514,7 @@ static int parse_gid(struct parser *p, const struct key_def *k, char *value)
 
 static int parse_iommu(struct parser *p, const struct key_def *k, char *value)
 {
-	int i = lookup(iommu_names, ARRAY_SIZE(iommu_names), value);
+	int i = rule_iommu_from_string(value);
 	if (i < 0)
 		return bad_value(p, k, value, "strict, whole or ignore");
 	p->r->iommu = (enum iommu_policy)i;
@@ -664,29 +586,28 @@ static int find_key(enum section section, const char *name)
 	return -1;
 }
 
-/* "Subsystem, Vendor, ..." for messages. */
-static void known_keys(enum section section, char *buf, size_t size)
+/* "Subsystem, Vendor, ..." for messages; NULL on ENOMEM. */
+static char *known_keys(enum section section)
 {
-	size_t len = 0;
+	_cleanup_(strv_freep) char **names = NULL;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(key_defs) && len < size; i++)
-		if (key_defs[i].section == section)
-			len += (size_t)snprintf(buf + len, size - len, "%s%s",
-						len ? ", " : "",
-						key_defs[i].name);
+	for (size_t i = 0; i < ARRAY_SIZE(key_defs); i++)
+		if (key_defs[i].section == section &&
+		    strv_push(&names, key_defs[i].name) < 0)
+			return NULL;
+	return strv_join(names, ", ");
 }
 
 static int unknown_key(struct parser *p, const char *key)
 {
-	char known[256];
 	int other = find_key(SECTION_NONE, key);
-
-	known_keys(p->section, known, sizeof(known));
 	if (other >= 0)
 		return report(p, p->line, "key %s= belongs in [%s], not [%s]",
 			      key, section_names[key_defs[other].section],
 			      section_names[p->section]);
+	_cleanup_(freep) char *known = known_keys(p->section);
+	if (!known)
+		return oom(p);
 	return report(p, p->line, "unknown key \"%s\" in [%s]; known keys: %s",
 		      key, section_names[p->section], known);
 }
@@ -734,7 +655,7 @@ static int parse_section(struct parser *p, char *line)
 			      "[Attach])",
 			      line);
 	line[n - 1] = '\0';
-	int i = lookup(section_names, ARRAY_SIZE(section_names), line + 1);
+	int i = section_from_string(line + 1);
 	p->section = i < 0 ? SECTION_UNKNOWN : (enum section)i;
 	if (i < 0)
 		return report(p, p->line,
@@ -823,7 +744,7 @@ static void check_class(struct parser *p, const struct match_term *t)
 			       "bad hex value \"%s\" for Class= (expected %s "
 			       "with Subsystem=%s)",
 			       *s, usb ? "2 hex digits" : "4 or 6 hex digits",
-			       subsystem_names[p->r->subsystem]);
+			       rule_subsystem_to_string(p->r->subsystem));
 }
 
 static void check_terms(struct parser *p)
@@ -836,8 +757,9 @@ static void check_terms(struct parser *p)
 			report(p, t->line,
 			       "%s= applies only to Subsystem=%s, but this "
 			       "rule has Subsystem=%s",
-			       match_key_names[t->key], subsystem_names[only],
-			       subsystem_names[p->r->subsystem]);
+			       rule_key_to_string(t->key),
+			       rule_subsystem_to_string((enum rule_subsystem)only),
+			       rule_subsystem_to_string(p->r->subsystem));
 		else if (t->key == MATCH_CLASS)
 			check_class(p, t);
 	}
@@ -874,25 +796,6 @@ static bool rule_name_valid(const char *name)
 	return name[0] && strlen(name) <= 255;
 }
 
-static int rule_new(const char *name, const char *path, struct rule **out)
-{
-	_cleanup_(rule_freep) struct rule *r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->name = strdup(name);
-	r->path = strdup(path);
-	r->project = strdup("default");
-	if (!r->name || !r->path || !r->project)
-		return -ENOMEM;
-	r->subsystem = RULE_SUBSYSTEM_USB;
-	r->nodes = NODE_USB;
-	r->uid = -1;
-	r->gid = -1;
-	r->iommu = IOMMU_POLICY_STRICT;
-	*out = steal_ptr(&r);
-	return 0;
-}
-
 int rule_parse(const char *name, const char *path, const char *buf, size_t len,
 	       struct rule **out, char ***errors)
 {
@@ -901,7 +804,7 @@ int rule_parse(const char *name, const char *path, const char *buf, size_t len,
 
 	int ret = rule_new(name, path, &r);
 	if (ret < 0)
-		return ret;
+		return ret; /* logged */
 	p.r = r;
 	if (!rule_name_valid(name))
 		report(&p, 1,
@@ -923,229 +826,4 @@ int rule_parse(const char *name, const char *path, const char *buf, size_t len,
 		return -EINVAL;
 	*out = steal_ptr(&r);
 	return 0;
-}
-
-void rule_free(struct rule *r)
-{
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->n_terms; i++) {
-		free(r->terms[i].property);
-		strv_free(r->terms[i].patterns);
-	}
-	free(r->terms);
-	free(r->name);
-	free(r->path);
-	strv_free(r->instances);
-	free(r->project);
-	free(r->mode);
-	free(r);
-}
-
-/* ---- files and directories ----------------------------------------- */
-
-/* Rule files decide what enters an instance: only root may write them. */
-static int check_file(const char *path, const struct stat *st, char ***errors)
-{
-	if (!S_ISREG(st->st_mode))
-		return errors_add(errors, -EPERM, path, 1,
-				  "refusing rule file: not a regular file");
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		return errors_add(errors, -EPERM, path, 1,
-				  "refusing rule file owned by uid %u: rule "
-				  "files must belong to root; fix with: chown "
-				  "root %s",
-				  (unsigned)st->st_uid, path);
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return errors_add(errors, -EPERM, path, 1,
-				  "refusing rule file with mode %04o: it is "
-				  "writable by group or others, who could "
-				  "then choose what enters an instance; fix "
-				  "with: chmod go-w %s",
-				  (unsigned)(st->st_mode & 07777), path);
-	return 0;
-}
-
-/* Reads at most @max bytes (one more tells the parser it is too big). */
-static int read_capped(int fd, size_t max, char **out, size_t *len)
-{
-	_cleanup_(freep) char *buf = malloc(max);
-	size_t n = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	while (n < max) {
-		ssize_t k = read(fd, buf + n, max - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	*out = steal_ptr(&buf);
-	*len = n;
-	return 0;
-}
-
-/* NAME of ".../NAME.rules". */
-static char *rule_name_from_path(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	size_t n = strlen(base);
-	if (n >= 6 && strcmp(base + n - 6, ".rules") == 0)
-		n -= 6;
-	return strndup(base, n);
-}
-
-int rule_load_file(const char *path, struct rule **out, char ***errors)
-{
-	_cleanup_(closep) int fd = -1;
-	_cleanup_(freep) char *buf = NULL;
-	_cleanup_(freep) char *name = NULL;
-	struct stat st;
-	size_t len = 0;
-
-	/* O_NONBLOCK: a FIFO must not hang us before fstat() refuses it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int err = errno;
-		return errors_add(errors, -err, path, 1,
-				  "cannot open rule file: %s", strerror(err));
-	}
-	int r = check_file(path, &st, errors);
-	if (r < 0)
-		return r;
-	r = read_capped(fd, RULE_FILE_MAX + 1, &buf, &len);
-	if (r < 0)
-		return errors_add(errors, r, path, 1,
-				  "cannot read rule file: %s", strerror(-r));
-	name = rule_name_from_path(path);
-	if (!name)
-		return -ENOMEM;
-	return rule_parse(name, path, buf, len, out, errors);
-}
-
-/* A NAME.rules file found in the directory of precedence @dir. */
-struct candidate {
-	char *file;
-	char *path;
-	size_t dir;
-};
-
-struct candidates {
-	struct candidate *v;
-	size_t n;
-};
-
-static void candidates_done(struct candidates *c)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		free(c->v[i].file);
-		free(c->v[i].path);
-	}
-	free(c->v);
-}
-
-/* Hidden files (editor leftovers) and other suffixes are not rules. */
-static bool is_rule_file_name(const char *s)
-{
-	size_t n = strlen(s);
-	return s[0] != '.' && n > 6 && strcmp(s + n - 6, ".rules") == 0;
-}
-
-static int candidates_add(struct candidates *c, const char *dir,
-			  const char *file, size_t idx)
-{
-	struct candidate *v = realloc(c->v, (c->n + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	c->v = v;
-	struct candidate *e = &c->v[c->n];
-	e->dir = idx;
-	e->file = strdup(file);
-	if (!e->file)
-		return -ENOMEM;
-	if (asprintf(&e->path, "%s/%s", dir, file) < 0) {
-		free(e->file);
-		return -ENOMEM;
-	}
-	c->n++;
-	return 0;
-}
-
-static int collect_dir(struct candidates *c, const char *dir, size_t idx,
-		       char ***errors)
-{
-	_cleanup_(closedirp) DIR *d = opendir(dir);
-	if (!d) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return errors_add(errors, 0, dir, 0,
-				  "cannot read rules directory: %s",
-				  strerror(errno));
-	}
-	for (struct dirent *de; (de = readdir(d));)
-		if (is_rule_file_name(de->d_name) &&
-		    candidates_add(c, dir, de->d_name, idx) < 0)
-			return -ENOMEM;
-	return 0;
-}
-
-/* By file name, then by directory precedence: the first of a name wins. */
-static int candidate_cmp(const void *a, const void *b)
-{
-	const struct candidate *x = a, *y = b;
-	int r = strcmp(x->file, y->file);
-	if (r)
-		return r;
-	return x->dir < y->dir ? -1 : x->dir > y->dir;
-}
-
-static int ruleset_add(struct ruleset *rs, struct rule **r)
-{
-	struct rule **v =
-		realloc(rs->rules, (rs->n_rules + 1) * sizeof(*rs->rules));
-	if (!v)
-		return -ENOMEM;
-	rs->rules = v;
-	rs->rules[rs->n_rules++] = steal_ptr(r);
-	return 0;
-}
-
-int ruleset_load(char *const *dirs, struct ruleset **out)
-{
-	_cleanup_(candidates_done) struct candidates c = {0};
-	_cleanup_(ruleset_freep) struct ruleset *rs = calloc(1, sizeof(*rs));
-	if (!rs)
-		return -ENOMEM;
-
-	for (size_t i = 0; dirs && dirs[i]; i++)
-		if (collect_dir(&c, dirs[i], i, &rs->errors) < 0)
-			return -ENOMEM;
-	if (c.n > 0)
-		qsort(c.v, c.n, sizeof(*c.v), candidate_cmp);
-	for (size_t i = 0; i < c.n; i++) {
-		_cleanup_(rule_freep) struct rule *r = NULL;
-		if (i > 0 && strcmp(c.v[i].file, c.v[i - 1].file) == 0)
-			continue; /* hidden by an earlier directory */
-		int ret = rule_load_file(c.v[i].path, &r, &rs->errors);
-		if (ret == -ENOMEM || (r && ruleset_add(rs, &r) < 0))
-			return -ENOMEM;
-	}
-	*out = steal_ptr(&rs);
-	return 0;
-}
-
-void ruleset_free(struct ruleset *rs)
-{
-	if (!rs)
-		return;
-	for (size_t i = 0; i < rs->n_rules; i++)
-		rule_free(rs->rules[i]);
-	free(rs->rules);
-	strv_free(rs->errors);
-	free(rs);
 }

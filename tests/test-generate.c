@@ -97,7 +97,7 @@ static char *generate(const struct device *d, const char *instance)
 	return text;
 }
 
-static void usb_with_serial(void **state)
+static void usb_with_serial_is_matched_by_serial_with_its_nodes(void **state)
 {
 	struct device *d = printer();
 	char *text = generate(d, NULL);
@@ -151,7 +151,7 @@ static void usb_without_serial_uses_port(void **state)
 	device_free(d);
 }
 
-static void pci_gpu_and_other_pci(void **state)
+static void pci_gpu_gets_strict_iommu_other_pci_no_extras(void **state)
 {
 	struct device *d = fx_pci("0000:65:00.0", 0x10de, 0x1eb8, 0x030200);
 	char *text;
@@ -200,7 +200,7 @@ static void hostile_strings_stay_on_their_line(void **state)
 	device_free(d);
 }
 
-static void instance_must_be_a_name(void **state)
+static void instance_must_be_an_instance_name(void **state)
 {
 	struct device *d = printer();
 	char *text = NULL;
@@ -215,7 +215,7 @@ static void instance_must_be_a_name(void **state)
 	device_free(d);
 }
 
-static void file_names(void **state)
+static void file_names_keep_only_safe_characters(void **state)
 {
 	char buf[GENERATE_NAME_MAX];
 	struct device *u = printer();
@@ -245,12 +245,12 @@ int main(void)
 	    cmocka_unit_test(escapes_glob_specials_space_and_leading_bang),
 	    cmocka_unit_test(unwritable_bytes_become_question_marks),
 	    cmocka_unit_test(escaped_value_matches_the_original),
-	    cmocka_unit_test(usb_with_serial),
+	    cmocka_unit_test(usb_with_serial_is_matched_by_serial_with_its_nodes),
 	    cmocka_unit_test(usb_without_serial_uses_port),
-	    cmocka_unit_test(pci_gpu_and_other_pci),
+	    cmocka_unit_test(pci_gpu_gets_strict_iommu_other_pci_no_extras),
 	    cmocka_unit_test(hostile_strings_stay_on_their_line),
-	    cmocka_unit_test(instance_must_be_a_name),
-	    cmocka_unit_test(file_names),
+	    cmocka_unit_test(instance_must_be_an_instance_name),
+	    cmocka_unit_test(file_names_keep_only_safe_characters),
 	};
 
 	return cmocka_run_group_tests_name("generate", tests, NULL, NULL);

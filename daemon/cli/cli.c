@@ -13,15 +13,21 @@ void cli_options_clear(struct cli_options *o)
 	o->rules_dirs = NULL;
 }
 
+int cli_oom(void)
+{
+	return log_err_errno(-ENOMEM, "Out of memory");
+}
+
 int cli_load_rules(const struct cli_options *o, bool quiet,
 		   struct ruleset **out)
 {
 	char *const *dirs = o->rules_dirs ? o->rules_dirs : rules_default_dirs;
 	int r = ruleset_load(dirs, out);
 	if (r < 0)
-		return log_err_errno(r, "cannot load rules: %s", strerror(-r));
+		return r; /* logged by ruleset_load() */
+	/* The problems of the rule files are data: shown here, once. */
 	if (!quiet)
-		for (char **e = (*out)->errors; e && *e; e++)
+		STRV_FOREACH(e, (*out)->errors)
 			fprintf(stderr, "%s\n", *e);
 	return 0;
 }
@@ -31,11 +37,7 @@ int cli_load_devices(struct device_list **out)
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
 	if (!udev)
 		return log_err_errno(-ENOMEM, "cannot talk to udev");
-	int r = device_enumerate(udev, out);
-	if (r < 0)
-		return log_err_errno(r, "cannot list devices: %s",
-				     strerror(-r));
-	return 0;
+	return device_enumerate(udev, out); /* logs its failures */
 }
 
 struct device *cli_find_device(const struct device_list *l, const char *what)

@@ -15,6 +15,17 @@ static void print_device(const struct device *d)
 	       serial ? "  serial " : "", serial ? serial : "");
 }
 
+static void print_owner(const struct rule *r)
+{
+	_cleanup_(freep) char *list = strv_join(r->instances, " ");
+
+	if (!list)
+		cli_oom();
+	printf("  YES  %s matches: the device goes to the first running "
+	       "of: %s\n",
+	       r->name, list ? list : "?");
+}
+
 int cmd_explain(const struct cli_options *o, const char *what)
 {
 	_cleanup_(ruleset_freep) struct ruleset *rs = NULL;
@@ -36,12 +47,7 @@ int cmd_explain(const struct cli_options *o, const char *what)
 			       r->name, owner->name);
 		else {
 			owner = r;
-			printf("  YES  %s matches: the device goes to the "
-			       "first running of:",
-			       r->name);
-			for (char **n = r->instances; *n; n++)
-				printf(" %s", *n);
-			printf("\n");
+			print_owner(r);
 		}
 	}
 	if (!owner)

@@ -202,12 +202,8 @@ int cmd_iommu(const struct cli_options *o)
 	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
 	if (cli_load_devices(&l) < 0)
 		return EXIT_TROUBLE;
-	int r = iommu_list_read(NULL, &groups);
-	if (r < 0) {
-		fprintf(stderr, "cannot read %s: %s\n", IOMMU_GROUPS_DIR,
-			strerror(-r));
-		return EXIT_TROUBLE;
-	}
+	if (iommu_list_read(NULL, &groups) < 0)
+		return EXIT_TROUBLE; /* logged by iommu_list_read() */
 	if (o->json)
 		print_json(groups, l);
 	else if (!groups)

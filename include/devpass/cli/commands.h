@@ -47,15 +47,18 @@ int cmd_status(const struct cli_options *o);
 
 /* Shared by the commands: */
 
+/* Logs out-of-memory. Return: -ENOMEM. */
+int cli_oom(void);
+
 /**
  * cli_load_rules() - the rule set of o->rules_dirs (or the defaults).
- * @quiet: do not print the rule errors (the caller reports them).
- * Return: 0 or a negative errno (already reported).
+ * @quiet: do not print the rule files' problems (the caller shows them).
+ * Return: 0 or a negative errno (already logged).
  */
 int cli_load_rules(const struct cli_options *o, bool quiet,
 		   struct ruleset **out);
 
-/* Every device on this host (or testbed). Return: 0 or -errno (reported). */
+/* Every device on this host (or testbed). Return: 0 or -errno (logged). */
 int cli_load_devices(struct device_list **out);
 
 /* The device named by @what, or NULL with a message naming what exists. */

@@ -4,8 +4,27 @@
 #include <string.h>
 
 #include "devpass/cli/commands.h"
+#include "devpass/rules/load.h"
 #include "devpass/util/log.h"
+#include "devpass/util/options.h"
 
+int cli_options_parse(struct cli_options *o, const char *usage, int argc,
+		      char **argv)
+{
+	const struct options_spec specs[] = {
+		{"rules-dir", .strv = &o->rules_dirs},
+		{"control", .string = &o->control_path},
+		{"instance", .string = &o->instance},
+		{"json", .flag = &o->json},
+		{NULL},
+	};
+	const struct options_program program = {
+		.name = "devpass",
+		.usage = usage,
+		.specs = specs,
+	};
+	return options_parse(&program, argc, argv);
+}
 
 void cli_options_clear(struct cli_options *o)
 {
@@ -27,7 +46,7 @@ int cli_load_rules(const struct cli_options *o, bool quiet,
 		return r; /* logged by ruleset_load() */
 	/* The problems of the rule files are data: shown here, once. */
 	if (!quiet)
-		STRV_FOREACH(e, (*out)->errors)
+		STRV_FOREACH (e, (*out)->errors)
 			fprintf(stderr, "%s\n", *e);
 	return 0;
 }

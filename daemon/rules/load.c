@@ -25,8 +25,9 @@ char *const rules_default_dirs[] = {
 static int check_file(const char *path, const struct stat *st, char ***errors)
 {
 	if (!S_ISREG(st->st_mode))
-		return rule_errors_add(errors, -EPERM, path, 1,
-				       "refusing rule file: not a regular file");
+		return rule_errors_add(
+			errors, -EPERM, path, 1,
+			"refusing rule file: not a regular file");
 	if (st->st_uid != 0 && st->st_uid != geteuid())
 		return rule_errors_add(errors, -EPERM, path, 1,
 				       "refusing rule file owned by uid %u: "

@@ -266,7 +266,8 @@ static void why_subsystem(struct match_why *w, const struct rule *r,
 {
 	w->term = NULL;
 	snprintf(w->reason, sizeof(w->reason), "Subsystem=%s does not match %s",
-		 device_subsystem_name(d), rule_subsystem_to_string(r->subsystem));
+		 device_subsystem_name(d),
+		 rule_subsystem_to_string(r->subsystem));
 }
 
 /* Fills @w for the term @t that failed. */

@@ -758,7 +758,8 @@ static void check_terms(struct parser *p)
 			       "%s= applies only to Subsystem=%s, but this "
 			       "rule has Subsystem=%s",
 			       rule_key_to_string(t->key),
-			       rule_subsystem_to_string((enum rule_subsystem)only),
+			       rule_subsystem_to_string(
+				       (enum rule_subsystem)only),
 			       rule_subsystem_to_string(p->r->subsystem));
 		else if (t->key == MATCH_CLASS)
 			check_class(p, t);

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 
 #include "devpass/model/device.h"
-#include "devpass/rules/rules.h"
+#include "devpass/rules/rule.h"
 
 enum {
 	EXIT_OK = 0,
@@ -34,6 +34,15 @@ struct cli_options {
 	const char *instance;
 	bool json;
 };
+
+/**
+ * cli_options_parse() - fill @o from devpass's command line (options.h);
+ * @usage is what --help prints.
+ * Return: as options_parse(): 0 with optind at the command; OPTIONS_E_EXIT
+ * after --help/--version; -EINVAL (said on stderr) or -ENOMEM (logged).
+ */
+int cli_options_parse(struct cli_options *o, const char *usage, int argc,
+		      char **argv);
 
 /* Frees what the parser allocated in @o (not @o itself). */
 void cli_options_clear(struct cli_options *o);

@@ -25,11 +25,11 @@ struct opts {
 static int parse(struct opts *o, bool no_operands, char **argv)
 {
 	const struct options_spec specs[] = {
-		{"rules-dir", .strv = &o->dirs},
-		{"control", .string = &o->control},
-		{"json", .flag = &o->json},
-		{"log-level", .log_level = true},
-		{NULL},
+		{.name = "rules-dir", .strv = &o->dirs},
+		{.name = "control", .string = &o->control},
+		{.name = "json", .flag = &o->json},
+		{.name = "log-level", .log_level = true},
+		{0},
 	};
 	const struct options_program p = {
 		.name = "prog",

@@ -12,11 +12,11 @@ int cli_options_parse(struct cli_options *o, const char *usage, int argc,
 		      char **argv)
 {
 	const struct options_spec specs[] = {
-		{"rules-dir", .strv = &o->rules_dirs},
-		{"control", .string = &o->control_path},
-		{"instance", .string = &o->instance},
-		{"json", .flag = &o->json},
-		{NULL},
+		{.name = "rules-dir", .strv = &o->rules_dirs},
+		{.name = "control", .string = &o->control_path},
+		{.name = "instance", .string = &o->instance},
+		{.name = "json", .flag = &o->json},
+		{0},
 	};
 	const struct options_program program = {
 		.name = "devpass",

@@ -11,11 +11,11 @@
  * program's options struct:
  *
  *	const struct options_spec specs[] = {
- *		{"rules-dir", .strv = &o.rules_dirs}, // repeatable, in order
- *		{"control", .string = &o.control},    // PATH, the last one wins
- *		{"json", .flag = &o.json},            // no argument
- *		{"log-level", .log_level = true},     // debug ... err
- *		{NULL},
+ *		{.name = "rules-dir", .strv = &o.dirs}, // repeatable
+ *		{.name = "control", .string = &o.ctl},  // the last one wins
+ *		{.name = "json", .flag = &o.json},      // no argument
+ *		{.name = "log-level", .log_level = true},
+ *		{0},
  *	};
  *
  * String values point into argv; --rules-dir values are copies the

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A generated rule, read back by the real parser, matches the device it
- * was generated for and not its twin. Built only when daemon/rules.c
- * exists (tests/meson.build).
+ * was generated for and not its twin.
  */
 #include <setjmp.h>
 #include <stdarg.h>

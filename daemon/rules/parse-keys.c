@@ -88,7 +88,6 @@ enum value_kind {
 	VALUE_ADDRESS, /* PCI address glob, lower-cased */
 };
 
-struct parser;
 struct key_def;
 typedef int (*key_fn)(struct parser *p, const struct key_def *k, char *value);
 
@@ -137,7 +136,7 @@ static int split_value(struct parser *p, const struct key_def *k,
 }
 
 /* Removes v[0] from a non-empty list. */
-static void strv_drop_first(char **v)
+static void list_drop_first(char **v)
 {
 	free(v[0]);
 	memmove(v, v + 1, strv_length(v) * sizeof(char *));
@@ -156,7 +155,7 @@ static int split_patterns(struct parser *p, const struct key_def *k,
 	if (*negate) {
 		memmove(v[0], v[0] + 1, strlen(v[0]));
 		if (v[0][0] == '\0')
-			strv_drop_first(v);
+			list_drop_first(v);
 		if (!v[0])
 			return parse_report(
 				p, p->line,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the devpass commands share: their options, rules, devices, labels. */
 #include <libudev.h>
 #include <stdio.h>
 #include <string.h>

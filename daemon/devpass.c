@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* devpass: see, check and explain what devpassd does. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "config.h"
 #include "devpass/cli/commands.h"
+#include "devpass/rules/load.h"
 #include "devpass/util/log.h"
+#include "devpass/util/options.h"
 
 static const char usage[] =
 	"Usage: devpass COMMAND [OPTIONS]\n"
@@ -38,52 +39,6 @@ static const char usage[] =
 	"  --json                     machine-readable output\n"
 	"  -h, --help                 this help\n"
 	"  --version                  the version\n";
-
-enum { OPT_RULES_DIR = 256, OPT_CONTROL, OPT_INSTANCE, OPT_JSON, OPT_VERSION };
-
-static const struct option long_options[] = {
-	{"rules-dir", required_argument, NULL, OPT_RULES_DIR},
-	{"control", required_argument, NULL, OPT_CONTROL},
-	{"instance", required_argument, NULL, OPT_INSTANCE},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{0},
-};
-
-/* Parses options anywhere on the line; returns -1 to exit with *code. */
-static int parse_options(int argc, char **argv, struct cli_options *o,
-			 int *code)
-{
-	int c;
-	while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-		switch (c) {
-		case OPT_RULES_DIR:
-			if (strv_push(&o->rules_dirs, optarg) < 0)
-				return *code = EXIT_TROUBLE, -1;
-			break;
-		case OPT_CONTROL:
-			o->control_path = optarg;
-			break;
-		case OPT_INSTANCE:
-			o->instance = optarg;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return *code = EXIT_OK, -1;
-		case OPT_VERSION:
-			puts("devpass " DEVPASS_VERSION);
-			return *code = EXIT_OK, -1;
-		default:
-			fputs("Try `devpass --help`.\n", stderr);
-			return *code = EXIT_TROUBLE, -1;
-		}
-	}
-	return 0;
-}
 
 /* Commands that take no argument and those that take a DEVICE. */
 static const struct {
@@ -122,10 +77,10 @@ static int run(const struct cli_options *o, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	_cleanup_(cli_options_clear) struct cli_options o = {0};
-	int code = EXIT_OK;
 	log_set_max_level(LOG_WARNING);
-	if (parse_options(argc, argv, &o, &code) < 0)
-		return code;
+	int r = cli_options_parse(&o, usage, argc, argv);
+	if (r != 0)
+		return r == OPTIONS_E_EXIT ? EXIT_OK : EXIT_TROUBLE;
 	if (optind >= argc) {
 		fputs(usage, stderr);
 		return EXIT_TROUBLE;

@@ -18,7 +18,8 @@
 
 #include <cmocka.h>
 
-#include "devpass/rules/rules.h"
+#include "devpass/rules/load.h"
+#include "devpass/rules/parse.h"
 
 static inline void tu_print_errors(char **errors)
 {

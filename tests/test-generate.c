@@ -14,7 +14,7 @@
 
 static void assert_escapes_to(const char *in, const char *want)
 {
-	char *got = rule_generate_escape(in);
+	char *got = generate_escape(in);
 
 	assert_non_null(got);
 	assert_string_equal(got, want);
@@ -58,7 +58,7 @@ static void escaped_value_matches_the_original(void **state)
 
 	for (int b = 1; b < 256; b++) {
 		snprintf(s, sizeof(s), "%c-%c", b, b);
-		e = rule_generate_escape(s);
+		e = generate_escape(s);
 		assert_non_null(e);
 		/* The parser splits values at unescaped white space. */
 		assert_null(strpbrk(e, "\t\n\r\v\f"));
@@ -92,12 +92,12 @@ static char *generate(const struct device *d, const char *instance)
 {
 	char *text = NULL;
 
-	assert_int_equal(rule_generate(d, instance, &text), 0);
+	assert_int_equal(generate_rule(d, instance, &text), 0);
 	assert_non_null(text);
 	return text;
 }
 
-static void usb_with_serial(void **state)
+static void usb_with_serial_is_matched_by_serial_with_its_nodes(void **state)
 {
 	struct device *d = printer();
 	char *text = generate(d, NULL);
@@ -151,7 +151,7 @@ static void usb_without_serial_uses_port(void **state)
 	device_free(d);
 }
 
-static void pci_gpu_and_other_pci(void **state)
+static void pci_gpu_gets_strict_iommu_other_pci_no_extras(void **state)
 {
 	struct device *d = fx_pci("0000:65:00.0", 0x10de, 0x1eb8, 0x030200);
 	char *text;
@@ -200,41 +200,41 @@ static void hostile_strings_stay_on_their_line(void **state)
 	device_free(d);
 }
 
-static void instance_must_be_a_name(void **state)
+static void instance_must_be_an_instance_name(void **state)
 {
 	struct device *d = printer();
 	char *text = NULL;
 
-	assert_int_equal(rule_generate(d, "two words", &text), -EINVAL);
-	assert_int_equal(rule_generate(d, "", &text), -EINVAL);
-	assert_int_equal(rule_generate(d, "a\nInstance=b", &text), -EINVAL);
-	assert_int_equal(rule_generate(d, "glob*", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "two words", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "a\nInstance=b", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "glob*", &text), -EINVAL);
 	assert_null(text);
 	text = generate(d, "My_vm.2-b");
 	free(text);
 	device_free(d);
 }
 
-static void file_names(void **state)
+static void file_names_keep_only_safe_characters(void **state)
 {
-	char buf[RULE_GENERATE_NAME_MAX];
+	char buf[GENERATE_NAME_MAX];
 	struct device *u = printer();
 	struct device *p = fx_pci("0000:65:00.0", 0x10de, 0x1eb8, 0x030000);
 
-	assert_string_equal(rule_generate_name(u, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(u, buf, sizeof(buf)),
 			    "50-04a9-31c0-C767F1C7.rules");
-	assert_string_equal(rule_generate_name(p, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(p, buf, sizeof(buf)),
 			    "50-10de-1eb8-0000_65_00.0.rules");
 	fx_set(&u->serial, "../a b/\xff*");
-	assert_string_equal(rule_generate_name(u, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(u, buf, sizeof(buf)),
 			    "50-04a9-31c0-.._a_b___.rules");
 	fx_set(&u->serial, "0123456789abcdefghijklmnopqrstuvwxyz");
-	assert_string_equal(rule_generate_name(u, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(u, buf, sizeof(buf)),
 			    "50-04a9-31c0-0123456789abcdefghijklmn.rules");
 	fx_set(&u->serial, NULL);
-	assert_string_equal(rule_generate_name(u, buf, sizeof(buf)),
+	assert_string_equal(generate_file_name(u, buf, sizeof(buf)),
 			    "50-04a9-31c0-1-4.rules");
-	assert_null(rule_generate_name(u, buf, RULE_GENERATE_NAME_MAX - 1));
+	assert_null(generate_file_name(u, buf, GENERATE_NAME_MAX - 1));
 	device_free(u);
 	device_free(p);
 }
@@ -245,12 +245,12 @@ int main(void)
 	    cmocka_unit_test(escapes_glob_specials_space_and_leading_bang),
 	    cmocka_unit_test(unwritable_bytes_become_question_marks),
 	    cmocka_unit_test(escaped_value_matches_the_original),
-	    cmocka_unit_test(usb_with_serial),
+	    cmocka_unit_test(usb_with_serial_is_matched_by_serial_with_its_nodes),
 	    cmocka_unit_test(usb_without_serial_uses_port),
-	    cmocka_unit_test(pci_gpu_and_other_pci),
+	    cmocka_unit_test(pci_gpu_gets_strict_iommu_other_pci_no_extras),
 	    cmocka_unit_test(hostile_strings_stay_on_their_line),
-	    cmocka_unit_test(instance_must_be_a_name),
-	    cmocka_unit_test(file_names),
+	    cmocka_unit_test(instance_must_be_an_instance_name),
+	    cmocka_unit_test(file_names_keep_only_safe_characters),
 	};
 
 	return cmocka_run_group_tests_name("generate", tests, NULL, NULL);

@@ -52,7 +52,7 @@ static bool one_term(const struct device *d, enum rule_subsystem s,
 	bool m;
 
 	fx_term(r, key, property, values);
-	m = rule_matches(r, d, why);
+	m = match_rule(r, d, why);
 	rule_free(r);
 	return m;
 }
@@ -73,7 +73,7 @@ static const char *why_not(const struct device *d, enum match_key key,
 
 	memset(&why, 0, sizeof(why));
 	fx_term(r, key, property, values);
-	assert_false(rule_matches(r, d, &why));
+	assert_false(match_rule(r, d, &why));
 	assert_ptr_equal(why.term, &r->terms[0]);
 	rule_free(r);
 	why.term = NULL; /* freed with the rule */
@@ -117,9 +117,9 @@ static void repeated_keys_must_all_hold(void **state)
 
 	fx_term(r, MATCH_PRODUCT, NULL, "08*");
 	fx_term(r, MATCH_PRODUCT, NULL, "*2d");
-	assert_true(rule_matches(r, d, NULL));
+	assert_true(match_rule(r, d, NULL));
 	fx_term(r, MATCH_PRODUCT, NULL, "0843");
-	assert_false(rule_matches(r, d, NULL));
+	assert_false(match_rule(r, d, NULL));
 	rule_free(r);
 	device_free(d);
 }
@@ -259,14 +259,14 @@ static void subsystem_mismatch_never_matches(void **state)
 	struct match_why why = {.term = (void *)1};
 
 	/* A rule with no terms takes every device of its subsystem... */
-	assert_false(rule_matches(r, p, &why));
+	assert_false(match_rule(r, p, &why));
 	assert_null(why.term);
 	assert_string_equal(why.reason, "Subsystem=pci does not match usb");
 	r->subsystem = RULE_SUBSYSTEM_PCI;
-	assert_true(rule_matches(r, p, NULL));
+	assert_true(match_rule(r, p, NULL));
 	/* ...and an explicit Subsystem= term is checked too. */
 	fx_term(r, MATCH_SUBSYSTEM, NULL, "usb");
-	assert_false(rule_matches(r, p, NULL));
+	assert_false(match_rule(r, p, NULL));
 	rule_free(r);
 	device_free(p);
 }
@@ -285,16 +285,16 @@ static void first_matching_rule_wins(void **state)
 	fx_term(rules[2], MATCH_CLASS, NULL, "0e");
 	rules[3] = fx_rule("40-any-usb", RULE_SUBSYSTEM_USB);
 	rs = fx_ruleset(rules, 4);
-	assert_ptr_equal(ruleset_match(rs, d), rules[2]);
+	assert_ptr_equal(match_ruleset(rs, d), rules[2]);
 	/* Not the webcam rule any more: falls through to the catch-all. */
 	d->vendor = 0x1234;
-	assert_ptr_equal(ruleset_match(rs, d), rules[3]);
+	assert_ptr_equal(match_ruleset(rs, d), rules[3]);
 	d->vendor = 0x05f3;
-	assert_ptr_equal(ruleset_match(rs, d), rules[0]);
+	assert_ptr_equal(match_ruleset(rs, d), rules[0]);
 	ruleset_free(rs);
 
 	rs = fx_ruleset(NULL, 0);
-	assert_null(ruleset_match(rs, d));
+	assert_null(match_ruleset(rs, d));
 	ruleset_free(rs);
 	device_free(d);
 }
@@ -343,7 +343,7 @@ static void why_names_the_first_failing_term(void **state)
 	fx_term(r, MATCH_VENDOR, NULL, "046d");
 	fx_term(r, MATCH_SERIAL, NULL, "X*");
 	fx_term(r, MATCH_PRODUCT, NULL, "ffff");
-	assert_false(rule_matches(r, d, &why));
+	assert_false(match_rule(r, d, &why));
 	assert_ptr_equal(why.term, &r->terms[1]);
 	assert_string_equal(why.reason, "Serial=A1B2C3 does not match X*");
 	rule_free(r);

@@ -123,7 +123,7 @@ static void check_bad_dir(const char *dir, struct expect_list *expects)
 	ruleset_free(rs);
 }
 
-static void test_bad_files(void **state)
+static void each_bad_file_fails_with_its_expected_message(void **state)
 {
 	char *src = source_path("tests/rules/bad");
 	char *dir = tu_mkdtemp();
@@ -145,7 +145,7 @@ static void add_generated(struct expect_list *l, const char *dir,
 	l->v[l->n++] = (struct expect){strdup(name), strdup(expect)};
 }
 
-static void test_generated_bad_files(void **state)
+static void unkeepable_bad_files_fail_with_their_message(void **state)
 {
 	static const char good[] = "[Match]\nSubsystem=usb\n"
 				   "[Attach]\nInstance=c1\n";
@@ -205,7 +205,7 @@ static unsigned coverage(const struct ruleset *rs)
 	return seen;
 }
 
-static void test_good_files(void **state)
+static void good_files_load_and_use_every_key(void **state)
 {
 	char *src = source_path("tests/rules/good");
 	char *dir = tu_mkdtemp();
@@ -224,7 +224,7 @@ static void test_good_files(void **state)
 	free(src);
 }
 
-static void test_examples(void **state)
+static void shipped_examples_all_load(void **state)
 {
 	static const char *const required[] = {
 	    "40-lab-phone-by-serial", "50-kiosk-touchscreen", "50-kiosk-webcam",
@@ -257,10 +257,10 @@ static void test_examples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_good_files),
-	    cmocka_unit_test(test_bad_files),
-	    cmocka_unit_test(test_generated_bad_files),
-	    cmocka_unit_test(test_examples),
+	    cmocka_unit_test(good_files_load_and_use_every_key),
+	    cmocka_unit_test(each_bad_file_fails_with_its_expected_message),
+	    cmocka_unit_test(unkeepable_bad_files_fail_with_their_message),
+	    cmocka_unit_test(shipped_examples_all_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

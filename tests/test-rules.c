@@ -43,20 +43,18 @@ static char **parse_bad(const char *text)
 	return parse_bad_len(text, strlen(text));
 }
 
-/* The patterns of a term as one space-separated string, for comparing. */
+/* The patterns of a term as one '|'-separated string, for comparing. */
 static void assert_term(const struct match_term *t, enum match_key key,
 			bool negate, const char *joined)
 {
-	char buf[512] = "";
-	for (char **p = t->patterns; *p; p++)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
-			 p == t->patterns ? "" : "|", *p);
+	_cleanup_(freep) char *got = strv_join(t->patterns, "|");
+	assert_non_null(got);
 	assert_int_equal(t->key, key);
 	assert_int_equal(t->negate, negate);
-	assert_string_equal(buf, joined);
+	assert_string_equal(got, joined);
 }
 
-static void test_minimal_defaults(void **state)
+static void minimal_rule_gets_the_documented_defaults(void **state)
 {
 	struct rule *r = parse_ok(MATCH_USB ATTACH);
 	assert_string_equal(r->name, "t");
@@ -75,7 +73,7 @@ static void test_minimal_defaults(void **state)
 	rule_free(r);
 }
 
-static void test_usb_match_keys(void **state)
+static void every_usb_match_key_parses_hex_lower_cased(void **state)
 {
 	struct rule *r = parse_ok("# a comment\n; another\n\n"
 				  "[Match]\n"
@@ -106,7 +104,7 @@ static void test_usb_match_keys(void **state)
 	rule_free(r);
 }
 
-static void test_pci_match_keys(void **state)
+static void pci_keys_parse_hex_and_addresses_lower_cased(void **state)
 {
 	struct rule *r = parse_ok(MATCH_PCI "Vendor=10DE\nClass=0300 0302* "
 					    "040300\nAddress=0000:65:00.* "
@@ -120,7 +118,7 @@ static void test_pci_match_keys(void **state)
 }
 
 /* "\ " keeps a space inside a value, and fnmatch reads the same escape. */
-static void test_escapes(void **state)
+static void backslash_escapes_are_kept_as_fnmatch_reads_them(void **state)
 {
 	struct rule *r = parse_ok(MATCH_USB "Name=Logitech\\ Webcam\\ C920 "
 					    "a\\*b \\!x\n" ATTACH);
@@ -134,7 +132,7 @@ static void test_escapes(void **state)
 	rule_free(r);
 }
 
-static void test_negation(void **state)
+static void only_a_leading_bang_negates_the_whole_list(void **state)
 {
 	struct rule *r = parse_ok(MATCH_USB "Vendor=!046d 05f3\n"
 					    "Product=! 0001\n"
@@ -149,7 +147,7 @@ static void test_negation(void **state)
 	rule_free(r);
 }
 
-static void test_repeated_keys(void **state)
+static void repeated_match_keys_are_separate_terms(void **state)
 {
 	struct rule *r =
 	    parse_ok(MATCH_USB "Vendor=046d\nVendor=!05f3\n"
@@ -165,7 +163,7 @@ static void test_repeated_keys(void **state)
 	rule_free(r);
 }
 
-static void test_attach_keys(void **state)
+static void every_attach_key_parses(void **state)
 {
 	struct rule *r = parse_ok("[Attach]\n"
 				  "Instance=kiosk-1 Kiosk2\tk\n"
@@ -192,7 +190,7 @@ static void test_attach_keys(void **state)
 	rule_free(r);
 }
 
-static void test_attach_values(void **state)
+static void attach_values_accept_every_spelling(void **state)
 {
 	static const struct {
 		const char *line;
@@ -226,7 +224,7 @@ static void test_attach_values(void **state)
 }
 
 /* CRLF line ends, a byte order mark, UTF-8 text and no final newline. */
-static void test_text_forms(void **state)
+static void crlf_bom_utf8_and_no_final_newline_parse(void **state)
 {
 	struct rule *r = parse_ok("\xef\xbb\xbf[Match]\r\nSubsystem=usb\r\n"
 				  "Name=Cam\xc3\xa9ra \xf0\x9f\x93\xb7\r\n"
@@ -376,7 +374,7 @@ static const struct error_case error_cases[] = {
     {MATCH_USB "Name=\x80\n" ATTACH, P ":3: invalid UTF-8"},
 };
 
-static void test_error_messages(void **state)
+static void each_mistake_gets_its_file_line_message(void **state)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(error_cases); i++) {
 		print_message("case %zu: %s\n", i, error_cases[i].error);
@@ -387,7 +385,7 @@ static void test_error_messages(void **state)
 }
 
 /* Bytes a C string cannot hold: NUL, and a line past the limit. */
-static void test_nul_and_long_lines(void **state)
+static void nul_bytes_and_lines_over_4096_bytes_are_refused(void **state)
 {
 	static const char nul[] = MATCH_USB "Name=a\0b\n" ATTACH;
 	char **errors = parse_bad_len(nul, sizeof(nul) - 1);
@@ -415,7 +413,7 @@ static void test_nul_and_long_lines(void **state)
 	free(text);
 }
 
-static void test_too_large(void **state)
+static void text_over_rule_file_max_is_refused(void **state)
 {
 	size_t n = RULE_FILE_MAX + 1;
 	char *text = malloc(n);
@@ -440,7 +438,7 @@ static void test_too_large(void **state)
 
 /* Every problem of a file is reported, in line order, then the checks of
  * the whole file; good lines around them do not make it load. */
-static void test_all_errors_reported(void **state)
+static void every_error_of_a_file_is_reported_in_order(void **state)
 {
 	char **errors = parse_bad("[Match]\nVendor=zz\nSubsystem=usb\n"
 				  "Port=1-1\nBogus=1\n[Attach]\nInstance=ok\n"
@@ -470,7 +468,7 @@ static void test_all_errors_reported(void **state)
 	strv_free(errors);
 }
 
-static void test_error_flood_capped(void **state)
+static void errors_stop_after_20_per_file(void **state)
 {
 	char text[4096] = MATCH_USB;
 	for (int i = 0; i < 50; i++)
@@ -483,7 +481,7 @@ static void test_error_flood_capped(void **state)
 	strv_free(errors);
 }
 
-static void test_rule_names(void **state)
+static void rule_names_hold_only_device_name_characters(void **state)
 {
 	static const char *const good[] = {"50-kiosk_cam.v2", "a:b", "X"};
 	static const char *const bad[] = {"a b", "", "a/b", "caf\xc3\xa9",
@@ -509,23 +507,29 @@ static void test_rule_names(void **state)
 	}
 }
 
-static void test_to_string(void **state)
+static void names_of_keys_kinds_policies_and_default_dirs(void **state)
 {
-	assert_string_equal(match_key_to_string(MATCH_SUBSYSTEM), "Subsystem");
-	assert_string_equal(match_key_to_string(MATCH_PROPERTY), "Property");
-	assert_string_equal(match_key_to_string(MATCH_ADDRESS), "Address");
-	assert_null(match_key_to_string(_MATCH_KEY_MAX));
+	assert_string_equal(rule_key_to_string(MATCH_SUBSYSTEM), "Subsystem");
+	assert_string_equal(rule_key_to_string(MATCH_PROPERTY), "Property");
+	assert_string_equal(rule_key_to_string(MATCH_ADDRESS), "Address");
+	assert_null(rule_key_to_string(_MATCH_KEY_MAX));
 	assert_string_equal(node_kind_to_string(NODE_USB), "usb");
 	assert_string_equal(node_kind_to_string(NODE_VIDEO4LINUX),
 			    "video4linux");
 	assert_string_equal(node_kind_to_string(NODE_USBMISC), "usbmisc");
 	assert_string_equal(node_kind_to_string(NODE_ALL), "all");
 	assert_null(node_kind_to_string(NODE_USB | NODE_TTY));
-	assert_string_equal(iommu_policy_to_string(IOMMU_POLICY_WHOLE),
+	assert_string_equal(rule_iommu_to_string(IOMMU_POLICY_WHOLE),
 			    "whole");
-	assert_string_equal(iommu_policy_to_string(IOMMU_POLICY_STRICT),
+	assert_string_equal(rule_iommu_to_string(IOMMU_POLICY_STRICT),
 			    "strict");
-	assert_null(iommu_policy_to_string((enum iommu_policy)7));
+	assert_null(rule_iommu_to_string((enum iommu_policy)7));
+	assert_int_equal(rule_iommu_from_string("ignore"), IOMMU_POLICY_IGNORE);
+	assert_int_equal(rule_iommu_from_string("Whole"), -EINVAL);
+	assert_string_equal(rule_subsystem_to_string(RULE_SUBSYSTEM_PCI), "pci");
+	assert_null(rule_subsystem_to_string(_RULE_SUBSYSTEM_MAX));
+	assert_int_equal(rule_subsystem_from_string("usb"), RULE_SUBSYSTEM_USB);
+	assert_int_equal(rule_subsystem_from_string(""), -EINVAL);
 	assert_string_equal(rules_default_dirs[0], "/etc/devpass/rules.d");
 	assert_string_equal(rules_default_dirs[1], "/run/devpass/rules.d");
 	assert_string_equal(rules_default_dirs[2], "/usr/lib/devpass/rules.d");
@@ -545,7 +549,7 @@ static int load(const char *path, char ***errors)
 	return ret;
 }
 
-static void test_load_file(void **state)
+static void own_or_root_file_loads_named_after_its_path(void **state)
 {
 	char *dir = tu_mkdtemp();
 	char *path = tu_write_str(dir, "50-cam.rules", good_rule, 0644);
@@ -587,7 +591,7 @@ static void assert_refused_mode(const char *dir, mode_t mode)
 	free(path);
 }
 
-static void test_load_refuses_writable(void **state)
+static void group_or_other_writable_files_are_refused(void **state)
 {
 	char *dir = tu_mkdtemp();
 	assert_refused_mode(dir, 0666);
@@ -598,7 +602,7 @@ static void test_load_refuses_writable(void **state)
 	free(dir);
 }
 
-static void test_load_refuses_foreign_owner(void **state)
+static void files_owned_by_others_are_refused(void **state)
 {
 	if (geteuid() != 0)
 		skip(); /* only root can give a file away */
@@ -620,7 +624,7 @@ static void test_load_refuses_foreign_owner(void **state)
 	free(dir);
 }
 
-static void test_load_special_files(void **state)
+static void symlinks_followed_fifos_and_dirs_refused(void **state)
 {
 	char *dir = tu_mkdtemp();
 	char *good = tu_write_str(dir, "good.rules", good_rule, 0644);
@@ -664,7 +668,7 @@ static void test_load_special_files(void **state)
 	free(dir);
 }
 
-static void test_load_oversize_file(void **state)
+static void oversize_file_is_refused_not_truncated(void **state)
 {
 	char *dir = tu_mkdtemp();
 	size_t n = 4 * RULE_FILE_MAX;
@@ -716,7 +720,7 @@ static void assert_rule(const struct ruleset *rs, size_t i, const char *name,
 	assert_string_equal(rs->rules[i]->instances[0], instance);
 }
 
-static void test_ruleset_precedence(void **state)
+static void earlier_dirs_hide_same_names_rules_sorted_by_name(void **state)
 {
 	char *base = tu_mkdtemp();
 	char *etc = subdir(base, "etc"), *run = subdir(base, "run");
@@ -767,7 +771,7 @@ static void test_ruleset_precedence(void **state)
 }
 
 /* Refused files are reported and skipped; the others load. */
-static void test_ruleset_skips_refused(void **state)
+static void refused_files_are_reported_the_rest_load(void **state)
 {
 	char *dir = tu_mkdtemp();
 	put(dir, "ok.rules", "c1");
@@ -793,7 +797,7 @@ static void test_ruleset_skips_refused(void **state)
 	free(dir);
 }
 
-static void test_ruleset_empty(void **state)
+static void missing_dirs_give_an_empty_set_without_errors(void **state)
 {
 	char *dirs[] = {"/nonexistent/devpass-a", "/nonexistent/b", NULL};
 	char *none[] = {NULL};
@@ -811,30 +815,30 @@ static void test_ruleset_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_minimal_defaults),
-	    cmocka_unit_test(test_usb_match_keys),
-	    cmocka_unit_test(test_pci_match_keys),
-	    cmocka_unit_test(test_escapes),
-	    cmocka_unit_test(test_negation),
-	    cmocka_unit_test(test_repeated_keys),
-	    cmocka_unit_test(test_attach_keys),
-	    cmocka_unit_test(test_attach_values),
-	    cmocka_unit_test(test_text_forms),
-	    cmocka_unit_test(test_error_messages),
-	    cmocka_unit_test(test_nul_and_long_lines),
-	    cmocka_unit_test(test_too_large),
-	    cmocka_unit_test(test_all_errors_reported),
-	    cmocka_unit_test(test_error_flood_capped),
-	    cmocka_unit_test(test_rule_names),
-	    cmocka_unit_test(test_to_string),
-	    cmocka_unit_test(test_load_file),
-	    cmocka_unit_test(test_load_refuses_writable),
-	    cmocka_unit_test(test_load_refuses_foreign_owner),
-	    cmocka_unit_test(test_load_special_files),
-	    cmocka_unit_test(test_load_oversize_file),
-	    cmocka_unit_test(test_ruleset_precedence),
-	    cmocka_unit_test(test_ruleset_skips_refused),
-	    cmocka_unit_test(test_ruleset_empty),
+	    cmocka_unit_test(minimal_rule_gets_the_documented_defaults),
+	    cmocka_unit_test(every_usb_match_key_parses_hex_lower_cased),
+	    cmocka_unit_test(pci_keys_parse_hex_and_addresses_lower_cased),
+	    cmocka_unit_test(backslash_escapes_are_kept_as_fnmatch_reads_them),
+	    cmocka_unit_test(only_a_leading_bang_negates_the_whole_list),
+	    cmocka_unit_test(repeated_match_keys_are_separate_terms),
+	    cmocka_unit_test(every_attach_key_parses),
+	    cmocka_unit_test(attach_values_accept_every_spelling),
+	    cmocka_unit_test(crlf_bom_utf8_and_no_final_newline_parse),
+	    cmocka_unit_test(each_mistake_gets_its_file_line_message),
+	    cmocka_unit_test(nul_bytes_and_lines_over_4096_bytes_are_refused),
+	    cmocka_unit_test(text_over_rule_file_max_is_refused),
+	    cmocka_unit_test(every_error_of_a_file_is_reported_in_order),
+	    cmocka_unit_test(errors_stop_after_20_per_file),
+	    cmocka_unit_test(rule_names_hold_only_device_name_characters),
+	    cmocka_unit_test(names_of_keys_kinds_policies_and_default_dirs),
+	    cmocka_unit_test(own_or_root_file_loads_named_after_its_path),
+	    cmocka_unit_test(group_or_other_writable_files_are_refused),
+	    cmocka_unit_test(files_owned_by_others_are_refused),
+	    cmocka_unit_test(symlinks_followed_fifos_and_dirs_refused),
+	    cmocka_unit_test(oversize_file_is_refused_not_truncated),
+	    cmocka_unit_test(earlier_dirs_hide_same_names_rules_sorted_by_name),
+	    cmocka_unit_test(refused_files_are_reported_the_rest_load),
+	    cmocka_unit_test(missing_dirs_give_an_empty_set_without_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,16 +1,41 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the devpass commands share: their options, rules, devices, labels. */
 #include <libudev.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "devpass/cli/commands.h"
+#include "devpass/rules/load.h"
 #include "devpass/util/log.h"
+#include "devpass/util/options.h"
 
+int cli_options_parse(struct cli_options *o, const char *usage, int argc,
+		      char **argv)
+{
+	const struct options_spec specs[] = {
+		{.name = "rules-dir", .strv = &o->rules_dirs},
+		{.name = "control", .string = &o->control_path},
+		{.name = "instance", .string = &o->instance},
+		{.name = "json", .flag = &o->json},
+		{0},
+	};
+	const struct options_program program = {
+		.name = "devpass",
+		.usage = usage,
+		.specs = specs,
+	};
+	return options_parse(&program, argc, argv);
+}
 
 void cli_options_clear(struct cli_options *o)
 {
 	strv_free(o->rules_dirs);
 	o->rules_dirs = NULL;
+}
+
+int cli_oom(void)
+{
+	return log_err_errno(-ENOMEM, "Out of memory");
 }
 
 int cli_load_rules(const struct cli_options *o, bool quiet,
@@ -19,9 +44,10 @@ int cli_load_rules(const struct cli_options *o, bool quiet,
 	char *const *dirs = o->rules_dirs ? o->rules_dirs : rules_default_dirs;
 	int r = ruleset_load(dirs, out);
 	if (r < 0)
-		return log_err_errno(r, "cannot load rules: %s", strerror(-r));
+		return r; /* logged by ruleset_load() */
+	/* The problems of the rule files are data: shown here, once. */
 	if (!quiet)
-		for (char **e = (*out)->errors; e && *e; e++)
+		STRV_FOREACH (e, (*out)->errors)
 			fprintf(stderr, "%s\n", *e);
 	return 0;
 }
@@ -31,11 +57,7 @@ int cli_load_devices(struct device_list **out)
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
 	if (!udev)
 		return log_err_errno(-ENOMEM, "cannot talk to udev");
-	int r = device_enumerate(udev, out);
-	if (r < 0)
-		return log_err_errno(r, "cannot list devices: %s",
-				     strerror(-r));
-	return 0;
+	return device_enumerate(udev, out); /* logs its failures */
 }
 
 struct device *cli_find_device(const struct device_list *l, const char *what)

@@ -7,26 +7,27 @@
 
 static const char *const headers[] = {"RULE", "SUBSYSTEM", "INSTANCES", "FILE"};
 
+/* "c1 c2", or "c1 c2 (project lab)" outside the default project. */
+static char *instances_cell(const struct rule *r)
+{
+	_cleanup_(freep) char *list = strv_join(r->instances, " ");
+	char *cell = NULL;
+
+	if (!list)
+		return NULL;
+	if (strcmp(r->project, "default") == 0)
+		return steal_ptr(&list);
+	if (asprintf(&cell, "%s (project %s)", list, r->project) < 0)
+		return NULL;
+	return cell;
+}
+
 static int add_rule(struct table *t, const struct rule *r)
 {
-	_cleanup_(freep) char *instances = NULL;
-	size_t len = 1;
-	for (char **i = r->instances; *i; i++)
-		len += strlen(*i) + 1;
-	instances = calloc(1, len + strlen(r->project) + 16);
+	_cleanup_(freep) char *instances = instances_cell(r);
 	if (!instances)
-		return -ENOMEM;
-	for (char **i = r->instances; *i; i++) {
-		strcat(instances, i == r->instances ? "" : " ");
-		strcat(instances, *i);
-	}
-	if (strcmp(r->project, "default") != 0) {
-		strcat(instances, " (project ");
-		strcat(instances, r->project);
-		strcat(instances, ")");
-	}
-	const char *row[] = {r->name,
-			     r->subsystem == RULE_SUBSYSTEM_USB ? "usb" : "pci",
+		return cli_oom();
+	const char *row[] = {r->name, rule_subsystem_to_string(r->subsystem),
 			     instances, r->path};
 	return table_add_row(t, row);
 }

@@ -15,6 +15,17 @@ static void print_device(const struct device *d)
 	       serial ? "  serial " : "", serial ? serial : "");
 }
 
+static void print_owner(const struct rule *r)
+{
+	_cleanup_(freep) char *list = strv_join(r->instances, " ");
+
+	if (!list)
+		cli_oom();
+	printf("  YES  %s matches: the device goes to the first running "
+	       "of: %s\n",
+	       r->name, list ? list : "?");
+}
+
 int cmd_explain(const struct cli_options *o, const char *what)
 {
 	_cleanup_(ruleset_freep) struct ruleset *rs = NULL;
@@ -29,19 +40,14 @@ int cmd_explain(const struct cli_options *o, const char *what)
 	for (size_t i = 0; i < rs->n_rules; i++) {
 		const struct rule *r = rs->rules[i];
 		struct match_why why;
-		if (!rule_matches(r, d, &why))
+		if (!match_rule(r, d, &why))
 			printf("  no   %s: %s\n", r->name, why.reason);
 		else if (owner)
 			printf("  also %s matches, but %s comes first\n",
 			       r->name, owner->name);
 		else {
 			owner = r;
-			printf("  YES  %s matches: the device goes to the "
-			       "first running of:",
-			       r->name);
-			for (char **n = r->instances; *n; n++)
-				printf(" %s", *n);
-			printf("\n");
+			print_owner(r);
 		}
 	}
 	if (!owner)

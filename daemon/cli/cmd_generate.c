@@ -13,10 +13,8 @@ int cmd_generate(const struct cli_options *o, const char *what)
 	if (!d)
 		return EXIT_TROUBLE;
 	_cleanup_(freep) char *text = NULL;
-	if (rule_generate(d, o->instance, &text) < 0) {
-		fprintf(stderr, "cannot generate a rule: out of memory\n");
-		return EXIT_TROUBLE;
-	}
+	if (generate_rule(d, o->instance, &text) < 0)
+		return EXIT_TROUBLE; /* logged by generate_rule() */
 	fputs(text, stdout);
 	return EXIT_OK;
 }

@@ -64,27 +64,50 @@ static const char *member_note(const struct device *d)
 	return NULL;
 }
 
-/* "on (SV RR CR UF)", "off", "no ACS", "unreadable (needs root)". */
-static const char *acs_text(const char *address, char buf[64])
+/* "SV RR CR UF": the names of the ACS control bits set in @ctrl. */
+static char *acs_bits(uint16_t ctrl)
 {
 	static const char *const bits[] = {"SV", "TB", "RR", "CR",
 					   "UF", "EC", "DT"};
-	uint16_t ctrl = 0;
-	int r = pci_read_acs(address, &ctrl);
+	_cleanup_(strv_freep) char **names = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bits); i++)
+		if ((ctrl & (1u << i)) && strv_push(&names, bits[i]) < 0)
+			return NULL;
+	return strv_join(names, " ");
+}
+
+/* What pci_read_acs() said when it needs no list of bits, or NULL. */
+static const char *acs_word(int r, uint16_t ctrl)
+{
 	if (r == PCI_ACS_ABSENT)
 		return "no ACS";
 	if (r < 0)
 		return r == -EACCES ? "unreadable (needs root)" : "unreadable";
-	snprintf(buf, 64, "%s",
-		 (ctrl & PCI_ACS_ISOLATING) == PCI_ACS_ISOLATING ? "on ("
-								 : "partial (");
-	for (size_t i = 0; i < sizeof(bits) / sizeof(*bits); i++)
-		if (ctrl & (1u << i))
-			snprintf(buf + strlen(buf), 64 - strlen(buf), "%s%s",
-				 buf[strlen(buf) - 1] == '(' ? "" : " ",
-				 bits[i]);
-	snprintf(buf + strlen(buf), 64 - strlen(buf), ")");
-	return ctrl ? buf : "off";
+	return ctrl ? NULL : "off";
+}
+
+/*
+ * "on (SV RR CR UF)", "partial (SV)", "off", "no ACS", "unreadable (needs
+ * root)"; NULL on ENOMEM (logged).
+ */
+static char *acs_text(const char *address)
+{
+	uint16_t ctrl = 0;
+	int r = pci_read_acs(address, &ctrl);
+	const char *word = acs_word(r, ctrl);
+	bool on = (ctrl & PCI_ACS_ISOLATING) == PCI_ACS_ISOLATING;
+	_cleanup_(freep) char *list = word ? NULL : acs_bits(ctrl);
+	char *s = NULL;
+
+	if (word)
+		s = strdup(word);
+	else if (list &&
+		 asprintf(&s, "%s (%s)", on ? "on" : "partial", list) < 0)
+		s = NULL;
+	if (!s)
+		cli_oom();
+	return s;
 }
 
 /* The PCI bridges above the group's functions (their syspath parents). */
@@ -127,22 +150,21 @@ static void print_group(const struct iommu_group *g,
 	printf("IOMMU group %d: %s\n", g->number, v ? v : "?");
 	for (char **a = g->addresses; *a; a++)
 		print_member(*a, device_find(l, *a), !a[1] && !bridges);
-	for (char **b = bridges; b && *b; b++) {
-		char buf[64];
+	STRV_FOREACH (b, bridges) {
+		_cleanup_(freep) char *acs = acs_text(*b);
 		printf("  %s ACS of upstream bridge %s: %s\n",
-		       b[1] ? "├─" : "└─", *b, acs_text(*b, buf));
+		       b[1] ? "├─" : "└─", *b, acs ? acs : "?");
 	}
 }
 
 static json_object *acs_json(char **bridges)
 {
 	json_object *arr = json_object_new_array();
-	for (char **b = bridges; b && *b; b++) {
-		char buf[64];
+	STRV_FOREACH (b, bridges) {
+		_cleanup_(freep) char *acs = acs_text(*b);
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "bridge", json_object_new_string(*b));
-		json_object_object_add(
-			o, "acs", json_object_new_string(acs_text(*b, buf)));
+		json_object_object_add(o, "acs", json_string_or_null(acs));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -202,12 +224,8 @@ int cmd_iommu(const struct cli_options *o)
 	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
 	if (cli_load_devices(&l) < 0)
 		return EXIT_TROUBLE;
-	int r = iommu_list_read(NULL, &groups);
-	if (r < 0) {
-		fprintf(stderr, "cannot read %s: %s\n", IOMMU_GROUPS_DIR,
-			strerror(-r));
-		return EXIT_TROUBLE;
-	}
+	if (iommu_list_read(NULL, &groups) < 0)
+		return EXIT_TROUBLE; /* logged by iommu_list_read() */
 	if (o->json)
 		print_json(groups, l);
 	else if (!groups)

@@ -41,40 +41,24 @@ static const struct device *usb_parent(const struct device_list *l,
 	return best;
 }
 
-static char *rule_instances(const struct rule *r)
-{
-	size_t len = 1;
-	for (char **i = r->instances; *i; i++)
-		len += strlen(*i) + 1;
-	char *s = calloc(1, len);
-	for (char **i = r->instances; s && *i; i++) {
-		if (i != r->instances)
-			strcat(s, " ");
-		strcat(s, *i);
-	}
-	return s;
-}
-
+/* "bus/usb/001/003 input/event5": the device's nodes below /dev. */
 static char *usb_nodes(const struct device *d)
 {
-	char *s = strdup("");
-	for (size_t i = 0; s && i < d->n_nodes; i++) {
+	_cleanup_(strv_freep) char **v = NULL;
+	for (size_t i = 0; i < d->n_nodes; i++) {
 		const char *node = d->nodes[i].devnode;
-		char *grown = NULL;
 		if (strncmp(node, "/dev/", 5) == 0)
 			node += 5;
-		if (asprintf(&grown, "%s%s%s", s, *s ? " " : "", node) < 0)
-			grown = NULL;
-		free(s);
-		s = grown;
+		if (strv_push(&v, node) < 0)
+			return NULL;
 	}
-	return s;
+	return strv_join(v, " ");
 }
 
 static int usb_add_row(struct table *t, const struct device *d,
 		       const char *prefix, const struct ruleset *rs)
 {
-	const struct rule *r = ruleset_match(rs, d);
+	const struct rule *r = match_ruleset(rs, d);
 	char ids[10], cls[4];
 	snprintf(cls, sizeof(cls), "%02x", d->usb_class);
 	for (size_t i = 0; i < d->n_interface_classes && d->usb_class == 0; i++)
@@ -83,9 +67,10 @@ static int usb_add_row(struct table *t, const struct device *d,
 	_cleanup_(freep) char *label = cli_device_label(d);
 	_cleanup_(freep) char *serial = cli_printable(d->serial);
 	_cleanup_(freep) char *nodes = usb_nodes(d);
-	_cleanup_(freep) char *inst = r ? rule_instances(r) : NULL;
-	if (asprintf(&port, "%s%s", prefix, d->id) < 0)
-		return -ENOMEM;
+	_cleanup_(freep) char *inst = r ? strv_join(r->instances, " ") : NULL;
+	if (!label || !nodes || (r && !inst) ||
+	    asprintf(&port, "%s%s", prefix, d->id) < 0)
+		return cli_oom();
 	const char *row[] = {port,  cli_format_ids(d, ids), cls, label, serial,
 			     nodes, r ? r->name : NULL,	    inst};
 	return table_add_row(t, row);
@@ -111,7 +96,7 @@ static int usb_add_subtree(struct table *t, const struct device_list *l,
 	_cleanup_(freep) char *prefix = NULL, *child_lead = NULL;
 	if (asprintf(&prefix, "%s%s", lead, branch) < 0 ||
 	    asprintf(&child_lead, "%s%s", lead, stem) < 0)
-		return -ENOMEM;
+		return cli_oom();
 	int r = usb_add_row(t, d, prefix, rs);
 	size_t i = usb_next_child(l, d, 0);
 	while (r == 0 && i < l->n_devices) {
@@ -148,13 +133,15 @@ static int print_usb(const struct device_list *l, const struct ruleset *rs)
 static int pci_add_row(struct table *t, const struct device *d,
 		       const struct ruleset *rs)
 {
-	const struct rule *r = ruleset_match(rs, d);
+	const struct rule *r = match_ruleset(rs, d);
 	char ids[10], cls[8], group[16];
 	snprintf(cls, sizeof(cls), "%06x", d->pci_class);
 	snprintf(group, sizeof(group), "%d", d->iommu_group);
 	_cleanup_(freep) char *label = cli_device_label(d);
 	_cleanup_(freep) char *driver = cli_printable(d->driver);
-	_cleanup_(freep) char *inst = r ? rule_instances(r) : NULL;
+	_cleanup_(freep) char *inst = r ? strv_join(r->instances, " ") : NULL;
+	if (!label || (r && !inst))
+		return cli_oom();
 	const char *row[] = {d->id,
 			     cli_format_ids(d, ids),
 			     cls,
@@ -190,10 +177,10 @@ static int print_json(const struct device_list *l, const struct ruleset *rs)
 	json_object *devs = json_object_new_array();
 	json_object_object_add(root, "devices", devs);
 	for (size_t i = 0; i < l->n_devices; i++) {
-		const struct rule *r = ruleset_match(rs, l->devices[i]);
+		const struct rule *r = match_ruleset(rs, l->devices[i]);
 		json_object *o = json_from_device(l->devices[i]);
 		if (!o)
-			return -ENOMEM;
+			return cli_oom();
 		json_object_object_add(
 			o, "rule", r ? json_object_new_string(r->name) : NULL);
 		json_object_object_add(o, "instances",

@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "devpass/cli/table.h"
+#include "devpass/util/log.h"
+#include "devpass/util/text.h"
 
 struct table {
 	size_t n_cols;
@@ -10,27 +12,41 @@ struct table {
 	size_t *widths;
 };
 
-size_t utf8_width(const char *s)
+/* Characters in @s: what a terminal gives a cell; a malformed byte is one. */
+static size_t cell_width(const char *s)
 {
 	size_t n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
+	for (size_t len = strlen(s); len > 0; n++) {
+		uint32_t cp;
+		size_t k = text_utf8_decode(s, len, &cp);
+		k = k ? k : 1;
+		s += k;
+		len -= k;
+	}
 	return n;
+}
+
+static int table_oom(void)
+{
+	return log_err_errno(-ENOMEM, "Out of memory building a table");
 }
 
 struct table *table_new(size_t n_cols, const char *const *headers)
 {
-	struct table *t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	t->n_cols = n_cols;
-	t->widths = calloc(n_cols, sizeof(size_t));
-	if (!t->widths || (headers && table_add_row(t, headers) < 0)) {
-		table_free(t);
+	_cleanup_(table_freep) struct table *t = calloc(1, sizeof(*t));
+	if (!t) {
+		table_oom();
 		return NULL;
 	}
-	return t;
+	t->n_cols = n_cols;
+	t->widths = calloc(n_cols, sizeof(size_t));
+	if (!t->widths) {
+		table_oom();
+		return NULL;
+	}
+	if (headers && table_add_row(t, headers) < 0)
+		return NULL;
+	return steal_ptr(&t);
 }
 
 void table_free(struct table *t)
@@ -46,21 +62,23 @@ void table_free(struct table *t)
 
 int table_add_row(struct table *t, const char *const *cells)
 {
+	/* The copies first, so a failure leaves the table as it was. */
+	_cleanup_(strv_freep) char **row = calloc(t->n_cols + 1, sizeof(*row));
+	if (!row)
+		return table_oom();
+	for (size_t c = 0; c < t->n_cols; c++)
+		if (!(row[c] = strdup(cells[c] ? cells[c] : "-")))
+			return table_oom();
 	size_t base = t->n_rows * t->n_cols;
 	char **grown = realloc(t->cells, (base + t->n_cols) * sizeof(char *));
 	if (!grown)
-		return -ENOMEM;
+		return table_oom();
 	t->cells = grown;
 	for (size_t c = 0; c < t->n_cols; c++) {
-		t->cells[base + c] = strdup(cells[c] ? cells[c] : "-");
-		if (!t->cells[base + c]) {
-			for (size_t k = 0; k < c; k++)
-				free(t->cells[base + k]);
-			return -ENOMEM;
-		}
-		size_t w = utf8_width(t->cells[base + c]);
+		size_t w = cell_width(row[c]);
 		if (w > t->widths[c])
 			t->widths[c] = w;
+		t->cells[base + c] = steal_ptr(&row[c]);
 	}
 	t->n_rows++;
 	return 0;
@@ -75,7 +93,7 @@ void table_print(const struct table *t, FILE *f, const char *indent)
 			fputs(cell, f);
 			if (c + 1 == t->n_cols)
 				break;
-			size_t pad = t->widths[c] - utf8_width(cell) + 2;
+			size_t pad = t->widths[c] - cell_width(cell) + 2;
 			fprintf(f, "%*s", (int)pad, "");
 		}
 		fputc('\n', f);

@@ -277,7 +277,7 @@ int plan_build(const struct ruleset *rs, const struct device_list *devices,
 	if (!p->placements)
 		return -ENOMEM;
 	for (size_t i = 0; i < devices->n_devices; i++) {
-		const struct rule *r = ruleset_match(rs, devices->devices[i]);
+		const struct rule *r = match_ruleset(rs, devices->devices[i]);
 		if (!r)
 			continue;
 		struct placement *pl = &p->placements[p->n_placements++];

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `devpass generate`: the text of a rule that matches exactly one device. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "devpass/model/device.h"
+#include "devpass/model/node.h"
 #include "devpass/rules/generate.h"
 #include "devpass/util/log.h"
-#include "devpass/rules/rules.h"
 #include "devpass/util/text.h"
 
 /* Longest serial or id put into a suggested file name. */
@@ -30,21 +31,19 @@ static void escape_to(FILE *f, const char *s)
 }
 
 /*
- * Runs @write into a memory stream and hands over its text.
- * Return: 0 or -ENOMEM.
+ * Runs @write (0 or -ENOMEM) into a memory stream and hands over its text.
+ * Return: 0 or -ENOMEM (logged).
  */
-static int with_memstream(void (*write)(FILE *f, const void *arg),
+static int with_memstream(int (*write)(FILE *f, const void *arg),
 			  const void *arg, char **out)
 {
 	_cleanup_(freep) char *buf = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);
-	bool failed;
 
 	if (!f)
 		return log_err_errno(-ENOMEM, "Out of memory");
-	write(f, arg);
-	failed = ferror(f);
+	bool failed = write(f, arg) < 0 || ferror(f);
 	/* fclose() flushes the last of the text into buf. */
 	if (fclose(f) != 0 || failed || !buf)
 		return log_err_errno(-ENOMEM, "Out of memory");
@@ -52,12 +51,13 @@ static int with_memstream(void (*write)(FILE *f, const void *arg),
 	return 0;
 }
 
-static void write_escaped(FILE *f, const void *s)
+static int write_escaped(FILE *f, const void *s)
 {
 	escape_to(f, s);
+	return 0;
 }
 
-char *rule_generate_escape(const char *s)
+char *generate_escape(const char *s)
 {
 	char *out = NULL;
 
@@ -108,20 +108,25 @@ static void write_match(FILE *f, const struct device *d)
 }
 
 /* Nodes=: the usb node and every kind of child node the device has. */
-static void write_nodes(FILE *f, const struct device *d)
+static int write_nodes(FILE *f, const struct device *d)
 {
+	_cleanup_(strv_freep) char **names = NULL;
+	_cleanup_(freep) char *list = NULL;
 	unsigned kinds = NODE_USB;
 
 	for (size_t i = 0; i < d->n_nodes; i++)
 		kinds |= d->nodes[i].kind & NODE_ALL;
-	fputs("Nodes=", f);
 	for (unsigned bit = 1; bit & NODE_ALL; bit <<= 1) {
 		const char *name = node_kind_to_string(bit);
 
-		if ((kinds & bit) && name)
-			fprintf(f, "%s%s", bit == NODE_USB ? "" : " ", name);
+		if ((kinds & bit) && name && strv_push(&names, name) < 0)
+			return -ENOMEM;
 	}
-	fputc('\n', f);
+	list = strv_join(names, " ");
+	if (!list)
+		return -ENOMEM;
+	fprintf(f, "Nodes=%s\n", list);
+	return 0;
 }
 
 struct generate_args {
@@ -129,7 +134,7 @@ struct generate_args {
 	const char *instance;
 };
 
-static void write_rule(FILE *f, const void *arg)
+static int write_rule(FILE *f, const void *arg)
 {
 	const struct generate_args *a = arg;
 
@@ -141,11 +146,12 @@ static void write_rule(FILE *f, const void *arg)
 		      "get this device.\n",
 		      f);
 	fprintf(f, "Instance=%s\n",
-		a->instance ? a->instance : RULE_GENERATE_DEFAULT_INSTANCE);
+		a->instance ? a->instance : GENERATE_DEFAULT_INSTANCE);
 	if (is_usb(a->d))
-		write_nodes(f, a->d);
-	else if (device_is_gpu(a->d))
+		return write_nodes(f, a->d);
+	if (device_is_gpu(a->d))
 		fputs("IommuGroup=strict\n", f);
+	return 0;
 }
 
 /* LXD instance names are host names; '_' and '.' are let through too. */
@@ -158,7 +164,7 @@ static bool instance_name_valid(const char *s)
 			 "0123456789-_.") == n;
 }
 
-int rule_generate(const struct device *d, const char *instance, char **out_text)
+int generate_rule(const struct device *d, const char *instance, char **out_text)
 {
 	struct generate_args a = {.d = d, .instance = instance};
 
@@ -190,11 +196,11 @@ static void name_append(char *buf, size_t n, const char *s, size_t max)
 	buf[at] = '\0';
 }
 
-const char *rule_generate_name(const struct device *d, char *buf, size_t n)
+const char *generate_file_name(const struct device *d, char *buf, size_t n)
 {
 	const char *tail = d->serial && *d->serial ? d->serial : d->id;
 
-	if (n < RULE_GENERATE_NAME_MAX)
+	if (n < GENERATE_NAME_MAX)
 		return NULL;
 	snprintf(buf, n, "50-%04x-%04x", d->vendor, d->product);
 	if (tail && *tail) {

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The matcher: whether a rule's terms hold for a device, on the hot path
+ * (every device x every rule, on every reconcile), and why not, off it.
+ */
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -162,7 +166,7 @@ static void why_escaped(struct match_why *w, const char *s)
 /* "Vendor", or "Property=ID_FOO": the term's key as written in the rule. */
 static void why_key(struct match_why *w, const struct match_term *t)
 {
-	const char *name = match_key_to_string(t->key);
+	const char *name = rule_key_to_string(t->key);
 
 	why_printf(w, "%s", name ? name : "?");
 	if (t->key == MATCH_PROPERTY) {
@@ -171,13 +175,12 @@ static void why_key(struct match_why *w, const struct match_term *t)
 	}
 }
 
+/* Escaping the joined list is escaping each: the blank is a safe byte. */
 static void why_patterns(struct match_why *w, const struct match_term *t)
 {
-	for (char **p = t->patterns; p && *p; p++) {
-		if (p != t->patterns)
-			why_printf(w, " ");
-		why_escaped(w, *p);
-	}
+	_cleanup_(freep) char *list = strv_join(t->patterns, " ");
+
+	why_escaped(w, list ? list : "?");
 }
 
 static void why_where(struct match_why *w, const char *label, long index)
@@ -257,24 +260,40 @@ static const char *device_subsystem_name(const struct device *d)
 	return d->subsystem == DEVICE_USB ? "usb" : "pci";
 }
 
+/* "Subsystem=usb does not match pci": the device's value, the rule's. */
+static void why_subsystem(struct match_why *w, const struct rule *r,
+			  const struct device *d)
+{
+	w->term = NULL;
+	snprintf(w->reason, sizeof(w->reason), "Subsystem=%s does not match %s",
+		 device_subsystem_name(d),
+		 rule_subsystem_to_string(r->subsystem));
+}
+
+/* Fills @w for the term @t that failed. */
+static void why_term(struct match_why *w, const struct match_term *t,
+		     const struct device *d)
+{
+	w->term = t;
+	w->reason[0] = '\0';
+	if (t->negate)
+		why_negated(w, t, d);
+	else
+		why_positive(w, t, d);
+}
+
 static bool subsystem_matches(const struct rule *r, const struct device *d)
 {
 	return (r->subsystem == RULE_SUBSYSTEM_USB) ==
 	       (d->subsystem == DEVICE_USB);
 }
 
-bool rule_matches(const struct rule *r, const struct device *d,
-		  struct match_why *why)
+bool match_rule(const struct rule *r, const struct device *d,
+		struct match_why *why)
 {
 	if (!subsystem_matches(r, d)) {
-		if (why) {
-			why->term = NULL;
-			snprintf(why->reason, sizeof(why->reason),
-				 "Subsystem=%s does not match %s",
-				 device_subsystem_name(d),
-				 r->subsystem == RULE_SUBSYSTEM_USB ? "usb"
-								    : "pci");
-		}
+		if (why)
+			why_subsystem(why, r, d);
 		return false;
 	}
 	for (size_t i = 0; i < r->n_terms; i++) {
@@ -282,24 +301,18 @@ bool rule_matches(const struct rule *r, const struct device *d,
 
 		if (term_holds(t, d))
 			continue;
-		if (why) {
-			why->term = t;
-			why->reason[0] = '\0';
-			if (t->negate)
-				why_negated(why, t, d);
-			else
-				why_positive(why, t, d);
-		}
+		if (why)
+			why_term(why, t, d);
 		return false;
 	}
 	return true;
 }
 
-const struct rule *ruleset_match(const struct ruleset *rs,
+const struct rule *match_ruleset(const struct ruleset *rs,
 				 const struct device *d)
 {
 	for (size_t i = 0; i < rs->n_rules; i++)
-		if (rule_matches(rs->rules[i], d, NULL))
+		if (match_rule(rs->rules[i], d, NULL))
 			return rs->rules[i];
 	return NULL;
 }

@@ -563,7 +563,7 @@ json_object *reconciler_status(const struct reconciler *rc,
 		json_object_array_add(
 			devs, outcome_device_json(
 				      o, devices->devices[i],
-				      ruleset_match(rs, devices->devices[i]),
+				      match_ruleset(rs, devices->devices[i]),
 				      error));
 	return root;
 }

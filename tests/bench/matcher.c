@@ -93,7 +93,7 @@ double bench_matcher_run(size_t *matched)
 	*matched = 0;
 	start = now_ms();
 	for (unsigned i = 0; i < BENCH_N_DEVICES; i++)
-		*matched += ruleset_match(rs, devices[i]) != NULL;
+		*matched += match_ruleset(rs, devices[i]) != NULL;
 	ms = now_ms() - start;
 
 	ruleset_free(rs);

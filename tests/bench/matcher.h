@@ -8,7 +8,7 @@
 
 /*
  * bench_matcher_run() - build BENCH_N_DEVICES devices and BENCH_N_RULES
- * rules no device matches, and time ruleset_match() over all devices.
+ * rules no device matches, and time match_ruleset() over all devices.
  * @matched: how many devices matched (0 when the matcher is right).
  * Return: the matching time in ms (building the structs not included).
  */

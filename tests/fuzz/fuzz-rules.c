@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "devpass/rules/rules.h"
+#include "devpass/rules/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 
 #include "devpass/model/device.h"
-#include "devpass/rules/rules.h"
+#include "devpass/rules/rule.h"
 
 enum {
 	EXIT_OK = 0,
@@ -35,6 +35,15 @@ struct cli_options {
 	bool json;
 };
 
+/**
+ * cli_options_parse() - fill @o from devpass's command line (options.h);
+ * @usage is what --help prints.
+ * Return: as options_parse(): 0 with optind at the command; OPTIONS_E_EXIT
+ * after --help/--version; -EINVAL (said on stderr) or -ENOMEM (logged).
+ */
+int cli_options_parse(struct cli_options *o, const char *usage, int argc,
+		      char **argv);
+
 /* Frees what the parser allocated in @o (not @o itself). */
 void cli_options_clear(struct cli_options *o);
 
@@ -47,15 +56,18 @@ int cmd_status(const struct cli_options *o);
 
 /* Shared by the commands: */
 
+/* Logs out-of-memory. Return: -ENOMEM. */
+int cli_oom(void);
+
 /**
  * cli_load_rules() - the rule set of o->rules_dirs (or the defaults).
- * @quiet: do not print the rule errors (the caller reports them).
- * Return: 0 or a negative errno (already reported).
+ * @quiet: do not print the rule files' problems (the caller shows them).
+ * Return: 0 or a negative errno (already logged).
  */
 int cli_load_rules(const struct cli_options *o, bool quiet,
 		   struct ruleset **out);
 
-/* Every device on this host (or testbed). Return: 0 or -errno (reported). */
+/* Every device on this host (or testbed). Return: 0 or -errno (logged). */
 int cli_load_devices(struct device_list **out);
 
 /* The device named by @what, or NULL with a message naming what exists. */

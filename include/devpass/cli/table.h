@@ -15,16 +15,16 @@
 
 struct table;
 
-/* A table with @n_cols columns; @headers (n_cols strings) or NULL. */
+/*
+ * A table with @n_cols columns; @headers (n_cols strings) or NULL.
+ * Return: the table, or NULL on ENOMEM (logged).
+ */
 struct table *table_new(size_t n_cols, const char *const *headers);
 void table_free(struct table *t);
 DEFINE_FREEP(struct table, table_free)
 
-/* Appends a row of n_cols cells. Return: 0 or -ENOMEM. */
+/* Appends a row of n_cols cells. Return: 0 or -ENOMEM (logged). */
 int table_add_row(struct table *t, const char *const *cells);
 
 /* Prints every row, each line prefixed by @indent. */
 void table_print(const struct table *t, FILE *f, const char *indent);
-
-/* Characters in a UTF-8 string (continuation bytes not counted). */
-size_t utf8_width(const char *s);

@@ -18,35 +18,36 @@
 #include "devpass/model/device.h"
 
 /* The Instance= written when none is given; the rule says to change it. */
-#define RULE_GENERATE_DEFAULT_INSTANCE "my-instance"
+#define GENERATE_DEFAULT_INSTANCE "my-instance"
 
-/* Enough for any name rule_generate_name() suggests, with its NUL. */
-#define RULE_GENERATE_NAME_MAX 64
+/* Enough for any name generate_file_name() suggests, with its NUL. */
+#define GENERATE_NAME_MAX 64
 
 /**
- * rule_generate() - the text of a rule matching exactly @d.
+ * generate_rule() - the text of a rule matching exactly @d.
  * @instance: Instance= (an LXD instance name: letters, digits, '-', '_',
- *            '.'); NULL for RULE_GENERATE_DEFAULT_INSTANCE plus a comment
+ *            '.'); NULL for GENERATE_DEFAULT_INSTANCE plus a comment
  *            asking to change it.
  * @out_text: the rule file's text, NUL-terminated; free() it.
  *
  * Return: 0; -EINVAL for an @instance that is no instance name; -ENOMEM.
+ * Both failures are logged here.
  */
-int rule_generate(const struct device *d, const char *instance,
+int generate_rule(const struct device *d, const char *instance,
 		  char **out_text);
 
 /**
- * rule_generate_escape() - @s as a rule value that the parser reads back
+ * generate_escape() - @s as a rule value that the parser reads back
  * as one glob matching @s: '\' before "*?[]\", space and a leading '!';
  * unsafe bytes (see text.h) become '?'.
- * Return: a new string (free() it), or NULL on ENOMEM.
+ * Return: a new string (free() it), or NULL on ENOMEM (logged).
  */
-char *rule_generate_escape(const char *s);
+char *generate_escape(const char *s);
 
 /**
- * rule_generate_name() - a file name for @d's rule, such as
+ * generate_file_name() - a file name for @d's rule, such as
  * "50-04a9-31c0-C767F1C7.rules": vendor, product, then the serial (or the
  * port path / PCI address), only [A-Za-z0-9._-].
- * Return: @buf, or NULL when @n < RULE_GENERATE_NAME_MAX.
+ * Return: @buf, or NULL when @n < GENERATE_NAME_MAX.
  */
-const char *rule_generate_name(const struct device *d, char *buf, size_t n);
+const char *generate_file_name(const struct device *d, char *buf, size_t n);

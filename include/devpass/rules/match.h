@@ -20,7 +20,7 @@
 #include <stdbool.h>
 
 #include "devpass/model/device.h"
-#include "devpass/rules/rules.h"
+#include "devpass/rules/rule.h"
 
 /**
  * struct match_why - why a rule did not match, for `devpass explain`.
@@ -33,15 +33,20 @@ struct match_why {
 };
 
 /**
- * rule_matches() - does @r match @d?
- * @why: filled when it does not; may be NULL.
+ * match_rule() - does @r match @d?
+ * @why: filled when it does not; may be NULL (the hot path: then nothing
+ *       is formatted and nothing allocated).
+ *
+ * Matching cannot fail, so this is a predicate, not an error code.
+ * Return: true when every term holds.
  */
-bool rule_matches(const struct rule *r, const struct device *d,
-		  struct match_why *why);
+bool match_rule(const struct rule *r, const struct device *d,
+		struct match_why *why);
 
 /**
- * ruleset_match() - the first rule (in file-name order) matching @d.
- * Return: the rule (owned by @rs) or NULL.
+ * match_ruleset() - the first rule (in file-name order) matching @d.
+ * Return: the rule (owned by @rs), or NULL when none matches (the device
+ * stays on the host).
  */
-const struct rule *ruleset_match(const struct ruleset *rs,
+const struct rule *match_ruleset(const struct ruleset *rs,
 				 const struct device *d);

@@ -200,6 +200,31 @@ static void twins_go_by_port_to_two_instances(void **state)
 }
 
 
+/*
+ * Regression (issue 8): two child nodes of one name made entries_build()
+ * fail with -EEXIST, which the plan took for a refusal without a reason
+ * and reported as "waiting: c1 is not running" while c1 ran.
+ */
+static void clashing_node_names_refuse_the_device_and_say_why(void **state)
+{
+	struct world w = {0};
+	struct device *d = usb_with_node("1-2", 5);
+	fx_add_node(d, NODE_INPUT, "input", "/dev/input/event5", 13, 69);
+	fx_add_node(d, NODE_USBMISC, "usbmisc", "/dev/usb/event5", 180, 5);
+	w.devs[w.devices.n_devices++] = d;
+	add_instance(&w, "c1", true, INSTANCE_CONTAINER);
+	struct rule *r = rule_to("50-cam", "c1");
+	r->nodes = NODE_ALL;
+	build(&w, &r, 1);
+	const struct placement *p = only_placement(&w);
+	assert_int_equal(p->state, PLACEMENT_REFUSED);
+	assert_null(p->target);
+	assert_non_null(p->reason);
+	assert_non_null(strstr(p->reason, "devpass-50-cam-1-2-event5"));
+	assert_null(strstr(p->reason, "not running"));
+	world_free(&w);
+}
+
 /* ---- PCI: where entries may be written, IOMMU groups ---- */
 
 static struct device *pci_in_group(const char *address, uint32_t cls,
@@ -426,6 +451,7 @@ int main(void)
 		cmocka_unit_test(pci_non_gpu_to_container_is_refused),
 		cmocka_unit_test(unmatched_device_has_no_placement),
 		cmocka_unit_test(twins_go_by_port_to_two_instances),
+		cmocka_unit_test(clashing_node_names_refuse_the_device_and_say_why),
 		cmocka_unit_test(pci_hotplugs_into_running_vm_with_pci_hotplug),
 		cmocka_unit_test(pci_waits_for_next_start_of_running_vm_without_hotplug),
 		cmocka_unit_test(pci_is_written_to_stopped_vm_config),

@@ -12,6 +12,14 @@
 #include "devpass/util/json.h"
 #include "plan-internal.h"
 
+/*
+ * What a check did besides failing: 0, the placement passed (or is none of
+ * the check's business); PLAN_IOMMU_E_REFUSED, the check refused it.
+ */
+enum plan_iommu_outcome {
+	PLAN_IOMMU_E_REFUSED = 1,
+};
+
 static const char *name_of(const struct device *d)
 {
 	return d->name ? d->name : "no name";
@@ -38,7 +46,7 @@ static bool same_group(const struct device *a, const struct device *b)
 	       a->iommu_group == b->iommu_group;
 }
 
-/* Sets @pl REFUSED with a reason; -ENOMEM when it cannot. */
+/* Sets @pl REFUSED with a reason. Return: PLAN_IOMMU_E_REFUSED, -ENOMEM. */
 _printf_(2, 3) static int refuse(struct placement *pl, const char *fmt, ...)
 {
 	va_list ap;
@@ -53,7 +61,7 @@ _printf_(2, 3) static int refuse(struct placement *pl, const char *fmt, ...)
 	pl->state = PLACEMENT_REFUSED;
 	free(pl->reason);
 	pl->reason = why;
-	return why ? 1 : -ENOMEM;
+	return why ? PLAN_IOMMU_E_REFUSED : -ENOMEM;
 }
 
 /* What keeps @pl's own device from any VM, whatever its group says. */
@@ -79,7 +87,8 @@ static int check_host(struct placement *pl, const struct pci_host *h)
 	return 0;
 }
 
-/* Why member @m keeps @pl's group from going whole to its VM, or 0. */
+/* Refuses @pl when member @m keeps its group from going whole to its VM.
+ * Return: 0, PLAN_IOMMU_E_REFUSED or -ENOMEM. */
 static int whole_blocker(struct plan *p, struct placement *pl,
 			 const struct device *m, const struct pci_host *h)
 {
@@ -126,10 +135,18 @@ static int take_member(struct plan *p, struct placement *pl,
 {
 	_cleanup_(json_object_putp) json_object *map = NULL;
 	int r = entries_build(pl->rule, m, INSTANCE_VM, false, &map, NULL);
-	if (r != 0)
-		return r < 0 ? r : -EINVAL;
-	json_object_object_foreach(map, name, value) json_object_object_add(
-		pl->entries, name, json_object_get(value));
+	if (r < 0)
+		return r;
+	if (r == ENTRIES_E_REFUSED) /* never: a VM takes any PCI function */
+		return -EINVAL;
+	json_object_object_foreach(map, name, value)
+	{
+		json_object *v = json_object_get(value);
+		if (json_object_object_add(pl->entries, name, v) < 0) {
+			json_object_put(v);
+			return -ENOMEM;
+		}
+	}
 	struct placement *pm = placement_of(p, m);
 	return pm && pm != pl ? cover(pm, pl) : 0;
 }
@@ -157,7 +174,8 @@ static int take_group(struct plan *p, struct placement *pl,
 	return 0;
 }
 
-/* IommuGroup=strict: 1 (and @pl refused) when a member blocks. */
+/* IommuGroup=strict: refuses @pl when a member blocks.
+ * Return: 0, PLAN_IOMMU_E_REFUSED or -ENOMEM. */
 static int check_strict(struct plan *p, struct placement *pl,
 			const struct device_list *devs)
 {
@@ -218,7 +236,7 @@ static int each_to_vm(struct plan *p, const struct device_list *devs,
 		int r = check(p, pl, devs, h);
 		if (r < 0)
 			return r;
-		*changed |= r > 0;
+		*changed |= r == PLAN_IOMMU_E_REFUSED;
 	}
 	return 0;
 }

@@ -19,7 +19,7 @@ struct world {
 	struct instance_set set;
 	struct instance insts[4];
 	struct plan_features features;
-	struct pci_host host;
+	struct host_guard host;
 	struct plan *plan;
 };
 
@@ -72,7 +72,7 @@ static void world_free(struct world *w)
 	ruleset_free(w->rs);
 	for (size_t i = 0; i < w->devices.n_devices; i++)
 		device_free(w->devs[i]);
-	pci_host_clear(&w->host);
+	host_guard_clear(&w->host);
 	for (size_t i = 0; i < w->set.n_instances; i++) {
 		free(w->insts[i].project);
 		free(w->insts[i].name);

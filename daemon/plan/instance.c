@@ -34,9 +34,11 @@ int instance_set_add(struct instance_set *s, const struct instance *inst)
 	struct instance copy = *inst;
 	copy.project = strdup(inst->project);
 	copy.name = strdup(inst->name);
-	struct instance *grown = copy.project && copy.name
-		? realloc(s->instances, (s->n_instances + 1) * sizeof(*grown))
-		: NULL;
+	struct instance *grown =
+		copy.project && copy.name
+			? realloc(s->instances,
+				  (s->n_instances + 1) * sizeof(*grown))
+			: NULL;
 	if (!grown) {
 		instance_clear(&copy);
 		return -ENOMEM;

@@ -93,8 +93,7 @@ static char *waiting_reason(const struct rule *r,
 			    const struct instance_set *set)
 {
 	_cleanup_(strv_freep) char **parts = NULL;
-	STRV_FOREACH(n, r->instances)
-	{
+	STRV_FOREACH (n, r->instances) {
 		_cleanup_(freep) char *part =
 			strf("%s %s", *n,
 			     instance_set_find(set, r->project, *n)
@@ -173,8 +172,7 @@ static int place_running(struct placement *p, const struct instance_set *set,
 			 const struct plan_features *f, char **refusal)
 {
 	_cleanup_(candidate_clear) struct candidate first = {0};
-	STRV_FOREACH(n, p->rule->instances)
-	{
+	STRV_FOREACH (n, p->rule->instances) {
 		_cleanup_(candidate_clear) struct candidate c = {0};
 		const struct instance *inst =
 			instance_set_find(set, p->rule->project, *n);
@@ -208,8 +206,7 @@ static int place_at_rest(struct placement *p, const struct instance_set *set,
 			 const struct plan_features *f, char **refusal,
 			 bool *placed)
 {
-	STRV_FOREACH(n, p->rule->instances)
-	{
+	STRV_FOREACH (n, p->rule->instances) {
 		_cleanup_(candidate_clear) struct candidate c = {0};
 		const struct instance *inst =
 			instance_set_find(set, p->rule->project, *n);
@@ -284,7 +281,7 @@ static int note_usb_twin(struct placement *p, const struct device_list *l,
 int plan_build(const struct ruleset *rs, const struct device_list *devices,
 	       const struct instance_set *instances,
 	       const struct plan_features *features,
-	       const struct pci_host *host, struct plan **out)
+	       const struct host_guard *host, struct plan **out)
 {
 	_cleanup_(plan_freep) struct plan *p = calloc(1, sizeof(*p));
 	if (!p)

@@ -95,8 +95,7 @@ static const struct outcome *outcome_by_syspath(const struct outcomes *o,
 
 static bool same(const struct outcome *a, const struct outcome *b)
 {
-	return a && b && a->state == b->state &&
-	       streq_ptr(a->rule, b->rule) &&
+	return a && b && a->state == b->state && streq_ptr(a->rule, b->rule) &&
 	       streq_ptr(a->instance, b->instance) &&
 	       streq_ptr(a->reason, b->reason);
 }
@@ -142,7 +141,8 @@ static void add_fields(json_object *j, const char *rule, const char *project,
 	json_object_object_add(j, "project", json_string_or_null(project));
 	json_object_object_add(j, "instance", json_string_or_null(instance));
 	json_object_object_add(
-		j, "state", json_object_new_string(outcome_state_to_string(state)));
+		j, "state",
+		json_object_new_string(outcome_state_to_string(state)));
 	json_object_object_add(j, "reason", json_string_or_null(reason));
 	json_object_object_add(j, "entries",
 			       entries ? entry_names(entries)

@@ -191,8 +191,7 @@ static int read_instances(struct reconciler *rc, const struct ruleset *rs,
 		return r;
 	if (instance_set_new(&set) < 0)
 		return oom("reading LXD's instances");
-	STRV_FOREACH(p, projects)
-	{
+	STRV_FOREACH (p, projects) {
 		r = add_instances(rc, *p, set);
 		if (r == -ENXIO) {
 			log_warning("LXD has no project \"%s\" (named by a "
@@ -471,11 +470,11 @@ static int plan_now(const struct reconciler *rc, const struct ruleset *rs,
 		    const struct device_list *devices,
 		    const struct instance_set *set, struct plan **out)
 {
-	struct pci_host host;
-	int r = pci_host_read(devices, NULL, NULL, &host);
+	struct host_guard host;
+	int r = host_guard_read(devices, NULL, NULL, &host);
 	if (r == 0) {
 		r = plan_build(rs, devices, set, &rc->features, &host, out);
-		pci_host_clear(&host);
+		host_guard_clear(&host);
 	}
 	if (r < 0)
 		return log_err_errno(r, "cannot build the plan: %s",

@@ -26,8 +26,7 @@ static int refusals_add(struct refusals *rs, const struct instance *inst,
 	return 0;
 }
 
-const char *refusals_find(const struct refusals *rs,
-			  const struct placement *pl)
+const char *refusals_find(const struct refusals *rs, const struct placement *pl)
 {
 	for (size_t i = 0; i < rs->n; i++)
 		if (rs->v[i].pl == pl ||

@@ -26,7 +26,7 @@
  * pci_hotplug") until it stops, when the entry is written. USB devices are
  * written to running instances only.
  *
- * PCI to a VM then passes the IOMMU checks (iommu_policy.h):
+ * PCI to a VM then passes the IOMMU checks (host_guard.h):
  * - every policy: a device the host needs is REFUSED unless its rule
  *   names its address; strict and whole refuse on a host without IOMMU
  *   and a device in no group.
@@ -59,7 +59,7 @@
 #include "devpass/model/device.h"
 #include "devpass/plan/entries.h"
 #include "devpass/plan/instance.h"
-#include "devpass/plan/iommu_policy.h"
+#include "devpass/plan/host_guard.h"
 #include "devpass/rules/rules.h"
 
 /**
@@ -113,7 +113,7 @@ DEFINE_FREEP(struct plan, plan_free)
 int plan_build(const struct ruleset *rs, const struct device_list *devices,
 	       const struct instance_set *instances,
 	       const struct plan_features *features,
-	       const struct pci_host *host, struct plan **out);
+	       const struct host_guard *host, struct plan **out);
 
 /**
  * plan_desired_entries() - every entry the plan wants on @inst, merged.

@@ -333,8 +333,9 @@ static int run_once(struct service *s)
 	if (r == 0)
 		r = reconcile_run(s->rc, s->rules, s->devices);
 	if (r < 0)
-		return 2;
-	return reconciler_all_attached(s->rc) ? 0 : 1;
+		return SERVICE_EXIT_FAILED;
+	return reconciler_all_attached(s->rc) ? SERVICE_EXIT_OK
+					      : SERVICE_EXIT_NOT_ATTACHED;
 }
 
 static int start(struct service *s)
@@ -357,14 +358,16 @@ static int serve(struct service *s)
 	notify("READY=1");
 	int r = loop(s);
 	notify("STOPPING=1");
-	return r < 0 ? 1 : 0;
+	return r < 0 ? SERVICE_EXIT_FAILED : SERVICE_EXIT_OK;
 }
 
 int service_run(const struct service_options *o)
 {
 	struct service s = {
 		.opts = o, .epoll_fd = -1, .signal_fd = -1, .timer_fd = -1};
-	int code = start(&s) < 0 ? 2 : o->once ? run_once(&s) : serve(&s);
+	int code = start(&s) < 0 ? SERVICE_EXIT_FAILED
+		   : o->once	 ? run_once(&s)
+				 : serve(&s);
 	service_free(&s);
 	return code;
 }

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The diff-and-apply loop: read the instances, plan, write each instance
- * whose devpass-* entries differ from the plan's, log what changed, keep
- * the outcomes. LXD's refusals are kept by refusal.c, what was attached by
- * ledger.c, what became of each device by outcome.c.
+ * The diff-and-apply loop: read the instances (inventory.c), plan, write
+ * each instance whose devpass-* entries differ from the plan's, log what
+ * changed (changes.c), keep the outcomes. LXD's refusals are kept by
+ * refusal.c, what was attached by ledger.c, what became of each device by
+ * outcome.c.
  */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "devpass/util/json.h"
+#include "devpass/service/changes.h"
+#include "devpass/service/inventory.h"
 #include "devpass/service/ledger.h"
 #include "devpass/util/log.h"
 #include "devpass/lxd/sync.h"
@@ -114,100 +117,16 @@ int reconciler_refresh_server(struct reconciler *rc)
 	return 0;
 }
 
-/* The devpass-* entries of an instance's devices map, as a new object;
- * NULL on ENOMEM. */
-static json_object *own_entries(json_object *devices)
-{
-	_cleanup_(json_object_putp) json_object *own = json_object_new_object();
-	if (!own || !json_object_is_type(devices, json_type_object))
-		return steal_ptr(&own);
-	json_object_object_foreach(devices, name, value)
-	{
-		if (!entry_is_ours(name))
-			continue;
-		json_object *v = json_object_get(value);
-		if (json_object_object_add(own, name, v) < 0) {
-			json_object_put(v);
-			return NULL;
-		}
-	}
-	return steal_ptr(&own);
-}
-
-static bool is_local(const struct reconciler *rc, const struct lxd_instance *li)
-{
-	return !rc->member || !li->location ||
-	       strcmp(li->location, rc->member) == 0;
-}
-
-static int add_instances(struct reconciler *rc, const char *project,
-			 struct instance_set *set)
-{
-	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
-	int r = lxd_instances_list(rc->lxd, project, &l);
-	for (size_t i = 0; r == 0 && i < l->n; i++) {
-		const struct lxd_instance *li = &l->items[i];
-		if (!is_local(rc, li))
-			continue;
-		const struct instance inst = {
-			.project = (char *)project, /* copied */
-			.name = li->name,
-			.type = li->vm ? INSTANCE_VM : INSTANCE_CONTAINER,
-			.running = li->running,
-			.privileged = li->privileged,
-			.entries = own_entries(li->devices),
-		};
-		r = inst.entries ? instance_set_add(set, &inst) : -ENOMEM;
-	}
-	return r == -ENOMEM ? oom("reading LXD's instances") : r;
-}
-
-/* Projects to read: those the rules name, those we hold entries in, and
- * "default" (where stale entries of removed rules most likely are). */
-static int projects_of(const struct reconciler *rc, const struct ruleset *rs,
-		       char ***out)
-{
-	_cleanup_(strv_freep) char **v = NULL;
-	int r = strv_push(&v, "default");
-	for (size_t i = 0; r == 0 && i < rs->n_rules; i++)
-		if (!strv_contains(v, rs->rules[i]->project))
-			r = strv_push(&v, rs->rules[i]->project);
-	for (size_t i = 0; r == 0 && i < rc->ledger.n_entries; i++)
-		if (!strv_contains(v, rc->ledger.entries[i].project))
-			r = strv_push(&v, rc->ledger.entries[i].project);
-	if (r < 0)
-		return oom("listing the projects to read");
-	*out = steal_ptr(&v);
-	return 0;
-}
-
 static int read_instances(struct reconciler *rc, const struct ruleset *rs,
 			  struct instance_set **out)
 {
 	_cleanup_(strv_freep) char **projects = NULL;
-	_cleanup_(instance_set_freep) struct instance_set *set = NULL;
-	int r = projects_of(rc, rs, &projects);
-	if (r < 0)
-		return r;
-	if (instance_set_new(&set) < 0)
-		return oom("reading LXD's instances");
-	STRV_FOREACH (p, projects) {
-		r = add_instances(rc, *p, set);
-		if (r == -ENXIO) {
-			log_warning("LXD has no project \"%s\" (named by a "
-				    "rule)",
-				    *p);
-			continue;
-		}
-		if (r < 0) {
-			if (r != -ENOMEM)
-				set_lxd_error(rc, "cannot list LXD instances",
-					      r);
-			return r;
-		}
-	}
-	*out = steal_ptr(&set);
-	return 0;
+	int r = inventory_projects(rs, &rc->ledger, &projects);
+	if (r == 0)
+		r = inventory_read(rc->lxd, rc->member, projects, out);
+	if (r < 0 && r != -ENOMEM)
+		set_lxd_error(rc, "cannot list LXD instances", r);
+	return r;
 }
 
 static long long now_ms(void)
@@ -215,119 +134,6 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Names of @a that @b lacks or holds with another value. */
-static int names_differing(json_object *a, json_object *b, char ***out)
-{
-	json_object_object_foreach(a, name, value)
-	{
-		json_object *other = NULL;
-		if (json_object_object_get_ex(b, name, &other) &&
-		    json_object_equal(value, other))
-			continue;
-		if (strv_push(out, name) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* Names of @a that @b lacks. */
-static int names_missing(json_object *a, json_object *b, char ***out)
-{
-	json_object_object_foreach(a, name, value)
-	{
-		(void)value;
-		if (!json_object_object_get_ex(b, name, NULL) &&
-		    strv_push(out, name) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* The names of @entries that are in @names, space-separated; NULL on
- * ENOMEM. */
-static char *names_in(json_object *entries, char **names)
-{
-	_cleanup_(strv_freep) char **v = NULL;
-	json_object_object_foreach(entries, name, value)
-	{
-		(void)value;
-		if (strv_contains(names, name) && strv_push(&v, name) < 0)
-			return NULL;
-	}
-	return strv_join(v, " ");
-}
-
-static void log_attaches(const struct reconciler *rc, const struct plan *p,
-			 const struct instance *inst, char **added,
-			 long long ms)
-{
-	for (size_t i = 0; i < p->n_placements; i++) {
-		const struct placement *pl = &p->placements[i];
-		if (pl->target != inst)
-			continue;
-		_cleanup_(freep) char *names = names_in(pl->entries, added);
-		if (!names || !*names)
-			continue;
-		log_notice("%s %s %s (%04x:%04x) to %s/%s as %s in %lld ms%s%s",
-			   rc->dry_run ? "would attach" : "attached",
-			   pl->rule->name, pl->device->id, pl->device->vendor,
-			   pl->device->product, inst->project, inst->name,
-			   names, ms, pl->reason ? "; " : "",
-			   pl->reason ? pl->reason : "");
-	}
-}
-
-/*
- * The entries of @removed, from @from on, that the ledger says stand for
- * @e's device, space-separated, and marked in @done; NULL on ENOMEM.
- */
-static char *names_of_device(const struct reconciler *rc,
-			     const struct instance *inst,
-			     const struct ledger_entry *e, char **removed,
-			     size_t from, bool *done)
-{
-	_cleanup_(strv_freep) char **names = NULL;
-	for (size_t j = from; removed[j]; j++) {
-		if (done[j] ||
-		    !ledger_same_device(e, ledger_find(&rc->ledger,
-						       inst->project,
-						       inst->name, removed[j])))
-			continue;
-		if (strv_push(&names, removed[j]) < 0)
-			return NULL;
-		done[j] = true;
-	}
-	return strv_join(names, " ");
-}
-
-/* One line per device: its removed entries are grouped by the ledger. */
-static void log_detaches(const struct reconciler *rc,
-			 const struct instance *inst, char **removed,
-			 long long ms)
-{
-	const char *verb = rc->dry_run ? "would detach" : "detached";
-	_cleanup_(freep) bool *done =
-		calloc(strv_length(removed) + 1, sizeof(bool));
-	for (size_t i = 0; done && removed && removed[i]; i++) {
-		const struct ledger_entry *e = ledger_find(
-			&rc->ledger, inst->project, inst->name, removed[i]);
-		if (done[i])
-			continue;
-		if (!e) {
-			log_notice("%s %s from %s/%s (no device wants it any "
-				   "more) in %lld ms",
-				   verb, removed[i], inst->project, inst->name,
-				   ms);
-			continue;
-		}
-		_cleanup_(freep) char *names =
-			names_of_device(rc, inst, e, removed, i, done);
-		log_notice("%s %s %s from %s/%s: %s in %lld ms", verb, e->rule,
-			   e->device, inst->project, inst->name,
-			   names ? names : removed[i], ms);
-	}
 }
 
 /* Remembers what @inst holds now, for the detach log lines to come. */
@@ -387,11 +193,11 @@ static int record_changes(struct reconciler *rc, const struct plan *p,
 			  long long ms)
 {
 	_cleanup_(strv_freep) char **added = NULL, **removed = NULL;
-	if (names_differing(want, inst->entries, &added) < 0 ||
-	    names_missing(inst->entries, want, &removed) < 0)
-		return oom("logging the changes");
-	log_attaches(rc, p, inst, added, ms);
-	log_detaches(rc, inst, removed, ms);
+	int r = changes_diff(want, inst->entries, &added, &removed);
+	if (r < 0)
+		return r;
+	changes_log_attaches(p, inst, added, rc->dry_run, ms);
+	changes_log_detaches(&rc->ledger, inst, removed, rc->dry_run, ms);
 	return rc->dry_run ? 0 : ledger_record(rc, p, inst, removed);
 }
 

@@ -8,7 +8,7 @@
  * malloc, calloc and realloc are replaced for this program (glibc lets a
  * program do so; its own functions, strdup and vasprintf among them, then
  * call the replacement). Sanitizers replace them too, so there the test
- * skips.
+ * skips (exit 77).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,13 +30,13 @@
 #endif
 #endif
 
+static long countdown = -1; /* allocations left before one fails; -1: none */
+static bool failed;
+
 #ifndef SANITIZED
 extern void *__libc_malloc(size_t n);
 extern void *__libc_calloc(size_t n, size_t size);
 extern void *__libc_realloc(void *p, size_t n);
-
-static long countdown = -1; /* allocations left before one fails; -1: none */
-static bool failed;
 
 static bool fail_now(void)
 {
@@ -164,9 +164,6 @@ static void assert_same_plan(const struct plan *a, const struct plan *b)
 
 static void every_failed_allocation_is_enomem_never_another_plan(void **state)
 {
-#ifdef SANITIZED
-	skip();
-#else
 	struct world w = {0};
 	struct plan *want = NULL;
 	world_build(&w);
@@ -201,11 +198,13 @@ static void every_failed_allocation_is_enomem_never_another_plan(void **state)
 	assert_true(k > 10);
 	plan_free(want);
 	world_free(&w);
-#endif
 }
 
 int main(void)
 {
+#ifdef SANITIZED
+	return 77; /* meson's "skipped" */
+#endif
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_failed_allocation_is_enomem_never_another_plan),
 	};

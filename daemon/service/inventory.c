@@ -75,21 +75,23 @@ static int add_project(struct lxd_client *lxd, const char *member,
 }
 
 int inventory_read(struct lxd_client *lxd, const char *member,
-		   char *const *projects, struct instance_set **out)
+		   char *const *projects, struct instance_set **out,
+		   char ***missing)
 {
 	_cleanup_(instance_set_freep) struct instance_set *set = NULL;
+	_cleanup_(strv_freep) char **lacks = NULL;
 	if (instance_set_new(&set) < 0)
 		return log_err_errno(-ENOMEM,
 				     "out of memory reading the instances");
 	STRV_FOREACH (p, projects) {
 		int r = add_project(lxd, member, *p, set);
-		if (r == -ENXIO)
-			log_warning("LXD has no project \"%s\" (named by a "
-				    "rule)",
-				    *p);
-		else if (r < 0)
+		if (r == -ENXIO && strv_push(&lacks, *p) < 0)
+			r = log_err_errno(-ENOMEM, "out of memory reading "
+						   "the instances");
+		if (r < 0 && r != -ENXIO)
 			return r;
 	}
 	*out = steal_ptr(&set);
+	*missing = steal_ptr(&lacks);
 	return 0;
 }

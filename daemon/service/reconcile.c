@@ -34,6 +34,7 @@ struct reconciler {
 	struct plan_features features;
 	bool patch_removal;
 	char *member; /* this cluster member, or NULL when not clustered */
+	char **missing_projects; /* named, but LXD lacks them (said once) */
 	unsigned writes;
 	char *lxd_error;
 	struct ledger ledger;
@@ -65,6 +66,7 @@ void reconciler_free(struct reconciler *rc)
 	ledger_clear(&rc->ledger);
 	outcomes_clear(&rc->outcomes);
 	free(rc->member);
+	strv_free(rc->missing_projects);
 	free(rc->lxd_error);
 	free(rc);
 }
@@ -120,13 +122,23 @@ int reconciler_refresh_server(struct reconciler *rc)
 static int read_instances(struct reconciler *rc, const struct ruleset *rs,
 			  struct instance_set **out)
 {
-	_cleanup_(strv_freep) char **projects = NULL;
+	_cleanup_(strv_freep) char **projects = NULL, **missing = NULL;
 	int r = inventory_projects(rs, &rc->ledger, &projects);
 	if (r == 0)
-		r = inventory_read(rc->lxd, rc->member, projects, out);
+		r = inventory_read(rc->lxd, rc->member, projects, out,
+				   &missing);
 	if (r < 0 && r != -ENOMEM)
 		set_lxd_error(rc, "cannot list LXD instances", r);
-	return r;
+	if (r < 0)
+		return r;
+	STRV_FOREACH (m, missing)
+		if (!strv_contains(rc->missing_projects, *m))
+			log_warning("LXD has no project \"%s\" (named by a "
+				    "rule)",
+				    *m);
+	strv_free(rc->missing_projects);
+	rc->missing_projects = steal_ptr(&missing);
+	return 0;
 }
 
 static long long now_ms(void)
@@ -315,7 +327,8 @@ static json_object *lxd_status(const struct reconciler *rc, const char *error)
 	json_object *lxd = json_object_new_object();
 	json_object_object_add(
 		lxd, "socket",
-		json_string_or_null(rc ? lxd_client_socket_path(rc->lxd) : NULL));
+		json_string_or_null(rc ? lxd_client_socket_path(rc->lxd)
+				       : NULL));
 	json_object_object_add(lxd, "error", json_string_or_null(error));
 	json_object_object_add(lxd, "writes",
 			       json_object_new_int64(rc ? rc->writes : 0));

@@ -27,9 +27,11 @@ int inventory_projects(const struct ruleset *rs, const struct ledger *l,
 /**
  * inventory_read() - the instances of @projects.
  * @member: this cluster member's name, or NULL when not clustered.
- * A project LXD does not have is skipped with a warning.
+ * @missing: set to the projects LXD does not have (skipped; not logged:
+ *           the caller says so when that changes), or NULL.
  * Return: 0; -ENOMEM (logged); another -errno of the LXD client (logged
  * there).
  */
 int inventory_read(struct lxd_client *lxd, const char *member,
-		   char *const *projects, struct instance_set **out);
+		   char *const *projects, struct instance_set **out,
+		   char ***missing);

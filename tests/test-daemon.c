@@ -489,10 +489,39 @@ static void lxd_refusal_is_the_device_state_and_keeps_no_other_out(void **state)
 	unsigned tries = log_count(&f->d, "LXD refused 10-gpu");
 	print_message("GPU tried %u time(s)\n", tries);
 	assert_true(tries >= 1 && tries <= 4);
+	/* however often it was tried, its state is said once */
+	assert_int_equal(log_count(&f->d, "10-gpu 0000:0b:00.0 for default/c1: refused:"), 1);
 	json_object *after = unmanaged_state(&f->d, "c1");
 	assert_string_equal(json_object_to_json_string(before), json_object_to_json_string(after));
 	json_object_put(before);
 	json_object_put(after);
+}
+
+/* A device that waits is said once, not on every reconcile: not on the
+ * plugs of other devices, not on the events of our own writes, not on a
+ * reload. */
+static void waiting_is_logged_once_across_reconciles(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c3", "--force", NULL}), 0);
+	write_rule(f, "10-cam", "Port=1-7", "Instance=c3");
+	write_rule(f, "20-more", "Port=1-9*", "Instance=c1");
+	g_free(plug(f->tb, "1-7", 0x0843, NULL, 40, false));
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_state(&f->d, "1-7", "waiting", WAIT_MS));
+	for (unsigned i = 0; i < 4; i++) {
+		char port[16], entry[64];
+		snprintf(port, sizeof(port), "1-9%u", i);
+		snprintf(entry, sizeof(entry), "devpass-20-more-%s", port);
+		if (i == 2)
+			kill(f->d.pid, SIGHUP);
+		g_free(plug(f->tb, port, 0x0843, NULL, 42 + i, false));
+		assert_true(wait_entry(&f->d, "c1", entry, true, WAIT_MS));
+	}
+	assert_true(wait_state(&f->d, "1-7", "waiting", WAIT_MS));
+	unsigned said = log_count(&f->d, "10-cam 1-7: waiting: c3 is not running");
+	print_message("waiting said %u time(s) over 5+ reconciles\n", said);
+	assert_int_equal(said, 1);
 }
 
 /* Binds a datagram socket where devpassd's sd_notify() messages land. */
@@ -616,6 +645,7 @@ int main(void)
 		T(once_exits_by_whether_all_is_attached),
 		T(sighup_reloads_and_keeps_old_rules_when_broken),
 		T(lxd_refusal_is_the_device_state_and_keeps_no_other_out),
+		T(waiting_is_logged_once_across_reconciles),
 		T(tells_systemd_ready_reloading_stopping),
 		T(status_is_for_root_only),
 		T(gpu_entry_goes_into_stopped_container_config),

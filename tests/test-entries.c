@@ -187,7 +187,7 @@ static void usb_to_container_refused_without_selected_nodes(void **state)
 	r->nodes = NODE_VIDEO4LINUX | NODE_SOUND;
 	assert_int_equal(
 	    entries_build(r, d, INSTANCE_CONTAINER, false, &map, &reason),
-	    ENTRIES_REFUSED);
+	    ENTRIES_E_REFUSED);
 	assert_null(map);
 	assert_string_equal(reason, "rule 50-ts: Nodes= selects none of the "
 				    "nodes of USB device 1-1.5.2");
@@ -197,8 +197,29 @@ static void usb_to_container_refused_without_selected_nodes(void **state)
 	fx_set(&d->nodes[1].devnode, "/tmp/event5");
 	assert_int_equal(
 	    entries_build(r, d, INSTANCE_CONTAINER, false, &map, NULL),
-	    ENTRIES_REFUSED);
+	    ENTRIES_E_REFUSED);
 	assert_null(map);
+	rule_free(r);
+	device_free(d);
+}
+
+static void node_outside_dev_is_left_out_with_a_note(void **state)
+{
+	struct device *d = touchscreen();
+	struct rule *r = fx_rule("50-ts", RULE_SUBSYSTEM_USB);
+	struct json_object *map = NULL;
+	char *reason = NULL;
+
+	r->nodes = NODE_USB | NODE_INPUT;
+	fx_set(&d->nodes[1].devnode, "/tmp/event5");
+	assert_int_equal(
+	    entries_build(r, d, INSTANCE_CONTAINER, false, &map, &reason), 0);
+	assert_int_equal(json_object_object_length(map), 1);
+	assert_true(json_object_object_get_ex(map, "devpass-50-ts-1-1.5.2", NULL));
+	assert_string_equal(reason, "not passing /tmp/event5 of USB device "
+				    "1-1.5.2: LXD takes nodes in /dev only");
+	free(reason);
+	json_object_put(map);
 	rule_free(r);
 	device_free(d);
 }
@@ -208,13 +229,20 @@ static void usb_node_names_must_differ(void **state)
 	struct device *d = touchscreen();
 	struct rule *r = fx_rule("50-ts", RULE_SUBSYSTEM_USB);
 	struct json_object *map = NULL;
+	char *reason = NULL;
 
 	r->nodes = NODE_ALL;
 	fx_add_node(d, NODE_USBMISC, "usbmisc", "/dev/usb/event5", 180, 5);
+	/* Not an error (-EEXIST, as it was): an outcome, with the reason. */
 	assert_int_equal(
-	    entries_build(r, d, INSTANCE_CONTAINER, false, &map, NULL),
-	    -EEXIST);
+	    entries_build(r, d, INSTANCE_CONTAINER, false, &map, &reason),
+	    ENTRIES_E_REFUSED);
 	assert_null(map);
+	assert_string_equal(reason, "rule 50-ts: nodes /dev/input/event5 and "
+				    "/dev/usb/event5 of USB device 1-1.5.2 "
+				    "would both be LXD entry "
+				    "devpass-50-ts-1-1.5.2-event5");
+	free(reason);
 	rule_free(r);
 	device_free(d);
 }
@@ -278,7 +306,7 @@ static void pci_non_gpu_to_vm_only(void **state)
 	map = NULL;
 	assert_int_equal(
 	    entries_build(r, d, INSTANCE_CONTAINER, false, &map, &reason),
-	    ENTRIES_REFUSED);
+	    ENTRIES_E_REFUSED);
 	assert_null(map);
 	assert_string_equal(
 	    reason, "rule 70-xhci: PCI device 0000:03:00.0 (class "
@@ -314,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(usb_to_container_default_nodes),
 	    cmocka_unit_test(usb_to_container_selected_nodes_and_owner),
 	    cmocka_unit_test(usb_to_container_refused_without_selected_nodes),
+	    cmocka_unit_test(node_outside_dev_is_left_out_with_a_note),
 	    cmocka_unit_test(usb_node_names_must_differ),
 	    cmocka_unit_test(usb_to_vm),
 	    cmocka_unit_test(pci_gpu_to_container_and_vm),

@@ -31,7 +31,7 @@ struct fixture {
 	struct ruleset *rs;
 	struct instance_set set;
 	struct instance vm;
-	struct pci_host host;
+	struct host_guard host;
 	struct plan *plan;
 };
 
@@ -52,7 +52,7 @@ static void replan_free(struct fixture *f)
 {
 	plan_free(f->plan);
 	device_list_free(f->devices);
-	pci_host_clear(&f->host);
+	host_guard_clear(&f->host);
 	f->plan = NULL;
 	f->devices = NULL;
 }
@@ -96,7 +96,7 @@ static const struct placement *replan(struct fixture *f)
 	const struct plan_features features = {.pci_hotplug = true};
 	replan_free(f);
 	assert_int_equal(device_enumerate(f->udev, &f->devices), 0);
-	assert_int_equal(pci_host_read(f->devices, NULL, "/nonexistent",
+	assert_int_equal(host_guard_read(f->devices, NULL, "/nonexistent",
 				       &f->host), 0);
 	assert_int_equal(plan_build(f->rs, f->devices, &f->set, &features,
 				    &f->host, &f->plan), 0);

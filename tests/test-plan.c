@@ -19,7 +19,7 @@ struct world {
 	struct instance_set set;
 	struct instance insts[4];
 	struct plan_features features;
-	struct pci_host host;
+	struct host_guard host;
 	struct plan *plan;
 };
 
@@ -72,7 +72,7 @@ static void world_free(struct world *w)
 	ruleset_free(w->rs);
 	for (size_t i = 0; i < w->devices.n_devices; i++)
 		device_free(w->devs[i]);
-	pci_host_clear(&w->host);
+	host_guard_clear(&w->host);
 	for (size_t i = 0; i < w->set.n_instances; i++) {
 		free(w->insts[i].project);
 		free(w->insts[i].name);
@@ -199,6 +199,31 @@ static void twins_go_by_port_to_two_instances(void **state)
 	world_free(&w);
 }
 
+
+/*
+ * Regression (issue 8): two child nodes of one name made entries_build()
+ * fail with -EEXIST, which the plan took for a refusal without a reason
+ * and reported as "waiting: c1 is not running" while c1 ran.
+ */
+static void clashing_node_names_refuse_the_device_and_say_why(void **state)
+{
+	struct world w = {0};
+	struct device *d = usb_with_node("1-2", 5);
+	fx_add_node(d, NODE_INPUT, "input", "/dev/input/event5", 13, 69);
+	fx_add_node(d, NODE_USBMISC, "usbmisc", "/dev/usb/event5", 180, 5);
+	w.devs[w.devices.n_devices++] = d;
+	add_instance(&w, "c1", true, INSTANCE_CONTAINER);
+	struct rule *r = rule_to("50-cam", "c1");
+	r->nodes = NODE_ALL;
+	build(&w, &r, 1);
+	const struct placement *p = only_placement(&w);
+	assert_int_equal(p->state, PLACEMENT_REFUSED);
+	assert_null(p->target);
+	assert_non_null(p->reason);
+	assert_non_null(strstr(p->reason, "devpass-50-cam-1-2-event5"));
+	assert_null(strstr(p->reason, "not running"));
+	world_free(&w);
+}
 
 /* ---- PCI: where entries may be written, IOMMU groups ---- */
 
@@ -426,6 +451,7 @@ int main(void)
 		cmocka_unit_test(pci_non_gpu_to_container_is_refused),
 		cmocka_unit_test(unmatched_device_has_no_placement),
 		cmocka_unit_test(twins_go_by_port_to_two_instances),
+		cmocka_unit_test(clashing_node_names_refuse_the_device_and_say_why),
 		cmocka_unit_test(pci_hotplugs_into_running_vm_with_pci_hotplug),
 		cmocka_unit_test(pci_waits_for_next_start_of_running_vm_without_hotplug),
 		cmocka_unit_test(pci_is_written_to_stopped_vm_config),

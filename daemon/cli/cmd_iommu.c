@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * devpass iommu: every IOMMU group, its functions with names and drivers,
- * whether a VM can take it (iommu_policy.h says when), and the ACS of the
+ * whether a VM can take it (host_guard.h says when), and the ACS of the
  * bridges above it.
  */
 #include <json-c/json.h>
@@ -11,7 +11,7 @@
 
 #include "devpass/cli/commands.h"
 #include "devpass/model/iommu.h"
-#include "devpass/plan/iommu_policy.h"
+#include "devpass/plan/host_guard.h"
 #include "devpass/util/json.h"
 #include "devpass/model/device-json.h"
 
@@ -23,9 +23,9 @@ static size_t count_blockers(const struct iommu_group *g,
 	*endpoints = 0;
 	for (char **a = g->addresses; *a; a++) {
 		const struct device *d = device_find(l, *a);
-		if (d && !pci_is_bridge(d))
+		if (d && !host_guard_is_bridge(d))
 			(*endpoints)++;
-		n += d && iommu_member_blocks(d);
+		n += d && host_guard_member_blocks(d);
 	}
 	return n;
 }
@@ -56,10 +56,10 @@ static char *verdict(const struct iommu_group *g, const struct device_list *l)
 /* Why a member matters to a VM, in a few words, or NULL. */
 static const char *member_note(const struct device *d)
 {
-	const char *need = pci_host_needs(NULL, d);
+	const char *need = host_guard_needs(NULL, d);
 	if (need)
 		return need;
-	if (iommu_member_blocks(d))
+	if (host_guard_member_blocks(d))
 		return "host driver: blocks the others";
 	return NULL;
 }
@@ -121,7 +121,7 @@ static char **upstream_bridges(const struct iommu_group *g,
 		for (char *p = path ? dirname(path) : NULL; p && strlen(p) > 1;
 		     p = dirname(p)) {
 			const struct device *up = device_find(l, basename(p));
-			if (up && pci_is_bridge(up) &&
+			if (up && host_guard_is_bridge(up) &&
 			    !strv_contains(v, up->id) &&
 			    strv_push(&v, up->id) < 0)
 				break;
@@ -209,7 +209,7 @@ static void print_json(const struct iommu_list *groups,
 			       json_object_new_boolean(groups != NULL));
 	json_object_object_add(
 		root, "advice",
-		json_string_or_null(groups ? NULL : iommu_none_advice));
+		json_string_or_null(groups ? NULL : host_guard_no_iommu_advice));
 	json_object_object_add(root, "groups", arr);
 	for (size_t i = 0; groups && i < groups->n_groups; i++)
 		json_object_array_add(arr, group_json(&groups->groups[i], l));
@@ -229,7 +229,7 @@ int cmd_iommu(const struct cli_options *o)
 	if (o->json)
 		print_json(groups, l);
 	else if (!groups)
-		printf("No IOMMU: %s.\n", iommu_none_advice);
+		printf("No IOMMU: %s.\n", host_guard_no_iommu_advice);
 	for (size_t i = 0; !o->json && groups && i < groups->n_groups; i++)
 		print_group(&groups->groups[i], l);
 	return EXIT_OK;

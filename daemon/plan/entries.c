@@ -6,9 +6,7 @@
 
 #include <json-c/json.h>
 
-#include "devpass/util/json.h"
 #include "devpass/plan/entries.h"
-#include "devpass/util/log.h"
 #include "devpass/util/text.h"
 
 #define FNV1A_OFFSET 2166136261u
@@ -25,20 +23,12 @@ struct name_writer {
 	uint32_t hash;
 };
 
-static char entry_char(char c)
-{
-	bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-		  (c >= 'a' && c <= 'z') || (c && strchr("/:_.-", c));
-
-	return ok ? c : '_';
-}
-
 static void name_put(struct name_writer *w, const char *s)
 {
 	for (; *s; s++) {
 		w->hash = (w->hash ^ (uint8_t)*s) * FNV1A_PRIME;
 		if (w->len < ENTRY_NAME_MAX)
-			w->out[w->len++] = entry_char(*s);
+			w->out[w->len++] = text_is_device_name_char(*s) ? *s : '_';
 		w->total++;
 	}
 }
@@ -77,7 +67,7 @@ static int add_string(struct json_object *o, const char *key, const char *v)
 
 	if (!s || json_object_object_add(o, key, s) < 0) {
 		json_object_put(s);
-		return log_err_errno(-ENOMEM, "Out of memory");
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -102,13 +92,9 @@ static int add_hex4(struct json_object *o, const char *key, unsigned v)
 static int map_add(struct json_object *map, const char *name,
 		   struct json_object *entry)
 {
-	if (json_object_object_get_ex(map, name, NULL)) {
-		json_object_put(entry);
-		return log_err_errno(-EEXIST, "Two LXD entries named %s", name);
-	}
 	if (json_object_object_add(map, name, entry) < 0) {
 		json_object_put(entry);
-		return log_err_errno(-ENOMEM, "Out of memory");
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -121,7 +107,7 @@ static int entry_new(const char *type, struct json_object **out)
 	int r;
 
 	if (!e)
-		return log_err_errno(-ENOMEM, "Out of memory");
+		return -ENOMEM;
 	r = add_string(e, "type", type);
 	if (r < 0)
 		return r;
@@ -129,22 +115,36 @@ static int entry_new(const char *type, struct json_object **out)
 	return 0;
 }
 
+/* Puts the sentence into *@reason (when asked for). Return: 0 or -ENOMEM. */
+static int vsay(char **reason, const char *fmt, va_list ap) _printf_(2, 0);
+static int vsay(char **reason, const char *fmt, va_list ap)
+{
+	if (reason && vasprintf(reason, fmt, ap) < 0) {
+		*reason = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int say(char **reason, const char *fmt, ...) _printf_(2, 3);
+static int say(char **reason, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsay(reason, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Return: ENTRIES_E_REFUSED, with the reason when asked for; -ENOMEM. */
 static int refuse(char **reason, const char *fmt, ...) _printf_(2, 3);
 static int refuse(char **reason, const char *fmt, ...)
 {
 	va_list ap;
-	int r;
-
-	if (!reason)
-		return ENTRIES_REFUSED;
 	va_start(ap, fmt);
-	r = vasprintf(reason, fmt, ap);
+	int r = vsay(reason, fmt, ap);
 	va_end(ap);
-	if (r < 0) {
-		*reason = NULL;
-		return log_err_errno(-ENOMEM, "Out of memory");
-	}
-	return ENTRIES_REFUSED;
+	return r < 0 ? r : ENTRIES_E_REFUSED;
 }
 
 static int unix_char_entry(const struct rule *r, const struct device_node *n,
@@ -179,38 +179,80 @@ static const char *node_suffix(const struct device_node *n)
 	return slash ? slash + 1 : n->devnode;
 }
 
+/* LXD takes unix-char sources from /dev only. */
+static bool in_dev(const struct device_node *n)
+{
+	return n->devnode && strncmp(n->devnode, "/dev/", 5) == 0;
+}
+
+/* Adds @n's entry to @map; refuses the device when another node of it
+ * already has that name (two children "event5" in different folders). */
+static int node_entry(const struct rule *r, const struct device *d,
+		      const struct device_node *n, struct json_object *map,
+		      char **reason)
+{
+	_cleanup_(json_object_putp) struct json_object *e = NULL;
+	struct json_object *other = NULL;
+	char name[ENTRY_NAME_MAX + 1];
+	int ret;
+
+	entry_name(r->name, d->id, node_suffix(n), name);
+	if (json_object_object_get_ex(map, name, &other))
+		return refuse(reason,
+			      "rule %s: nodes %s and %s of USB device %s would "
+			      "both be LXD entry %s",
+			      r->name,
+			      json_object_get_string(
+				      json_object_object_get(other, "source")),
+			      n->devnode, d->id, name);
+	ret = unix_char_entry(r, n, &e);
+	return ret < 0 ? ret : map_add(map, name, steal_ptr(&e));
+}
+
+/* Says which selected nodes lie outside /dev; refuses when no node is left. */
+static int outside_dev(const struct rule *r, const struct device *d,
+		       bool none_left, char **outside, char **reason)
+{
+	_cleanup_(freep) char *list = outside ? strv_join(outside, ", ") : NULL;
+
+	if (outside && !list)
+		return -ENOMEM;
+	if (none_left)
+		return refuse(reason,
+			      "rule %s: Nodes= selects none of the nodes of "
+			      "USB device %s%s%s%s",
+			      r->name, d->id, list ? " (not passing " : "",
+			      list ? list : "",
+			      list ? ": LXD takes nodes in /dev only)" : "");
+	if (!list)
+		return 0;
+	return say(reason,
+		   "not passing %s of USB device %s: LXD takes nodes in /dev "
+		   "only",
+		   list, d->id);
+}
+
 static int usb_container_entries(const struct rule *r, const struct device *d,
 				 struct json_object *map, char **reason)
 {
-	size_t added = 0;
+	_cleanup_(strv_freep) char **outside = NULL;
 
 	for (size_t i = 0; i < d->n_nodes; i++) {
 		const struct device_node *n = &d->nodes[i];
-		struct json_object *e = NULL;
-		char name[ENTRY_NAME_MAX + 1];
 		int ret;
 
 		if (!(n->kind & r->nodes))
 			continue;
-		/* LXD takes unix-char sources from /dev only. */
-		if (!n->devnode || strncmp(n->devnode, "/dev/", 5) != 0) {
-			log_warning("USB device %s: not passing %s: LXD takes "
-				    "nodes in /dev only",
-				    d->id, n->devnode ? n->devnode : "(none)");
-			continue;
-		}
-		entry_name(r->name, d->id, node_suffix(n), name);
-		if ((ret = unix_char_entry(r, n, &e)) < 0 ||
-		    (ret = map_add(map, name, e)) < 0)
+		if (in_dev(n))
+			ret = node_entry(r, d, n, map, reason);
+		else
+			ret = strv_push(&outside,
+					n->devnode ? n->devnode : "(none)");
+		if (ret != 0)
 			return ret;
-		added++;
 	}
-	if (added == 0)
-		return refuse(reason,
-			      "rule %s: Nodes= selects none of the nodes of "
-			      "USB device %s",
-			      r->name, d->id);
-	return 0;
+	return outside_dev(r, d, json_object_object_length(map) == 0, outside,
+			   reason);
 }
 
 static int usb_vm_entry(const struct rule *r, const struct device *d,
@@ -275,13 +317,17 @@ int entries_build(const struct rule *r, const struct device *d,
 	if (reason)
 		*reason = NULL;
 	if (!map)
-		return log_err_errno(-ENOMEM, "Out of memory");
+		return -ENOMEM;
 	if (d->subsystem == DEVICE_PCI)
 		ret = pci_entry(r, d, t, map, reason);
 	else if (t == INSTANCE_CONTAINER)
 		ret = usb_container_entries(r, d, map, reason);
 	else
 		ret = usb_vm_entry(r, d, has_usb_serial, map);
+	if (ret < 0 && reason) {
+		free(*reason);
+		*reason = NULL;
+	}
 	if (ret != 0)
 		return ret;
 	*out_map = steal_ptr(&map);

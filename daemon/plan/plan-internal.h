@@ -6,7 +6,7 @@
  * placements have their targets.
  */
 
-#include "devpass/plan/iommu_policy.h"
+#include "devpass/plan/host_guard.h"
 #include "devpass/plan/plan.h"
 
 /*
@@ -16,4 +16,4 @@
  * Return: 0 or -ENOMEM.
  */
 int plan_iommu(struct plan *p, const struct device_list *devices,
-	       const struct pci_host *host);
+	       const struct host_guard *host);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -6,29 +7,6 @@
 #include "devpass/rules/match.h"
 #include "devpass/plan/plan.h"
 #include "plan-internal.h"
-
-void instance_set_free(struct instance_set *s)
-{
-	if (!s)
-		return;
-	for (size_t i = 0; i < s->n_instances; i++) {
-		free(s->instances[i].project);
-		free(s->instances[i].name);
-		json_object_put(s->instances[i].entries);
-	}
-	free(s->instances);
-	free(s);
-}
-
-struct instance *instance_set_find(const struct instance_set *s,
-				   const char *project, const char *name)
-{
-	for (size_t i = 0; s && i < s->n_instances; i++)
-		if (strcmp(s->instances[i].name, name) == 0 &&
-		    strcmp(s->instances[i].project, project) == 0)
-			return &s->instances[i];
-	return NULL;
-}
 
 void plan_free(struct plan *p)
 {
@@ -40,19 +18,6 @@ void plan_free(struct plan *p)
 	}
 	free(p->placements);
 	free(p);
-}
-
-const char *placement_state_to_string(enum placement_state s)
-{
-	switch (s) {
-	case PLACEMENT_ATTACH:
-		return "attach";
-	case PLACEMENT_WAITING:
-		return "waiting";
-	case PLACEMENT_REFUSED:
-		return "refused";
-	}
-	return "?";
 }
 
 /* Does @inst already hold any entry of @entries? */
@@ -68,31 +33,41 @@ static bool holds_any(const struct instance *inst, json_object *entries)
 	return false;
 }
 
-/*
- * The entries @d would get on @inst, or NULL with *why set when @inst
- * cannot take it (privileged container, a PCI device to a container...).
- */
-static json_object *entries_for(const struct placement *p,
-				const struct instance *inst,
-				const struct plan_features *f, char **why)
+/* A new string, or NULL on ENOMEM. */
+static char *strf(const char *fmt, ...) _printf_(1, 2);
+static char *strf(const char *fmt, ...)
 {
-	json_object *map = NULL;
-	if (inst->type == INSTANCE_CONTAINER && inst->privileged &&
-	    !p->rule->allow_privileged) {
-		if (asprintf(why,
-			     "%s is a privileged container "
-			     "(security.privileged=true) and rule %s does not "
-			     "say AllowPrivileged=yes",
-			     inst->name, p->rule->name) < 0)
-			*why = NULL;
-		return NULL;
-	}
-	if (entries_build(p->rule, p->device, inst->type, f->usb_serial, &map,
-			  why) != 0)
-		return NULL;
-	return map;
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
 }
 
+/*
+ * The entries @p's device gets on @inst. Return: 0 and *@out (*@why a
+ * note or NULL); ENTRIES_E_REFUSED and *@why when @inst cannot take it
+ * (a privileged container, a PCI device to a container...); -ENOMEM.
+ */
+static int entries_for(const struct placement *p, const struct instance *inst,
+		       const struct plan_features *f, json_object **out,
+		       char **why)
+{
+	if (inst->type == INSTANCE_CONTAINER && inst->privileged &&
+	    !p->rule->allow_privileged) {
+		*why = strf("%s is a privileged container "
+			    "(security.privileged=true) and rule %s does not "
+			    "say AllowPrivileged=yes",
+			    inst->name, p->rule->name);
+		return *why ? ENTRIES_E_REFUSED : -ENOMEM;
+	}
+	return entries_build(p->rule, p->device, inst->type, f->usb_serial,
+			     out, why);
+}
+
+/* Sets @p's state and its reason (owned; NULL is -ENOMEM). */
 static int set_reason(struct placement *p, enum placement_state state,
 		      char *reason)
 {
@@ -102,36 +77,33 @@ static int set_reason(struct placement *p, enum placement_state state,
 	return reason ? 0 : -ENOMEM;
 }
 
+/* @p goes to @inst with @entries and @note (both owned, may be NULL). */
 static void take_target(struct placement *p, const struct instance *inst,
-			json_object *entries)
+			json_object *entries, char *note)
 {
 	p->state = PLACEMENT_ATTACH;
 	p->target = inst;
 	p->entries = entries;
 	free(p->reason);
-	p->reason = NULL;
+	p->reason = note;
 }
 
-/* "kiosk-1 is stopped, kiosk-2 does not exist (project default)". */
+/* "kiosk-1 is not running, kiosk-2 does not exist (project default)". */
 static char *waiting_reason(const struct rule *r,
 			    const struct instance_set *set)
 {
-	char *s = strdup("");
-	for (char **n = r->instances; s && *n; n++) {
-		const struct instance *inst =
-			instance_set_find(set, r->project, *n);
-		char *grown = NULL;
-		if (asprintf(&grown, "%s%s%s %s", s, *s ? ", " : "", *n,
-			     inst ? "is not running" : "does not exist") < 0)
-			grown = NULL;
-		free(s);
-		s = grown;
+	_cleanup_(strv_freep) char **parts = NULL;
+	STRV_FOREACH (n, r->instances) {
+		_cleanup_(freep) char *part =
+			strf("%s %s", *n,
+			     instance_set_find(set, r->project, *n)
+				     ? "is not running"
+				     : "does not exist");
+		if (!part || strv_push(&parts, part) < 0)
+			return NULL;
 	}
-	char *why = NULL;
-	if (s && asprintf(&why, "%s (project %s)", s, r->project) < 0)
-		why = NULL;
-	free(s);
-	return why;
+	_cleanup_(freep) char *list = strv_join(parts, ", ");
+	return list ? strf("%s (project %s)", list, r->project) : NULL;
 }
 
 /* Whether @inst can take @p's device now: it runs, and a PCI device to a
@@ -153,29 +125,74 @@ static void keep_refusal(char **refusal, char *why)
 		free(why);
 }
 
-/* The running instances: a holder first, else the first that takes the
- * device now. */
-static void place_running(struct placement *p, const struct instance_set *set,
-			  const struct plan_features *f, char **refusal)
+/* An instance that can take the device, with what it would get there. */
+struct candidate {
+	const struct instance *inst;
+	json_object *entries;
+	char *note;
+};
+
+static void candidate_clear(struct candidate *c)
 {
-	for (int pass = 0; pass < 2 && !p->target; pass++) {
-		for (char **n = p->rule->instances; *n && !p->target; n++) {
-			const struct instance *inst =
-				instance_set_find(set, p->rule->project, *n);
-			if (!inst || !inst->running)
-				continue;
-			char *why = NULL;
-			_cleanup_(json_object_putp) json_object *e =
-				entries_for(p, inst, f, &why);
-			if (!e) {
-				keep_refusal(refusal, why);
-				continue;
-			}
-			if (pass == 0 ? holds_any(inst, e)
-				      : takes_now(p, inst, f))
-				take_target(p, inst, steal_ptr(&e));
+	json_object_put(c->entries);
+	free(c->note);
+	*c = (struct candidate){0};
+}
+
+/*
+ * Whether @inst can take @p's device: 0 and @c filled (c->inst NULL when
+ * it cannot; its refusal kept in *@refusal), or -ENOMEM.
+ */
+static int consider(const struct placement *p, const struct instance *inst,
+		    const struct plan_features *f, char **refusal,
+		    struct candidate *c)
+{
+	char *why = NULL;
+	json_object *e = NULL;
+	int r = entries_for(p, inst, f, &e, &why);
+	if (r < 0)
+		return r;
+	if (r == ENTRIES_E_REFUSED) {
+		keep_refusal(refusal, why);
+		return 0;
+	}
+	*c = (struct candidate){inst, e, why};
+	return 0;
+}
+
+static void take_candidate(struct placement *p, struct candidate *c)
+{
+	take_target(p, c->inst, steal_ptr(&c->entries), steal_ptr(&c->note));
+	c->inst = NULL;
+}
+
+/* The running instances: one that holds the device's entries already,
+ * else the first that takes the device now. */
+static int place_running(struct placement *p, const struct instance_set *set,
+			 const struct plan_features *f, char **refusal)
+{
+	_cleanup_(candidate_clear) struct candidate first = {0};
+	STRV_FOREACH (n, p->rule->instances) {
+		_cleanup_(candidate_clear) struct candidate c = {0};
+		const struct instance *inst =
+			instance_set_find(set, p->rule->project, *n);
+		if (!inst || !inst->running)
+			continue;
+		int r = consider(p, inst, f, refusal, &c);
+		if (r < 0)
+			return r;
+		if (c.inst && holds_any(inst, c.entries)) {
+			take_candidate(p, &c);
+			return 0;
+		}
+		if (c.inst && !first.inst && takes_now(p, inst, f)) {
+			first = c;
+			c = (struct candidate){0};
 		}
 	}
+	if (first.inst)
+		take_candidate(p, &first);
+	return 0;
 }
 
 /*
@@ -183,40 +200,34 @@ static void place_running(struct placement *p, const struct instance_set *set,
  * of its list that exists and could take it: a stopped one gets the entry
  * in its config (it takes the device when it starts); a running VM without
  * pci_hotplug is waited for: the entry is written once it stops.
+ * *@placed stays false when no instance of the list could take it.
  */
 static int place_at_rest(struct placement *p, const struct instance_set *set,
-			 const struct plan_features *f, char **refusal)
+			 const struct plan_features *f, char **refusal,
+			 bool *placed)
 {
-	for (char **n = p->rule->instances; *n; n++) {
+	STRV_FOREACH (n, p->rule->instances) {
+		_cleanup_(candidate_clear) struct candidate c = {0};
 		const struct instance *inst =
 			instance_set_find(set, p->rule->project, *n);
-		char *why = NULL, *note = NULL;
-		if (!inst)
+		int r = inst ? consider(p, inst, f, refusal, &c) : 0;
+		if (r < 0)
+			return r;
+		if (!c.inst)
 			continue;
-		json_object *e = entries_for(p, inst, f, &why);
-		if (!e) {
-			keep_refusal(refusal, why);
-			continue;
-		}
-		if (inst->running) {
-			json_object_put(e);
-			if (asprintf(&note,
-				     "waits for %s's next start: LXD lacks "
-				     "pci_hotplug",
-				     inst->name) < 0)
-				note = NULL;
-			return set_reason(p, PLACEMENT_WAITING, note);
-		}
-		take_target(p, inst, e);
-		if (asprintf(&note,
-			     "in %s's config: %s is stopped and takes it "
-			     "when it starts",
-			     inst->name, inst->name) < 0)
-			return -ENOMEM;
-		p->reason = note;
-		return 0;
+		*placed = true;
+		if (inst->running)
+			return set_reason(p, PLACEMENT_WAITING,
+					  strf("waits for %s's next start: LXD "
+					       "lacks pci_hotplug",
+					       inst->name));
+		take_candidate(p, &c);
+		return set_reason(p, PLACEMENT_ATTACH,
+				  strf("in %s's config: %s is stopped and "
+				       "takes it when it starts",
+				       inst->name, inst->name));
 	}
-	return 1;
+	return 0;
 }
 
 /* Which instance of the rule's list to use (see plan.h). */
@@ -224,51 +235,53 @@ static int place(struct placement *p, const struct instance_set *set,
 		 const struct plan_features *f)
 {
 	_cleanup_(freep) char *refusal = NULL;
-	place_running(p, set, f, &refusal);
-	if (p->target)
-		return 0;
-	if (p->device->subsystem == DEVICE_PCI) {
-		int r = place_at_rest(p, set, f, &refusal);
-		if (r <= 0)
-			return r;
-	}
+	bool placed = false;
+	int r = place_running(p, set, f, &refusal);
+	if (r == 0 && !p->target && p->device->subsystem == DEVICE_PCI)
+		r = place_at_rest(p, set, f, &refusal, &placed);
+	if (r < 0 || p->target || placed)
+		return r;
 	if (refusal)
 		return set_reason(p, PLACEMENT_REFUSED, steal_ptr(&refusal));
-	char *why = waiting_reason(p->rule, set);
-	return set_reason(p, PLACEMENT_WAITING, why);
+	return set_reason(p, PLACEMENT_WAITING, waiting_reason(p->rule, set));
 }
 
 /* Without device_usb_serial a VM's usb entry names only vendor and
  * product: say so when another device has the same ids. */
-static int note_usb_twin(struct placement *p, const struct device_list *l,
-			 const struct plan_features *f)
+static const struct device *usb_twin(const struct placement *p,
+				     const struct device_list *l,
+				     const struct plan_features *f)
 {
 	const struct device *d = p->device;
 	if (p->state != PLACEMENT_ATTACH || d->subsystem != DEVICE_USB ||
 	    p->target->type != INSTANCE_VM || f->usb_serial)
-		return 0;
+		return NULL;
 	for (size_t i = 0; i < l->n_devices; i++) {
 		const struct device *o = l->devices[i];
-		char *note = NULL;
-		if (o == d || o->subsystem != DEVICE_USB ||
-		    o->vendor != d->vendor || o->product != d->product)
-			continue;
-		if (asprintf(&note,
-			     "LXD lacks device_usb_serial: the entry "
-			     "takes any %04x:%04x device, and %s is one too",
-			     d->vendor, d->product, o->id) < 0)
-			return -ENOMEM;
-		free(p->reason);
-		p->reason = note;
-		return 0;
+		if (o != d && o->subsystem == DEVICE_USB &&
+		    o->vendor == d->vendor && o->product == d->product)
+			return o;
 	}
-	return 0;
+	return NULL;
+}
+
+static int note_usb_twin(struct placement *p, const struct device_list *l,
+			 const struct plan_features *f)
+{
+	const struct device *twin = usb_twin(p, l, f);
+	if (!twin)
+		return 0;
+	return set_reason(p, PLACEMENT_ATTACH,
+			  strf("LXD lacks device_usb_serial: the entry takes "
+			       "any %04x:%04x device, and %s is one too",
+			       p->device->vendor, p->device->product,
+			       twin->id));
 }
 
 int plan_build(const struct ruleset *rs, const struct device_list *devices,
 	       const struct instance_set *instances,
 	       const struct plan_features *features,
-	       const struct pci_host *host, struct plan **out)
+	       const struct host_guard *host, struct plan **out)
 {
 	_cleanup_(plan_freep) struct plan *p = calloc(1, sizeof(*p));
 	if (!p)

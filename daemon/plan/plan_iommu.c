@@ -12,6 +12,14 @@
 #include "devpass/util/json.h"
 #include "plan-internal.h"
 
+/*
+ * What a check did besides failing: 0, the placement passed (or is none of
+ * the check's business); PLAN_IOMMU_E_REFUSED, the check refused it.
+ */
+enum plan_iommu_outcome {
+	PLAN_IOMMU_E_REFUSED = 1,
+};
+
 static const char *name_of(const struct device *d)
 {
 	return d->name ? d->name : "no name";
@@ -32,13 +40,34 @@ static struct placement *placement_of(struct plan *p, const struct device *d)
 	return NULL;
 }
 
+/* A pattern without glob characters names one address exactly. */
+static bool pattern_is(const char *pattern, const char *address)
+{
+	return !strpbrk(pattern, "*?[\\") && strcasecmp(pattern, address) == 0;
+}
+
+/* Whether @r has a plain Address= value equal to @address: a rule naming
+ * a device the host needs passes it anyway. */
+static bool rule_names_address(const struct rule *r, const char *address)
+{
+	for (size_t i = 0; r && i < r->n_terms; i++) {
+		const struct match_term *t = &r->terms[i];
+		if (t->key != MATCH_ADDRESS || t->negate)
+			continue;
+		for (char **p = t->patterns; p && *p; p++)
+			if (pattern_is(*p, address))
+				return true;
+	}
+	return false;
+}
+
 static bool same_group(const struct device *a, const struct device *b)
 {
 	return a != b && b->subsystem == DEVICE_PCI && a->iommu_group >= 0 &&
 	       a->iommu_group == b->iommu_group;
 }
 
-/* Sets @pl REFUSED with a reason; -ENOMEM when it cannot. */
+/* Sets @pl REFUSED with a reason. Return: PLAN_IOMMU_E_REFUSED, -ENOMEM. */
 _printf_(2, 3) static int refuse(struct placement *pl, const char *fmt, ...)
 {
 	va_list ap;
@@ -53,14 +82,14 @@ _printf_(2, 3) static int refuse(struct placement *pl, const char *fmt, ...)
 	pl->state = PLACEMENT_REFUSED;
 	free(pl->reason);
 	pl->reason = why;
-	return why ? 1 : -ENOMEM;
+	return why ? PLAN_IOMMU_E_REFUSED : -ENOMEM;
 }
 
 /* What keeps @pl's own device from any VM, whatever its group says. */
-static int check_host(struct placement *pl, const struct pci_host *h)
+static int check_host(struct placement *pl, const struct host_guard *h)
 {
 	const struct device *d = pl->device;
-	const char *need = pci_host_needs(h, d);
+	const char *need = host_guard_needs(h, d);
 	if (need && !rule_names_address(pl->rule, d->id))
 		return refuse(pl,
 			      "%s stays with the host: %s; a rule naming "
@@ -70,7 +99,7 @@ static int check_host(struct placement *pl, const struct pci_host *h)
 		return 0;
 	if (!h || !h->iommu)
 		return refuse(pl, "%s cannot go to VM %s: %s", d->id,
-			      pl->target->name, iommu_none_advice);
+			      pl->target->name, host_guard_no_iommu_advice);
 	if (d->iommu_group < 0)
 		return refuse(pl,
 			      "%s is in no IOMMU group, so it cannot go to "
@@ -79,12 +108,13 @@ static int check_host(struct placement *pl, const struct pci_host *h)
 	return 0;
 }
 
-/* Why member @m keeps @pl's group from going whole to its VM, or 0. */
+/* Refuses @pl when member @m keeps its group from going whole to its VM.
+ * Return: 0, PLAN_IOMMU_E_REFUSED or -ENOMEM. */
 static int whole_blocker(struct plan *p, struct placement *pl,
-			 const struct device *m, const struct pci_host *h)
+			 const struct device *m, const struct host_guard *h)
 {
 	struct placement *pm = placement_of(p, m);
-	const char *need = pci_host_needs(h, m);
+	const char *need = host_guard_needs(h, m);
 	if (need && !rule_names_address(pl->rule, m->id) &&
 	    !(pm && rule_names_address(pm->rule, m->id)))
 		return refuse(pl,
@@ -126,21 +156,29 @@ static int take_member(struct plan *p, struct placement *pl,
 {
 	_cleanup_(json_object_putp) json_object *map = NULL;
 	int r = entries_build(pl->rule, m, INSTANCE_VM, false, &map, NULL);
-	if (r != 0)
-		return r < 0 ? r : -EINVAL;
-	json_object_object_foreach(map, name, value) json_object_object_add(
-		pl->entries, name, json_object_get(value));
+	if (r < 0)
+		return r;
+	if (r == ENTRIES_E_REFUSED) /* never: a VM takes any PCI function */
+		return -EINVAL;
+	json_object_object_foreach(map, name, value)
+	{
+		json_object *v = json_object_get(value);
+		if (json_object_object_add(pl->entries, name, v) < 0) {
+			json_object_put(v);
+			return -ENOMEM;
+		}
+	}
 	struct placement *pm = placement_of(p, m);
 	return pm && pm != pl ? cover(pm, pl) : 0;
 }
 
 /* IommuGroup=whole: every endpoint of the group to @pl's VM, or none. */
 static int take_group(struct plan *p, struct placement *pl,
-		      const struct device_list *devs, const struct pci_host *h)
+		      const struct device_list *devs, const struct host_guard *h)
 {
 	for (size_t i = 0; i < devs->n_devices; i++) {
 		const struct device *m = devs->devices[i];
-		if (!same_group(pl->device, m) || pci_is_bridge(m))
+		if (!same_group(pl->device, m) || host_guard_is_bridge(m))
 			continue;
 		int r = whole_blocker(p, pl, m, h);
 		if (r != 0)
@@ -148,7 +186,7 @@ static int take_group(struct plan *p, struct placement *pl,
 	}
 	for (size_t i = 0; i < devs->n_devices; i++) {
 		const struct device *m = devs->devices[i];
-		if (!same_group(pl->device, m) || pci_is_bridge(m))
+		if (!same_group(pl->device, m) || host_guard_is_bridge(m))
 			continue;
 		int r = take_member(p, pl, m);
 		if (r < 0)
@@ -157,13 +195,14 @@ static int take_group(struct plan *p, struct placement *pl,
 	return 0;
 }
 
-/* IommuGroup=strict: 1 (and @pl refused) when a member blocks. */
+/* IommuGroup=strict: refuses @pl when a member blocks.
+ * Return: 0, PLAN_IOMMU_E_REFUSED or -ENOMEM. */
 static int check_strict(struct plan *p, struct placement *pl,
 			const struct device_list *devs)
 {
 	for (size_t i = 0; i < devs->n_devices; i++) {
 		const struct device *m = devs->devices[i];
-		if (!same_group(pl->device, m) || !iommu_member_blocks(m))
+		if (!same_group(pl->device, m) || !host_guard_member_blocks(m))
 			continue;
 		const struct placement *pm = placement_of(p, m);
 		if (pm && pm->state == PLACEMENT_ATTACH &&
@@ -179,17 +218,17 @@ static int check_strict(struct plan *p, struct placement *pl,
 }
 
 typedef int check_fn(struct plan *p, struct placement *pl,
-		     const struct device_list *devs, const struct pci_host *h);
+		     const struct device_list *devs, const struct host_guard *h);
 
 static int host_check(struct plan *p, struct placement *pl,
-		      const struct device_list *devs, const struct pci_host *h)
+		      const struct device_list *devs, const struct host_guard *h)
 {
 	(void)p, (void)devs;
 	return check_host(pl, h);
 }
 
 static int whole_check(struct plan *p, struct placement *pl,
-		       const struct device_list *devs, const struct pci_host *h)
+		       const struct device_list *devs, const struct host_guard *h)
 {
 	if (pl->rule->iommu != IOMMU_POLICY_WHOLE)
 		return 0;
@@ -198,7 +237,7 @@ static int whole_check(struct plan *p, struct placement *pl,
 
 static int strict_check(struct plan *p, struct placement *pl,
 			const struct device_list *devs,
-			const struct pci_host *h)
+			const struct host_guard *h)
 {
 	(void)h;
 	if (pl->rule->iommu != IOMMU_POLICY_STRICT)
@@ -209,7 +248,7 @@ static int strict_check(struct plan *p, struct placement *pl,
 /* Runs @check on every placement of a PCI device to a VM; *@changed when
  * one was refused. */
 static int each_to_vm(struct plan *p, const struct device_list *devs,
-		      const struct pci_host *h, check_fn *check, bool *changed)
+		      const struct host_guard *h, check_fn *check, bool *changed)
 {
 	for (size_t i = 0; i < p->n_placements; i++) {
 		struct placement *pl = &p->placements[i];
@@ -218,13 +257,13 @@ static int each_to_vm(struct plan *p, const struct device_list *devs,
 		int r = check(p, pl, devs, h);
 		if (r < 0)
 			return r;
-		*changed |= r > 0;
+		*changed |= r == PLAN_IOMMU_E_REFUSED;
 	}
 	return 0;
 }
 
 int plan_iommu(struct plan *p, const struct device_list *devices,
-	       const struct pci_host *host)
+	       const struct host_guard *host)
 {
 	bool changed = false;
 	int r = each_to_vm(p, devices, host, host_check, &changed);

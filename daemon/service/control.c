@@ -54,13 +54,14 @@ int control_listen(const char *path, struct control **out)
 	umask(old);
 	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0)
 		return log_err_errno(-errno, "cannot listen on %s: %m", path);
-	struct control *c = calloc(1, sizeof(*c));
-	if (!c || !(c->path = strdup(path))) {
-		free(c);
-		return -ENOMEM;
-	}
+	_cleanup_(control_freep) struct control *c = calloc(1, sizeof(*c));
+	if (c)
+		c->fd = -1;
+	if (!c || !(c->path = strdup(path)))
+		return log_err_errno(-ENOMEM, "out of memory listening on %s",
+				     path);
 	c->fd = steal_fd(&fd);
-	*out = c;
+	*out = steal_ptr(&c);
 	return 0;
 }
 
@@ -68,8 +69,9 @@ void control_free(struct control *c)
 {
 	if (!c)
 		return;
-	close(c->fd);
-	unlink(c->path);
+	closep(&c->fd);
+	if (c->path)
+		unlink(c->path);
 	free(c->path);
 	free(c);
 }

@@ -2,12 +2,33 @@
 #include <string.h>
 
 #include "devpass/util/json.h"
+#include "devpass/util/log.h"
 #include "devpass/model/device-json.h"
 #include "devpass/service/outcome.h"
+
+const char *outcome_state_to_string(enum outcome_state s)
+{
+	switch (s) {
+	case OUTCOME_ATTACHED:
+		return "attached";
+	case OUTCOME_WOULD_ATTACH:
+		return "would-attach";
+	case OUTCOME_WAITING:
+		return "waiting";
+	case OUTCOME_REFUSED:
+		return "refused";
+	case OUTCOME_PENDING:
+		return "pending";
+	case OUTCOME_UNMATCHED:
+		return "unmatched";
+	}
+	return "unknown";
+}
 
 static void outcome_clear(struct outcome *x)
 {
 	free(x->syspath);
+	free(x->device);
 	free(x->rule);
 	free(x->project);
 	free(x->instance);
@@ -24,7 +45,7 @@ void outcomes_clear(struct outcomes *o)
 }
 
 int outcomes_add(struct outcomes *o, const struct placement *pl,
-		 const char *state, const char *reason)
+		 enum outcome_state state, const char *reason)
 {
 	struct outcome *grown = realloc(o->v, (o->n + 1) * sizeof(*grown));
 	if (!grown)
@@ -33,6 +54,7 @@ int outcomes_add(struct outcomes *o, const struct placement *pl,
 	struct outcome *x = &o->v[o->n];
 	*x = (struct outcome){
 		.syspath = strdup(pl->device->syspath),
+		.device = strdup(pl->device->id),
 		.rule = strdup(pl->rule->name),
 		.project = strdup(pl->rule->project),
 		.instance = pl->target ? strdup(pl->target->name) : NULL,
@@ -40,7 +62,7 @@ int outcomes_add(struct outcomes *o, const struct placement *pl,
 		.reason = reason ? strdup(reason) : NULL,
 		.entries = pl->entries ? json_object_get(pl->entries) : NULL,
 	};
-	if (!x->syspath || !x->rule || !x->project ||
+	if (!x->syspath || !x->device || !x->rule || !x->project ||
 	    (pl->target && !x->instance) || (reason && !x->reason)) {
 		outcome_clear(x);
 		return -ENOMEM;
@@ -49,22 +71,55 @@ int outcomes_add(struct outcomes *o, const struct placement *pl,
 	return 0;
 }
 
+static bool is_attached(enum outcome_state s)
+{
+	return s == OUTCOME_ATTACHED || s == OUTCOME_WOULD_ATTACH;
+}
+
 bool outcomes_all_attached(const struct outcomes *o)
 {
 	for (size_t i = 0; i < o->n; i++)
-		if (strcmp(o->v[i].state, "attached") != 0 &&
-		    strcmp(o->v[i].state, "would-attach") != 0)
+		if (!is_attached(o->v[i].state))
 			return false;
 	return true;
 }
 
-static const struct outcome *outcome_of(const struct outcomes *o,
-					const struct device *d)
+static const struct outcome *outcome_by_syspath(const struct outcomes *o,
+						const char *syspath)
 {
 	for (size_t i = 0; i < o->n; i++)
-		if (strcmp(o->v[i].syspath, d->syspath) == 0)
+		if (strcmp(o->v[i].syspath, syspath) == 0)
 			return &o->v[i];
 	return NULL;
+}
+
+static bool same(const struct outcome *a, const struct outcome *b)
+{
+	return a && b && a->state == b->state && streq_ptr(a->rule, b->rule) &&
+	       streq_ptr(a->instance, b->instance) &&
+	       streq_ptr(a->reason, b->reason);
+}
+
+/* "10-cam 1-7: waiting: c3 is not running (project default)". */
+static void log_outcome(const struct outcome *x)
+{
+	log_msg(x->state == OUTCOME_REFUSED ? LOG_WARNING : LOG_NOTICE,
+		"%s %s%s%s%s%s: %s: %s", x->rule, x->device,
+		x->instance ? " for " : "", x->instance ? x->project : "",
+		x->instance ? "/" : "", x->instance ? x->instance : "",
+		outcome_state_to_string(x->state),
+		x->reason ? x->reason : "(no reason known)");
+}
+
+void outcomes_log_changes(const struct outcomes *before,
+			  const struct outcomes *now)
+{
+	for (size_t i = 0; i < now->n; i++) {
+		const struct outcome *x = &now->v[i];
+		if (!is_attached(x->state) &&
+		    !same(x, outcome_by_syspath(before, x->syspath)))
+			log_outcome(x);
+	}
 }
 
 static json_object *entry_names(json_object *entries)
@@ -79,13 +134,15 @@ static json_object *entry_names(json_object *entries)
 }
 
 static void add_fields(json_object *j, const char *rule, const char *project,
-		       const char *instance, const char *state,
+		       const char *instance, enum outcome_state state,
 		       const char *reason, json_object *entries)
 {
 	json_object_object_add(j, "rule", json_string_or_null(rule));
 	json_object_object_add(j, "project", json_string_or_null(project));
 	json_object_object_add(j, "instance", json_string_or_null(instance));
-	json_object_object_add(j, "state", json_object_new_string(state));
+	json_object_object_add(
+		j, "state",
+		json_object_new_string(outcome_state_to_string(state)));
 	json_object_object_add(j, "reason", json_string_or_null(reason));
 	json_object_object_add(j, "entries",
 			       entries ? entry_names(entries)
@@ -97,7 +154,7 @@ json_object *outcome_device_json(const struct outcomes *o,
 				 const struct rule *owner,
 				 const char *pending_why)
 {
-	const struct outcome *x = outcome_of(o, d);
+	const struct outcome *x = outcome_by_syspath(o, d->syspath);
 	json_object *j = json_from_device(d);
 	if (!j)
 		return NULL;
@@ -107,7 +164,7 @@ json_object *outcome_device_json(const struct outcomes *o,
 	else
 		add_fields(j, owner ? owner->name : NULL,
 			   owner ? owner->project : NULL, NULL,
-			   owner ? "pending" : "unmatched",
+			   owner ? OUTCOME_PENDING : OUTCOME_UNMATCHED,
 			   owner ? pending_why : NULL, NULL);
 	return j;
 }

@@ -1,15 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The diff-and-apply loop: read the instances (inventory.c), plan, write
+ * each instance whose devpass-* entries differ from the plan's, log what
+ * changed (changes.c), keep the outcomes. LXD's refusals are kept by
+ * refusal.c, what was attached by ledger.c, what became of each device by
+ * outcome.c.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "devpass/util/json.h"
+#include "devpass/service/changes.h"
+#include "devpass/service/inventory.h"
 #include "devpass/service/ledger.h"
 #include "devpass/util/log.h"
 #include "devpass/lxd/sync.h"
 #include "devpass/rules/match.h"
 #include "devpass/service/outcome.h"
 #include "devpass/service/reconcile.h"
+#include "devpass/service/refusal.h"
+
+/* sync_instance() wrote nothing, and that is no failure: LXD refused the
+ * instance's change as a whole, or the instance is gone. */
+enum reconcile_outcome {
+	RECONCILE_E_UNWRITTEN = 1,
+};
 
 struct reconciler {
 	struct lxd_client *lxd;
@@ -18,18 +34,25 @@ struct reconciler {
 	struct plan_features features;
 	bool patch_removal;
 	char *member; /* this cluster member, or NULL when not clustered */
+	char **missing_projects; /* named, but LXD lacks them (said once) */
 	unsigned writes;
 	char *lxd_error;
 	struct ledger ledger;
 	struct outcomes outcomes;
 };
 
+/* Logs running out of memory while @what; returns -ENOMEM. */
+static int oom(const char *what)
+{
+	return log_err_errno(-ENOMEM, "out of memory %s", what);
+}
+
 int reconciler_new(struct lxd_client *lxd, bool dry_run,
 		   struct reconciler **out)
 {
 	struct reconciler *rc = calloc(1, sizeof(*rc));
 	if (!rc)
-		return -ENOMEM;
+		return oom("setting up the reconciler");
 	rc->lxd = lxd;
 	rc->dry_run = dry_run;
 	*out = rc;
@@ -43,6 +66,7 @@ void reconciler_free(struct reconciler *rc)
 	ledger_clear(&rc->ledger);
 	outcomes_clear(&rc->outcomes);
 	free(rc->member);
+	strv_free(rc->missing_projects);
 	free(rc->lxd_error);
 	free(rc);
 }
@@ -60,6 +84,12 @@ static void set_lxd_error(struct reconciler *rc, const char *what, int err)
 		rc->lxd_error = NULL;
 }
 
+static void clear_lxd_error(struct reconciler *rc)
+{
+	free(rc->lxd_error);
+	rc->lxd_error = NULL;
+}
+
 int reconciler_refresh_server(struct reconciler *rc)
 {
 	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
@@ -68,13 +98,16 @@ int reconciler_refresh_server(struct reconciler *rc)
 		set_lxd_error(rc, "cannot reach LXD", r);
 		return r;
 	}
+	_cleanup_(freep) char *member = NULL;
+	if (s->clustered && s->server_name &&
+	    !(member = strdup(s->server_name)))
+		return oom("reading LXD's server");
 	rc->features.usb_serial =
 		lxd_server_has_extension(s, "device_usb_serial");
 	rc->features.pci_hotplug = lxd_server_has_extension(s, "pci_hotplug");
 	rc->patch_removal = lxd_server_has_extension(s, "device_patch_removal");
 	free(rc->member);
-	rc->member =
-		s->clustered && s->server_name ? strdup(s->server_name) : NULL;
+	rc->member = steal_ptr(&member);
 	rc->server_known = true;
 	log_info("LXD %s at %s: usb serial %s, pci hotplug %s, "
 		 "removal by %s",
@@ -86,105 +119,25 @@ int reconciler_refresh_server(struct reconciler *rc)
 	return 0;
 }
 
-/* The devpass-* entries of an instance's devices map, as a new object. */
-static json_object *own_entries(json_object *devices)
-{
-	json_object *own = json_object_new_object();
-	if (!own || !json_object_is_type(devices, json_type_object))
-		return own;
-	json_object_object_foreach(devices, name,
-				   value) if (entry_is_ours(name))
-		json_object_object_add(own, name, json_object_get(value));
-	return own;
-}
-
-static bool is_local(const struct reconciler *rc, const struct lxd_instance *li)
-{
-	return !rc->member || !li->location ||
-	       strcmp(li->location, rc->member) == 0;
-}
-
-static int add_instances(struct reconciler *rc, const char *project,
-			 struct instance_set *set)
-{
-	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
-	int r = lxd_instances_list(rc->lxd, project, &l);
-	if (r < 0)
-		return r;
-	struct instance *grown = realloc(
-		set->instances, (set->n_instances + l->n + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	set->instances = grown;
-	for (size_t i = 0; i < l->n; i++) {
-		const struct lxd_instance *li = &l->items[i];
-		if (!is_local(rc, li))
-			continue;
-		struct instance *inst = &set->instances[set->n_instances];
-		*inst = (struct instance){
-			.project = strdup(project),
-			.name = strdup(li->name),
-			.type = li->vm ? INSTANCE_VM : INSTANCE_CONTAINER,
-			.running = li->running,
-			.privileged = li->privileged,
-			.entries = own_entries(li->devices),
-		};
-		set->n_instances++;
-		if (!inst->project || !inst->name || !inst->entries)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-static bool seen_project(char **projects, const char *p)
-{
-	for (char **q = projects; q && *q; q++)
-		if (strcmp(*q, p) == 0)
-			return true;
-	return false;
-}
-
-/* Projects to read: those the rules name, those we hold entries in, and
- * "default" (where stale entries of removed rules most likely are). */
-static int projects_of(const struct reconciler *rc, const struct ruleset *rs,
-		       char ***out)
-{
-	_cleanup_(strv_freep) char **v = NULL;
-	int r = strv_push(&v, "default");
-	for (size_t i = 0; r == 0 && i < rs->n_rules; i++)
-		if (!seen_project(v, rs->rules[i]->project))
-			r = strv_push(&v, rs->rules[i]->project);
-	for (size_t i = 0; r == 0 && i < rc->ledger.n_entries; i++)
-		if (!seen_project(v, rc->ledger.entries[i].project))
-			r = strv_push(&v, rc->ledger.entries[i].project);
-	if (r < 0)
-		return r;
-	*out = steal_ptr(&v);
-	return 0;
-}
-
 static int read_instances(struct reconciler *rc, const struct ruleset *rs,
 			  struct instance_set **out)
 {
-	_cleanup_(strv_freep) char **projects = NULL;
-	_cleanup_(instance_set_freep) struct instance_set *set =
-		calloc(1, sizeof(*set));
-	if (!set || projects_of(rc, rs, &projects) < 0)
-		return -ENOMEM;
-	for (char **p = projects; *p; p++) {
-		int r = add_instances(rc, *p, set);
-		if (r == -ENXIO) {
-			log_warning(
-				"LXD has no project \"%s\" (named by a rule)",
-				*p);
-			continue;
-		}
-		if (r < 0) {
-			set_lxd_error(rc, "cannot list LXD instances", r);
-			return r;
-		}
-	}
-	*out = steal_ptr(&set);
+	_cleanup_(strv_freep) char **projects = NULL, **missing = NULL;
+	int r = inventory_projects(rs, &rc->ledger, &projects);
+	if (r == 0)
+		r = inventory_read(rc->lxd, rc->member, projects, out,
+				   &missing);
+	if (r < 0 && r != -ENOMEM)
+		set_lxd_error(rc, "cannot list LXD instances", r);
+	if (r < 0)
+		return r;
+	STRV_FOREACH (m, missing)
+		if (!strv_contains(rc->missing_projects, *m))
+			log_warning("LXD has no project \"%s\" (named by a "
+				    "rule)",
+				    *m);
+	strv_free(rc->missing_projects);
+	rc->missing_projects = steal_ptr(&missing);
 	return 0;
 }
 
@@ -193,99 +146,6 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Names of @a that @b lacks or holds with another value. */
-static int names_differing(json_object *a, json_object *b, char ***out)
-{
-	json_object_object_foreach(a, name, value)
-	{
-		json_object *other = NULL;
-		if (json_object_object_get_ex(b, name, &other) &&
-		    json_object_equal(value, other))
-			continue;
-		if (strv_push(out, name) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* The entries of @p's that are in @names, space-separated. */
-static char *names_in(json_object *entries, char **names)
-{
-	char *s = strdup("");
-	json_object_object_foreach(entries, name, value)
-	{
-		(void)value;
-		char *grown = NULL;
-		if (!s || !strv_contains(names, name))
-			continue;
-		if (asprintf(&grown, "%s%s%s", s, *s ? " " : "", name) < 0)
-			grown = NULL;
-		free(s);
-		s = grown;
-	}
-	return s;
-}
-
-static void log_attaches(const struct reconciler *rc, const struct plan *p,
-			 const struct instance *inst, char **added,
-			 long long ms)
-{
-	for (size_t i = 0; i < p->n_placements; i++) {
-		const struct placement *pl = &p->placements[i];
-		if (pl->target != inst)
-			continue;
-		_cleanup_(freep) char *names = names_in(pl->entries, added);
-		if (!names || !*names)
-			continue;
-		log_notice("%s %s %s (%04x:%04x) to %s/%s as %s in %lld ms%s%s",
-			   rc->dry_run ? "would attach" : "attached",
-			   pl->rule->name, pl->device->id, pl->device->vendor,
-			   pl->device->product, inst->project, inst->name,
-			   names, ms, pl->reason ? "; " : "",
-			   pl->reason ? pl->reason : "");
-	}
-}
-
-/* One line per device: its removed entries are grouped by the ledger. */
-static void log_detaches(const struct reconciler *rc,
-			 const struct instance *inst, char **removed,
-			 long long ms)
-{
-	const char *verb = rc->dry_run ? "would detach" : "detached";
-	size_t n = strv_length(removed);
-	_cleanup_(freep) bool *done = calloc(n + 1, sizeof(bool));
-	for (size_t i = 0; done && i < n; i++) {
-		const struct ledger_entry *e = ledger_find(
-			&rc->ledger, inst->project, inst->name, removed[i]);
-		if (done[i])
-			continue;
-		if (!e) {
-			log_notice("%s %s from %s/%s (no device wants it any "
-				   "more) in %lld ms",
-				   verb, removed[i], inst->project, inst->name,
-				   ms);
-			continue;
-		}
-		_cleanup_(freep) char *names = strdup(removed[i]);
-		for (size_t j = i + 1; names && j < n; j++) {
-			if (done[j] ||
-			    !ledger_same_device(
-				    e, ledger_find(&rc->ledger, inst->project,
-						   inst->name, removed[j])))
-				continue;
-			char *grown = NULL;
-			if (asprintf(&grown, "%s %s", names, removed[j]) < 0)
-				grown = NULL;
-			free(names);
-			names = grown;
-			done[j] = true;
-		}
-		log_notice("%s %s %s from %s/%s: %s in %lld ms", verb, e->rule,
-			   e->device, inst->project, inst->name,
-			   names ? names : removed[i], ms);
-	}
 }
 
 /* Remembers what @inst holds now, for the detach log lines to come. */
@@ -303,105 +163,16 @@ static int ledger_record(struct reconciler *rc, const struct plan *p,
 			if (ledger_add(&rc->ledger, inst->project, inst->name,
 				       name, pl->rule->name,
 				       pl->device->id) < 0)
-				return -ENOMEM;
+				return oom("keeping the ledger");
 		}
 	}
 	return 0;
 }
 
 /*
- * LXD's refusals in one reconcile: of one device's entries (@pl set), or,
- * when LXD named no entry of ours, of the instance's whole change.
- */
-struct refusal {
-	const struct instance *inst;
-	const struct placement *pl;
-	char *why;
-};
-
-struct refusals {
-	struct refusal *v;
-	size_t n;
-};
-
-static int refusals_add(struct refusals *rs, const struct instance *inst,
-			const struct placement *pl, char *why)
-{
-	struct refusal *grown = realloc(rs->v, (rs->n + 1) * sizeof(*grown));
-	if (!grown) {
-		free(why);
-		return -ENOMEM;
-	}
-	rs->v = grown;
-	rs->v[rs->n++] = (struct refusal){inst, pl, why};
-	return 0;
-}
-
-static void refusals_clear(struct refusals *rs)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		free(rs->v[i].why);
-	free(rs->v);
-}
-
-static const char *refusal_for(const struct refusals *rs,
-			       const struct placement *pl)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		if (rs->v[i].pl == pl ||
-		    (!rs->v[i].pl && rs->v[i].inst == pl->target))
-			return rs->v[i].why ? rs->v[i].why
-					    : "LXD refused the entries";
-	return NULL;
-}
-
-/* The placement on @inst whose entries hold @entry, or NULL. */
-static const struct placement *
-owner_of(const struct plan *p, const struct instance *inst, const char *entry)
-{
-	for (size_t i = 0; entry && i < p->n_placements; i++)
-		if (p->placements[i].target == inst &&
-		    json_object_object_get_ex(p->placements[i].entries, entry,
-					      NULL))
-			return &p->placements[i];
-	return NULL;
-}
-
-static void drop_entries(json_object *want, const struct placement *pl)
-{
-	json_object_object_foreach(pl->entries, name, value)
-	{
-		(void)value;
-		json_object_object_del(want, name);
-	}
-}
-
-/* Keeps LXD's refusal; sets the device aside when LXD named its entry. */
-static int refused(struct reconciler *rc, const struct plan *p,
-		   const struct instance *inst, json_object *want, char *why,
-		   struct refusals *rs)
-{
-	_cleanup_(freep) char *entry =
-		why ? lxd_error_device(why, ENTRY_PREFIX) : NULL;
-	const struct placement *pl = owner_of(p, inst, entry);
-	if (pl)
-		log_warning("LXD refused %s %s for %s/%s: %s", pl->rule->name,
-			    pl->device->id, inst->project, inst->name,
-			    why ? why : "(no reason given)");
-	else
-		log_warning("LXD refused devpass's entries for %s/%s: %s",
-			    inst->project, inst->name,
-			    why ? why : "(no reason given)");
-	if (pl)
-		drop_entries(want, pl);
-	int r = refusals_add(rs, inst, pl, why);
-	return r < 0 ? r : pl ? 0 : 1;
-}
-
-/*
  * Writes @want to @inst. A device whose entry LXD refuses is set aside and
  * the rest written again, so one bad device keeps no other out.
- * Return: 0; 1 when LXD refused the instance's change as a whole; -errno.
+ * Return: 0; RECONCILE_E_UNWRITTEN; -errno (logged).
  */
 static int sync_instance(struct reconciler *rc, const struct plan *p,
 			 const struct instance *inst, json_object *want,
@@ -417,13 +188,15 @@ static int sync_instance(struct reconciler *rc, const struct plan *p,
 		if (r != -EIO) {
 			free(why);
 			/* -ENXIO: deleted since the list; its event re-plans */
-			return r == -ENXIO ? 1 : r;
+			return r == -ENXIO ? RECONCILE_E_UNWRITTEN : r;
 		}
-		r = refused(rc, p, inst, want, why, rs);
-		if (r != 0)
-			return r;
+		r = refusals_take(rs, p, inst, want, why);
+		if (r < 0)
+			return oom("keeping LXD's refusal");
+		if (r == REFUSALS_E_WHOLE)
+			return RECONCILE_E_UNWRITTEN;
 	}
-	return 1;
+	return RECONCILE_E_UNWRITTEN;
 }
 
 /* Logs what changed on @inst and keeps it in the ledger. */
@@ -432,17 +205,11 @@ static int record_changes(struct reconciler *rc, const struct plan *p,
 			  long long ms)
 {
 	_cleanup_(strv_freep) char **added = NULL, **removed = NULL;
-	if (names_differing(want, inst->entries, &added) < 0)
-		return -ENOMEM;
-	json_object_object_foreach(inst->entries, name, value)
-	{
-		(void)value;
-		if (!json_object_object_get_ex(want, name, NULL) &&
-		    strv_push(&removed, name) < 0)
-			return -ENOMEM;
-	}
-	log_attaches(rc, p, inst, added, ms);
-	log_detaches(rc, inst, removed, ms);
+	int r = changes_diff(want, inst->entries, &added, &removed);
+	if (r < 0)
+		return r;
+	changes_log_attaches(p, inst, added, rc->dry_run, ms);
+	changes_log_detaches(&rc->ledger, inst, removed, rc->dry_run, ms);
 	return rc->dry_run ? 0 : ledger_record(rc, p, inst, removed);
 }
 
@@ -453,45 +220,53 @@ static int apply_instance(struct reconciler *rc, const struct plan *p,
 	_cleanup_(json_object_putp) json_object *want =
 		plan_desired_entries(p, inst);
 	if (!want)
-		return -ENOMEM;
+		return oom("merging the plan's entries");
 	if (json_object_equal(want, inst->entries))
 		return 0;
 	long long t0 = now_ms();
 	int r = rc->dry_run ? 0 : sync_instance(rc, p, inst, want, rs);
-	if (r != 0)
-		return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	if (r == RECONCILE_E_UNWRITTEN)
+		return 0;
 	return record_changes(rc, p, inst, want, now_ms() - t0);
 }
 
 /* What became of @pl: the plan's decision, unless LXD refused it. */
-static int record_outcome(struct reconciler *rc, const struct placement *pl,
-			  const char *refusal)
+static int add_outcome(const struct reconciler *rc, struct outcomes *o,
+		       const struct placement *pl, const struct refusals *rs)
 {
-	const char *attached = rc->dry_run ? "would-attach" : "attached";
+	const char *refusal = pl->target ? refusals_find(rs, pl) : NULL;
 	switch (pl->state) {
 	case PLACEMENT_ATTACH:
-		return outcomes_add(&rc->outcomes, pl,
-				    refusal ? "refused" : attached,
-				    refusal ? refusal : pl->reason);
+		if (refusal)
+			return outcomes_add(o, pl, OUTCOME_REFUSED, refusal);
+		return outcomes_add(o, pl,
+				    rc->dry_run ? OUTCOME_WOULD_ATTACH
+						: OUTCOME_ATTACHED,
+				    pl->reason);
 	case PLACEMENT_WAITING:
-		return outcomes_add(&rc->outcomes, pl, "waiting", pl->reason);
+		return outcomes_add(o, pl, OUTCOME_WAITING, pl->reason);
 	case PLACEMENT_REFUSED:
 		break;
 	}
-	return outcomes_add(&rc->outcomes, pl, "refused", pl->reason);
+	return outcomes_add(o, pl, OUTCOME_REFUSED, pl->reason);
 }
 
+/* Keeps this pass's outcomes, and logs the devices whose state changed. */
 static int record_outcomes(struct reconciler *rc, const struct plan *p,
 			   const struct refusals *rs)
 {
-	outcomes_clear(&rc->outcomes);
+	struct outcomes now = {0};
 	for (size_t i = 0; i < p->n_placements; i++) {
-		const struct placement *pl = &p->placements[i];
-		int r = record_outcome(rc, pl,
-				       pl->target ? refusal_for(rs, pl) : NULL);
-		if (r < 0)
-			return r;
+		if (add_outcome(rc, &now, &p->placements[i], rs) < 0) {
+			outcomes_clear(&now);
+			return oom("recording the outcomes");
+		}
 	}
+	outcomes_log_changes(&rc->outcomes, &now);
+	outcomes_clear(&rc->outcomes);
+	rc->outcomes = now;
 	return 0;
 }
 
@@ -508,35 +283,56 @@ static int apply_plan(struct reconciler *rc, const struct plan *p,
 	return r;
 }
 
+/* The host's PCI facts, then the plan (both pure of LXD). */
+static int plan_now(const struct reconciler *rc, const struct ruleset *rs,
+		    const struct device_list *devices,
+		    const struct instance_set *set, struct plan **out)
+{
+	struct host_guard host;
+	int r = host_guard_read(devices, NULL, NULL, &host);
+	if (r == 0) {
+		r = plan_build(rs, devices, set, &rc->features, &host, out);
+		host_guard_clear(&host);
+	}
+	if (r < 0)
+		return log_err_errno(r, "cannot build the plan: %s",
+				     strerror(-r));
+	return 0;
+}
+
 int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
 		  const struct device_list *devices)
 {
-	int r = rc->server_known ? 0 : reconciler_refresh_server(rc);
 	_cleanup_(instance_set_freep) struct instance_set *set = NULL;
 	_cleanup_(plan_freep) struct plan *p = NULL;
-	if (r < 0 || (r = read_instances(rc, rs, &set)) < 0)
-		return r;
-	struct pci_host host;
-	r = pci_host_read(devices, NULL, NULL, &host);
-	if (r < 0)
-		return r;
-	r = plan_build(rs, devices, set, &rc->features, &host, &p);
-	pci_host_clear(&host);
-	if (r < 0)
+	int r = rc->server_known ? 0 : reconciler_refresh_server(rc);
+	if (r < 0 || (r = read_instances(rc, rs, &set)) < 0 ||
+	    (r = plan_now(rc, rs, devices, set, &p)) < 0)
 		return r;
 	r = apply_plan(rc, p, set);
 	if (r < 0 && r != -ENOMEM)
 		set_lxd_error(rc, "cannot write to LXD", r);
-	else if (r == 0) {
-		free(rc->lxd_error);
-		rc->lxd_error = NULL;
-	}
+	else if (r == 0)
+		clear_lxd_error(rc);
 	return r;
 }
 
 bool reconciler_all_attached(const struct reconciler *rc)
 {
 	return outcomes_all_attached(&rc->outcomes);
+}
+
+static json_object *lxd_status(const struct reconciler *rc, const char *error)
+{
+	json_object *lxd = json_object_new_object();
+	json_object_object_add(
+		lxd, "socket",
+		json_string_or_null(rc ? lxd_client_socket_path(rc->lxd)
+				       : NULL));
+	json_object_object_add(lxd, "error", json_string_or_null(error));
+	json_object_object_add(lxd, "writes",
+			       json_object_new_int64(rc ? rc->writes : 0));
+	return lxd;
 }
 
 json_object *reconciler_status(const struct reconciler *rc,
@@ -547,16 +343,9 @@ json_object *reconciler_status(const struct reconciler *rc,
 	const struct outcomes *o = rc ? &rc->outcomes : &none;
 	const char *error = rc ? rc->lxd_error : "no LXD socket found yet";
 	json_object *root = json_object_new_object();
-	json_object *lxd = json_object_new_object();
 	json_object *devs = json_object_new_array();
-	json_object_object_add(root, "lxd", lxd);
+	json_object_object_add(root, "lxd", lxd_status(rc, error));
 	json_object_object_add(root, "devices", devs);
-	json_object_object_add(
-		lxd, "socket",
-		json_string_or_null(rc ? lxd_client_socket_path(rc->lxd) : NULL));
-	json_object_object_add(lxd, "error", json_string_or_null(error));
-	json_object_object_add(lxd, "writes",
-			       json_object_new_int64(rc ? rc->writes : 0));
 	json_object_object_add(root, "dry_run",
 			       json_object_new_boolean(rc && rc->dry_run));
 	for (size_t i = 0; devices && i < devices->n_devices; i++)

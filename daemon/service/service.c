@@ -41,6 +41,7 @@ struct service {
 	bool dirty;   /* something changed since the last reconcile */
 	bool waiting; /* a retry is scheduled; reconcile when it fires */
 	bool stopping;
+	bool said_no_socket; /* "no LXD socket found" is said once */
 	unsigned backoff_ms;
 };
 
@@ -158,18 +159,20 @@ static void drain_monitor(struct service *s)
 	}
 }
 
+/* Finds LXD's socket and sets up the client and the reconciler (each
+ * logs its own failures; a missing socket is said once). */
 static int connect_lxd(struct service *s)
 {
-	if (s->lxd)
+	if (s->rc)
 		return 0;
 	_cleanup_(freep) char *path = NULL;
-	int r = lxd_socket_discover(s->opts->socket, &path);
-	if (r < 0) {
+	int r = s->lxd ? 0 : lxd_socket_discover(s->opts->socket, &path);
+	if (r == -ENOENT && !s->said_no_socket)
 		log_warning("no LXD socket found (give --socket PATH or set "
 			    "LXD_DIR); waiting for LXD");
-		return r;
-	}
-	r = lxd_client_new(path, &s->lxd);
+	s->said_no_socket = r == -ENOENT;
+	if (r == 0 && !s->lxd)
+		r = lxd_client_new(path, &s->lxd);
 	if (r == 0)
 		r = reconciler_new(s->lxd, s->opts->dry_run, &s->rc);
 	return r;
@@ -212,7 +215,9 @@ static void drop_events(struct service *s)
 	lxd_events_free(steal_ptr(&s->events));
 }
 
-static void schedule_retry(struct service *s)
+/* Says why the next reconcile waits: LXD's failures are logged where
+ * they happen, and out of memory is no reason to blame LXD. */
+static void schedule_retry(struct service *s, int err)
 {
 	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
 	if (s->backoff_ms > BACKOFF_MAX_MS)
@@ -223,19 +228,23 @@ static void schedule_retry(struct service *s)
 	};
 	timerfd_settime(s->timer_fd, 0, &its, NULL);
 	s->waiting = true;
-	log_info("retrying LXD in %u ms", s->backoff_ms);
+	if (err == -ENOMEM)
+		log_info("out of memory: reconciling again in %u ms",
+			 s->backoff_ms);
+	else
+		log_info("retrying LXD in %u ms", s->backoff_ms);
 }
 
 static void reconcile(struct service *s)
 {
-	bool events_up = connect_events(s) == 0;
-	int r = s->rc ? reconcile_run(s->rc, s->rules, s->devices) : -ENOENT;
+	int events = connect_events(s);
+	int r = s->rc ? reconcile_run(s->rc, s->rules, s->devices) : events;
 	if (r == 0)
 		s->dirty = false;
-	if (r == 0 && events_up)
+	if (r == 0 && events == 0)
 		s->backoff_ms = 0;
 	else
-		schedule_retry(s);
+		schedule_retry(s, r < 0 ? r : events);
 }
 
 static void on_events(struct service *s)
@@ -324,8 +333,9 @@ static int run_once(struct service *s)
 	if (r == 0)
 		r = reconcile_run(s->rc, s->rules, s->devices);
 	if (r < 0)
-		return 2;
-	return reconciler_all_attached(s->rc) ? 0 : 1;
+		return SERVICE_EXIT_FAILED;
+	return reconciler_all_attached(s->rc) ? SERVICE_EXIT_OK
+					      : SERVICE_EXIT_NOT_ATTACHED;
 }
 
 static int start(struct service *s)
@@ -339,7 +349,7 @@ static int start(struct service *s)
 		return r;
 	const char *path =
 		s->opts->control ? s->opts->control : CONTROL_DEFAULT_PATH;
-	r = control_listen(path, &s->control);
+	r = control_listen(path, &s->control); /* logs its failures */
 	return r < 0 ? r : watch(s, control_get_fd(s->control), WATCH_CONTROL);
 }
 
@@ -348,14 +358,16 @@ static int serve(struct service *s)
 	notify("READY=1");
 	int r = loop(s);
 	notify("STOPPING=1");
-	return r < 0 ? 1 : 0;
+	return r < 0 ? SERVICE_EXIT_FAILED : SERVICE_EXIT_OK;
 }
 
 int service_run(const struct service_options *o)
 {
 	struct service s = {
 		.opts = o, .epoll_fd = -1, .signal_fd = -1, .timer_fd = -1};
-	int code = start(&s) < 0 ? 2 : o->once ? run_once(&s) : serve(&s);
+	int code = start(&s) < 0 ? SERVICE_EXIT_FAILED
+		   : o->once	 ? run_once(&s)
+				 : serve(&s);
 	service_free(&s);
 	return code;
 }

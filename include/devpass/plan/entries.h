@@ -21,11 +21,16 @@
  * PCI address, NODE the basename of a child node (the /dev/bus/usb node has
  * none). The "devpass-" prefix marks ownership: devpass touches no other
  * entry. All values are strings, as LXD's device config wants.
+ *
+ * Pure: nothing here logs. What keeps a device out, or a node left out,
+ * is said in the reason it returns; -ENOMEM is returned for the caller
+ * to log.
  */
 
 #include <stdbool.h>
 
 #include "devpass/model/device.h"
+#include "devpass/plan/instance.h"
 #include "devpass/rules/rules.h"
 
 struct json_object;
@@ -35,12 +40,14 @@ struct json_object;
 /* LXD's longest device name. */
 #define ENTRY_NAME_MAX 64
 
-/* entries_build(): the device cannot go to this kind of instance. */
-#define ENTRIES_REFUSED 1
-
-enum instance_type {
-	INSTANCE_CONTAINER,
-	INSTANCE_VM,
+/**
+ * enum entries_outcome - the expected outcomes entries_build() returns
+ * besides 0 (dbus-broker's NAME_E_* model: positive, named, documented).
+ * @ENTRIES_E_REFUSED: the device cannot go to an instance of that type as
+ *                     its rule says; the reason says why.
+ */
+enum entries_outcome {
+	ENTRIES_E_REFUSED = 1,
 };
 
 /**
@@ -63,12 +70,13 @@ bool entry_is_ours(const char *name);
  * entries_build() - the entries @r writes for @d into an instance of type @t.
  * @has_usb_serial: the server has the device_usb_serial API extension.
  * @out_map: a JSON object, entry name -> entry config.
- * @reason: when refused, why, as a sentence (free() it); may be NULL.
+ * @reason: NULL, or where to put a sentence (free() it): why @d is refused,
+ *          or, on success, a note on a node left out (NULL when none).
  *
- * Return: 0 and *@out_map set; ENTRIES_REFUSED and *@reason set when @d
- * cannot go to a @t (a PCI device that is not a GPU to a container, or a
- * USB device none of whose nodes Nodes= selects); -EEXIST when two of its
- * nodes would get one name; -ENOMEM.
+ * Return: 0 and *@out_map set; ENTRIES_E_REFUSED when @d cannot go to a
+ * @t: a PCI device that is not a GPU to a container, a USB device none of
+ * whose nodes Nodes= selects (or only nodes outside /dev), or one two of
+ * whose nodes would get one entry name; -ENOMEM.
  */
 int entries_build(const struct rule *r, const struct device *d,
 		  enum instance_type t, bool has_usb_serial,

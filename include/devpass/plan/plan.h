@@ -26,7 +26,7 @@
  * pci_hotplug") until it stops, when the entry is written. USB devices are
  * written to running instances only.
  *
- * PCI to a VM then passes the IOMMU checks (iommu_policy.h):
+ * PCI to a VM then passes the IOMMU checks (host_guard.h):
  * - every policy: a device the host needs is REFUSED unless its rule
  *   names its address; strict and whole refuse on a host without IOMMU
  *   and a device in no group.
@@ -47,6 +47,10 @@
  * A USB device to a VM on a server without device_usb_serial is ATTACH
  * with a @reason when another device has its vendor and product ids: the
  * entry would catch that one too.
+ *
+ * The plan is pure: it logs nothing. Every reason is in its placement;
+ * the service logs a device's state when it changes. The only failure is
+ * -ENOMEM, returned for the caller to log.
  */
 
 #include <json-c/json.h>
@@ -54,38 +58,9 @@
 
 #include "devpass/model/device.h"
 #include "devpass/plan/entries.h"
-#include "devpass/plan/iommu_policy.h"
+#include "devpass/plan/instance.h"
+#include "devpass/plan/host_guard.h"
 #include "devpass/rules/rules.h"
-
-/**
- * struct instance - what devpass needs of one LXD instance.
- * @project, @name: identity.
- * @type: container or VM.
- * @running: status is Running.
- * @privileged: security.privileged=true (containers).
- * @entries: its own devices whose names start with "devpass-" (name ->
- *           config), as LXD reported them; owned.
- */
-struct instance {
-	char *project;
-	char *name;
-	enum instance_type type;
-	bool running;
-	bool privileged;
-	json_object *entries;
-};
-
-struct instance_set {
-	struct instance *instances;
-	size_t n_instances;
-};
-
-void instance_set_free(struct instance_set *s);
-DEFINE_FREEP(struct instance_set, instance_set_free)
-
-/* The instance named @name in @project, or NULL. */
-struct instance *instance_set_find(const struct instance_set *s,
-				   const char *project, const char *name);
 
 /**
  * struct plan_features - what the LXD server supports (api_extensions).
@@ -107,7 +82,8 @@ enum placement_state {
  * @target: the instance it goes to (borrowed), NULL unless ATTACH.
  * @entries: name -> LXD device config for @target; owned.
  * @reason: for WAITING and REFUSED, a sentence; for ATTACH, a note or
- *          NULL (stopped target, IOMMU group carrier, USB twin); owned.
+ *          NULL (stopped target, IOMMU group carrier, USB twin, a node
+ *          left out); owned.
  * @with: ATTACH as part of that placement's IOMMU group (IommuGroup=whole):
  *        @entries is empty, the carrier's hold this device's.
  */
@@ -132,12 +108,12 @@ DEFINE_FREEP(struct plan, plan_free)
 /**
  * plan_build() - decide every device's placement.
  * @host: IOMMU and host facts for PCI to VMs; NULL is a host without IOMMU.
- * Return: 0 or -ENOMEM.
+ * Return: 0 or -ENOMEM (not logged).
  */
 int plan_build(const struct ruleset *rs, const struct device_list *devices,
 	       const struct instance_set *instances,
 	       const struct plan_features *features,
-	       const struct pci_host *host, struct plan **out);
+	       const struct host_guard *host, struct plan **out);
 
 /**
  * plan_desired_entries() - every entry the plan wants on @inst, merged.
@@ -145,5 +121,3 @@ int plan_build(const struct ruleset *rs, const struct device_list *devices,
  */
 json_object *plan_desired_entries(const struct plan *p,
 				  const struct instance *inst);
-
-const char *placement_state_to_string(enum placement_state s);

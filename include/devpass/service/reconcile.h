@@ -28,6 +28,7 @@ struct reconciler;
 /**
  * reconciler_new() - a reconciler writing through @lxd (borrowed).
  * @dry_run: log the writes it would make and make none.
+ * Return: 0 or -ENOMEM (logged).
  */
 int reconciler_new(struct lxd_client *lxd, bool dry_run,
 		   struct reconciler **out);
@@ -44,9 +45,11 @@ int reconciler_refresh_server(struct reconciler *rc);
 /**
  * reconcile_run() - converge LXD on what the rules want for @devices.
  * Return: 0 when every instance was read and written as needed;
- * a negative errno when LXD could not be reached or a write failed
- * (logged; the caller retries with backoff). Devices whose instance LXD
- * refused keep that refusal as their state and do not make this fail.
+ * a negative errno when LXD could not be reached, a write failed or
+ * memory ran out (logged where it happened; the caller retries with
+ * backoff). Devices whose instance LXD refused keep that refusal as their
+ * state and do not make this fail. A device's state is logged when it
+ * changes (outcome.h), not on every pass.
  */
 int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
 		  const struct device_list *devices);
@@ -63,9 +66,10 @@ bool reconciler_all_attached(const struct reconciler *rc);
 /**
  * reconciler_status() - the last outcome: {"lxd": {...}, "devices":
  * [{device..., rule, project, instance, state, reason, entries}]} with
- * state one of "attached", "waiting", "refused", "failed", "would-attach"
- * (dry run), "pending" (a rule owns it, LXD has not been reached since it
- * appeared) and "unmatched". @rc may be NULL while LXD has not been found:
+ * state one of "attached", "waiting", "refused", "would-attach" (dry run),
+ * "pending" (a rule owns it, LXD has not been reached since it appeared)
+ * and "unmatched" (enum outcome_state). @rc may be NULL while LXD has not
+ * been found:
  * every device is then pending or unmatched. A new reference.
  */
 json_object *reconciler_status(const struct reconciler *rc,

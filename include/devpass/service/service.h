@@ -32,8 +32,21 @@ struct service_options {
 };
 
 /**
+ * enum service_exit - devpassd's exit codes (`devpassd --help` says them).
+ * @SERVICE_EXIT_OK: stopped by a signal, or --once attached everything.
+ * @SERVICE_EXIT_NOT_ATTACHED: --once, and something wanted is not
+ *                             attached (it waits or was refused).
+ * @SERVICE_EXIT_FAILED: it could not start, or its event loop failed
+ *                       (logged).
+ */
+enum service_exit {
+	SERVICE_EXIT_OK = 0,
+	SERVICE_EXIT_NOT_ATTACHED = 1,
+	SERVICE_EXIT_FAILED = 2,
+};
+
+/**
  * service_run() - run the daemon until SIGTERM (or once).
- * Return: the process exit code: 0; with --once 1 when not everything
- * wanted got attached; 2 when it could not start.
+ * Return: the process exit code, an enum service_exit.
  */
 int service_run(const struct service_options *o);

@@ -2,7 +2,11 @@
 #pragma once
 
 /**
- * DOC: IOMMU policy: may this PCI function go to a VM?
+ * DOC: the host guard: what keeps a PCI function from a VM
+ *
+ * (This was iommu_policy.h; its names now carry one prefix, host_guard_.
+ * The IommuGroup= decisions themselves are the plan's IOMMU pass,
+ * plan_iommu.c.)
  *
  * A VM can take a PCI function only when its whole IOMMU group is free of
  * the host: the kernel (vfio) calls a group viable when every device in it
@@ -16,56 +20,55 @@
  * lives on. They are never handed to a VM. A GPU given to a container
  * stays bound to its host driver, so none of this applies there.
  *
- * struct pci_host holds the little the device list does not say; the
- * daemon reads it before each plan (pci_host_read()), tests build it.
+ * struct host_guard holds the little the device list does not say; the
+ * daemon reads it before each plan (host_guard_read()), tests build it.
  */
 
 #include <stdbool.h>
 
 #include "devpass/model/device.h"
-#include "devpass/rules/rules.h"
 
 /**
- * struct pci_host - host facts the plan needs for PCI to VMs.
+ * struct host_guard - host facts the plan needs for PCI to VMs.
  * @iommu: the host has IOMMU groups at all.
  * @busy_storage: PCI addresses of storage controllers that a mounted
  *                filesystem lives on, NULL-terminated, or NULL.
  */
-struct pci_host {
+struct host_guard {
 	bool iommu;
 	char **busy_storage;
 };
 
 /* The advice given when the host has no IOMMU. */
-extern const char iommu_none_advice[];
+extern const char host_guard_no_iommu_advice[];
 
 /**
- * pci_host_read() - fill @h from the host.
+ * host_guard_read() - fill @h from the host.
  * @groups_dir: NULL for /sys/kernel/iommu_groups.
  * @mountinfo: NULL for /proc/self/mountinfo.
  * A storage controller is busy when a mounted block device (or a device
  * mapper / md device built on one) sits below its syspath.
- * Return: 0 or -ENOMEM; unreadable files count as "none" (logged at debug).
+ * Return: 0 or -ENOMEM (not logged); unreadable files count as "none"
+ * (logged at debug).
  */
-int pci_host_read(const struct device_list *l, const char *groups_dir,
-		  const char *mountinfo, struct pci_host *h);
-void pci_host_clear(struct pci_host *h);
+int host_guard_read(const struct device_list *l, const char *groups_dir,
+		    const char *mountinfo, struct host_guard *h);
+void host_guard_clear(struct host_guard *h);
 
 /* Whether @d is a PCI-to-PCI bridge (class 0604 or 0609). */
-bool pci_is_bridge(const struct device *d);
+bool host_guard_is_bridge(const struct device *d);
 
 /**
- * iommu_member_blocks() - whether @m, in the group of a device going to a
- * VM, keeps the group from being viable: it is bound to a host driver
+ * host_guard_member_blocks() - whether @m, in the group of a device going
+ * to a VM, keeps the group from being viable: it is bound to a host driver
  * other than vfio-pci and pci-stub and is not a PCI bridge.
  */
-bool iommu_member_blocks(const struct device *m);
+bool host_guard_member_blocks(const struct device *m);
 
 /**
- * pci_host_needs() - why the host needs @d, or NULL: "it is a PCI bridge",
- * "it is the boot VGA (boot_vga=1)", "a mounted filesystem lives on it".
+ * host_guard_needs() - why the host needs @d, or NULL: "it is a PCI
+ * bridge", "it is the boot VGA (boot_vga=1)", "a mounted filesystem lives
+ * on it". @h may be NULL (no busy storage known).
  */
-const char *pci_host_needs(const struct pci_host *h, const struct device *d);
-
-/* Whether @r has a plain Address= value equal to @address. */
-bool rule_names_address(const struct rule *r, const char *address);
+const char *host_guard_needs(const struct host_guard *h,
+			     const struct device *d);

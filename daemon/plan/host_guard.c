@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +7,7 @@
 #include <sys/sysmacros.h>
 
 #include "devpass/model/iommu.h"
-#include "devpass/plan/iommu_policy.h"
+#include "devpass/plan/host_guard.h"
 #include "devpass/util/log.h"
 
 #define PCI_CLASS_STORAGE		 0x01
@@ -18,14 +17,14 @@
 /* dm on md on a partition is as deep as it gets in practice. */
 #define SLAVES_DEPTH_MAX 4
 
-const char iommu_none_advice[] =
+const char host_guard_no_iommu_advice[] =
 	"the host has no IOMMU (no groups in " IOMMU_GROUPS_DIR "), so no PCI "
 	"device can go to a VM: enable VT-d (Intel) or AMD-Vi (AMD) in the "
 	"firmware and boot with intel_iommu=on (Intel; AMD enables it by "
 	"default) and iommu=pt";
 
 
-bool pci_is_bridge(const struct device *d)
+bool host_guard_is_bridge(const struct device *d)
 {
 	unsigned cls = d->pci_class >> 8;
 	return d->subsystem == DEVICE_PCI &&
@@ -33,22 +32,22 @@ bool pci_is_bridge(const struct device *d)
 		cls == PCI_CLASS_BRIDGE_PCI_SUBTRACTIVE);
 }
 
-bool iommu_member_blocks(const struct device *m)
+bool host_guard_member_blocks(const struct device *m)
 {
-	if (pci_is_bridge(m) || !m->driver)
+	if (host_guard_is_bridge(m) || !m->driver)
 		return false;
 	return strcmp(m->driver, "vfio-pci") != 0 &&
 	       strcmp(m->driver, "pci-stub") != 0;
 }
 
-static bool is_busy(const struct pci_host *h, const struct device *d)
+static bool is_busy(const struct host_guard *h, const struct device *d)
 {
 	return strv_contains(h->busy_storage, d->id);
 }
 
-const char *pci_host_needs(const struct pci_host *h, const struct device *d)
+const char *host_guard_needs(const struct host_guard *h, const struct device *d)
 {
-	if (pci_is_bridge(d))
+	if (host_guard_is_bridge(d))
 		return "it is a PCI bridge";
 	if (d->boot_vga)
 		return "it is the boot VGA (boot_vga=1)";
@@ -57,34 +56,15 @@ const char *pci_host_needs(const struct pci_host *h, const struct device *d)
 	return NULL;
 }
 
-/* A pattern without glob characters names one address exactly. */
-static bool pattern_is(const char *pattern, const char *address)
-{
-	return !strpbrk(pattern, "*?[\\") && strcasecmp(pattern, address) == 0;
-}
-
-bool rule_names_address(const struct rule *r, const char *address)
-{
-	for (size_t i = 0; r && i < r->n_terms; i++) {
-		const struct match_term *t = &r->terms[i];
-		if (t->key != MATCH_ADDRESS || t->negate)
-			continue;
-		for (char **p = t->patterns; p && *p; p++)
-			if (pattern_is(*p, address))
-				return true;
-	}
-	return false;
-}
-
 /* ---- storage controllers with mounted filesystems ---- */
 
 /* Marks the storage controller @sysdir lies below, and recurses into the
  * devices a dm/md device is built on. */
 static int mark_sysdir(const struct device_list *l, const char *sysdir,
-		       struct pci_host *h, int depth);
+		       struct host_guard *h, int depth);
 
 static int mark_slaves(const struct device_list *l, const char *sysdir,
-		       struct pci_host *h, int depth)
+		       struct host_guard *h, int depth)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -113,7 +93,7 @@ static bool below(const char *path, const char *dir)
 }
 
 static int mark_sysdir(const struct device_list *l, const char *sysdir,
-		       struct pci_host *h, int depth)
+		       struct host_guard *h, int depth)
 {
 	_cleanup_(freep) char *real = realpath(sysdir, NULL);
 	if (!real)
@@ -131,7 +111,7 @@ static int mark_sysdir(const struct device_list *l, const char *sysdir,
 	return mark_slaves(l, real, h, depth);
 }
 
-static int mark_dev(const struct device_list *l, dev_t dev, struct pci_host *h)
+static int mark_dev(const struct device_list *l, dev_t dev, struct host_guard *h)
 {
 	char sysdir[64];
 	if (major(dev) == 0) /* tmpfs, overlay, proc...: no block device */
@@ -144,7 +124,7 @@ static int mark_dev(const struct device_list *l, dev_t dev, struct pci_host *h)
 /* A mountinfo line: "ID PARENT MAJ:MIN ROOT POINT OPTS [TAGS] - FS SOURCE
  * OPTS". The source is looked at too: btrfs reports an anonymous 0:N. */
 static int mark_mount(const struct device_list *l, const char *line,
-		      struct pci_host *h)
+		      struct host_guard *h)
 {
 	unsigned maj, min;
 	struct stat st;
@@ -161,7 +141,7 @@ static int mark_mount(const struct device_list *l, const char *line,
 }
 
 static int read_busy_storage(const struct device_list *l, const char *mountinfo,
-			     struct pci_host *h)
+			     struct host_guard *h)
 {
 	_cleanup_(fclosep) FILE *f = fopen(mountinfo, "re");
 	_cleanup_(freep) char *line = NULL;
@@ -179,11 +159,11 @@ static int read_busy_storage(const struct device_list *l, const char *mountinfo,
 	return 0;
 }
 
-int pci_host_read(const struct device_list *l, const char *groups_dir,
-		  const char *mountinfo, struct pci_host *h)
+int host_guard_read(const struct device_list *l, const char *groups_dir,
+		  const char *mountinfo, struct host_guard *h)
 {
 	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
-	*h = (struct pci_host){0};
+	*h = (struct host_guard){0};
 	int r = iommu_list_read(groups_dir, &groups);
 	h->iommu = r == 0;
 	if (r < 0)
@@ -191,11 +171,11 @@ int pci_host_read(const struct device_list *l, const char *groups_dir,
 	r = read_busy_storage(l, mountinfo ? mountinfo : "/proc/self/mountinfo",
 			      h);
 	if (r < 0)
-		pci_host_clear(h);
+		host_guard_clear(h);
 	return r;
 }
 
-void pci_host_clear(struct pci_host *h)
+void host_guard_clear(struct host_guard *h)
 {
 	strv_free(h->busy_storage);
 	h->busy_storage = NULL;

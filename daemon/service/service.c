@@ -96,8 +96,8 @@ static int load_rules(struct service *s, bool reload)
 	_cleanup_(ruleset_freep) struct ruleset *rs = NULL;
 	int r = ruleset_load(dirs, &rs);
 	if (r < 0)
-		return log_err_errno(r, "cannot load rules: %s", strerror(-r));
-	for (char **e = rs->errors; e && *e; e++)
+		return r; /* out of memory, logged where it happened */
+	STRV_FOREACH(e, rs->errors)
 		log_err("%s", *e);
 	if (reload && rs->errors && *rs->errors) {
 		log_err("rules not reloaded: fix the errors above; the %zu "

@@ -38,7 +38,7 @@ DEFINE_FREEP(struct reconciler, reconciler_free)
 /**
  * reconciler_refresh_server() - (re)read GET /1.0: the features the plan
  * depends on and, in a cluster, this member's name.
- * Return: 0 or an error of lxd_request() (logged).
+ * Return: 0 or an error of the LXD client (lxd/client.h; logged).
  */
 int reconciler_refresh_server(struct reconciler *rc);
 

@@ -22,10 +22,13 @@ static void stop_on_death(void *data)
 
 static void child_env(const struct lxd_harness *h)
 {
-	char conf[sizeof(h->dir) + 8];
+	char conf[sizeof(h->dir) + 8], owner[16];
 	snprintf(conf, sizeof(conf), "%s/client", h->dir);
 	setenv("LXD_DIR", h->dir, 1);
 	setenv("LXD_CONF", conf, 1);
+	/* Whose LXD it is: lxd-env.sh sweeps those of dead test programs. */
+	snprintf(owner, sizeof(owner), "%d", (int)getppid());
+	setenv("LXD_ENV_OWNER", owner, 1);
 	/* A test under a umockdev testbed must not hand its fake /sys and
 	 * /dev to LXD (liblxc would start containers against them). */
 	unsetenv("LD_PRELOAD");

@@ -11,27 +11,19 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include <cmocka.h>
 
 #include "daemon-harness.h"
 #include "devpass/service/control.h"
 #include "devpass/lxd/client.h"
+#include "test-util.h"
 
-#define POLL_MS 20
-
-static void sleep_ms(int ms)
+/* At exit or death (test-util.h): registered after the LXD harness, so
+ * the daemon and its directory go before its LXD does. */
+static void cleanup_on_death(void *data)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	daemon_harness_cleanup(data);
 }
 
 void daemon_harness_init(struct daemon_harness *d, const struct lxd_harness *lxd)
@@ -44,13 +36,17 @@ void daemon_harness_init(struct daemon_harness *d, const struct lxd_harness *lxd
 	snprintf(d->log, sizeof(d->log), "%s/devpassd.log", d->dir);
 	assert_int_equal(mkdir(d->rules_dir, 0755), 0);
 	assert_int_equal(lxd_client_new(lxd->socket, &d->client), 0);
+	/* Last: a test whose init failed half-way may skip the cleanup. */
+	assert_int_equal(at_exit_or_kill(cleanup_on_death, d), 0);
 }
 
 void daemon_harness_cleanup(struct daemon_harness *d)
 {
+	at_exit_or_kill_cancel(cleanup_on_death, d);
 	if (d->pid > 0)
 		daemon_stop(d, SIGKILL);
 	lxd_client_free(d->client);
+	d->client = NULL;
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
 	if (system(cmd) != 0)
@@ -101,19 +97,21 @@ static pid_t spawn(struct daemon_harness *d, const char *const *extra)
 	return pid;
 }
 
+static bool control_answers(void *userdata)
+{
+	struct daemon_harness *d = userdata;
+	json_object *reply = NULL;
+
+	if (control_request(d->control, "status", &reply) != 0)
+		return false;
+	json_object_put(reply);
+	return true;
+}
+
 void daemon_start(struct daemon_harness *d, const char *const *extra, bool wait_ready)
 {
 	d->pid = spawn(d, extra);
-	long long deadline = now_ms() + 10000;
-	while (wait_ready && now_ms() < deadline) {
-		json_object *reply = NULL;
-		if (control_request(d->control, "status", &reply) == 0) {
-			json_object_put(reply);
-			return;
-		}
-		sleep_ms(POLL_MS);
-	}
-	if (wait_ready)
+	if (wait_ready && !wait_until(control_answers, d, 10000))
 		fail_msg("devpassd did not answer on %s (log: %s)", d->control, d->log);
 }
 
@@ -160,33 +158,47 @@ json_object *daemon_entries(struct daemon_harness *d, const char *instance)
 	return own;
 }
 
+/* What wait_entries(), wait_entry() and wait_state() wait for. */
+struct wanted {
+	struct daemon_harness *d;
+	const char *instance; /* or the device id of wait_state() */
+	const char *what;     /* an entry name, or a state */
+	size_t n;
+	bool present;
+};
+
+static bool has_n_entries(void *userdata)
+{
+	const struct wanted *w = userdata;
+	json_object *e = daemon_entries(w->d, w->instance);
+	size_t have = (size_t)json_object_object_length(e);
+
+	json_object_put(e);
+	return have == w->n;
+}
+
 bool wait_entries(struct daemon_harness *d, const char *instance, size_t n, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
-	do {
-		json_object *e = daemon_entries(d, instance);
-		size_t have = (size_t)json_object_object_length(e);
-		json_object_put(e);
-		if (have == n)
-			return true;
-		sleep_ms(POLL_MS);
-	} while (now_ms() < deadline);
-	return false;
+	struct wanted w = {.d = d, .instance = instance, .n = n};
+	return wait_until(has_n_entries, &w, timeout_ms);
+}
+
+static bool entry_is_as_wanted(void *userdata)
+{
+	const struct wanted *w = userdata;
+	json_object *e = daemon_entries(w->d, w->instance);
+	bool has = json_object_object_get_ex(e, w->what, NULL);
+
+	json_object_put(e);
+	return has == w->present;
 }
 
 bool wait_entry(struct daemon_harness *d, const char *instance, const char *entry,
 		bool present, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
-	do {
-		json_object *e = daemon_entries(d, instance);
-		bool has = json_object_object_get_ex(e, entry, NULL);
-		json_object_put(e);
-		if (has == present)
-			return true;
-		sleep_ms(POLL_MS);
-	} while (now_ms() < deadline);
-	return false;
+	struct wanted w = {.d = d, .instance = instance, .what = entry,
+			   .present = present};
+	return wait_until(entry_is_as_wanted, &w, timeout_ms);
 }
 
 json_object *daemon_status(struct daemon_harness *d)
@@ -207,19 +219,21 @@ const char *status_state(json_object *status, const char *id)
 	return NULL;
 }
 
+static bool state_is(void *userdata)
+{
+	const struct wanted *w = userdata;
+	json_object *s = daemon_status(w->d);
+	const char *have = status_state(s, w->instance);
+	bool ok = have && strcmp(have, w->what) == 0;
+
+	json_object_put(s);
+	return ok;
+}
+
 bool wait_state(struct daemon_harness *d, const char *id, const char *state, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
-	do {
-		json_object *s = daemon_status(d);
-		const char *have = status_state(s, id);
-		bool ok = have && strcmp(have, state) == 0;
-		json_object_put(s);
-		if (ok)
-			return true;
-		sleep_ms(POLL_MS);
-	} while (now_ms() < deadline);
-	return false;
+	struct wanted w = {.d = d, .instance = id, .what = state};
+	return wait_until(state_is, &w, timeout_ms);
 }
 
 unsigned daemon_writes(struct daemon_harness *d)

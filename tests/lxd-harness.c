@@ -1,47 +1,34 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lxd-harness.h"
+#include "test-util.h"
 
 #ifndef LXD_ENV_SCRIPT
 #error "LXD_ENV_SCRIPT must name tests/lxd/lxd-env.sh"
 #endif
 
-/* The harness still running, so an early exit() does not leak an LXD. */
-static struct lxd_harness *live;
-
-static void stop_at_exit(void)
+/* Run at exit or death (test-util.h) while @data, a harness, runs. */
+static void stop_on_death(void *data)
 {
-	if (live)
-		lxd_harness_stop(live);
-}
-
-/*
- * A test that aborts (a failed umockdev call, meson's timeout) must not
- * leave its LXD running: stop it, then die of the same signal. Not
- * async-signal-safe, but the process is on its way out anyway.
- */
-static void stop_and_die(int sig)
-{
-	signal(sig, SIG_DFL);
-	stop_at_exit();
-	raise(sig);
+	lxd_harness_stop(data);
 }
 
 static void child_env(const struct lxd_harness *h)
 {
-	char conf[sizeof(h->dir) + 8];
+	char conf[sizeof(h->dir) + 8], owner[16];
 	snprintf(conf, sizeof(conf), "%s/client", h->dir);
 	setenv("LXD_DIR", h->dir, 1);
 	setenv("LXD_CONF", conf, 1);
+	/* Whose LXD it is: lxd-env.sh sweeps those of dead test programs. */
+	snprintf(owner, sizeof(owner), "%d", (int)getppid());
+	setenv("LXD_ENV_OWNER", owner, 1);
 	/* A test under a umockdev testbed must not hand its fake /sys and
 	 * /dev to LXD (liblxc would start containers against them). */
 	unsetenv("LD_PRELOAD");
@@ -154,7 +141,7 @@ static int harness_fail(int r, const char *what)
 
 int lxd_harness_start(struct lxd_harness *h, const char *const *containers)
 {
-	struct timespec t0, t1;
+	int64_t t0 = now_ms();
 	int r;
 
 	*h = (struct lxd_harness){0};
@@ -165,25 +152,19 @@ int lxd_harness_start(struct lxd_harness *h, const char *const *containers)
 		return harness_fail(-errno, "mkdtemp failed");
 	snprintf(h->socket, sizeof(h->socket), "%s/unix.socket", h->dir);
 	h->running = true;
-	live = h;
-	static bool registered;
-	if (!registered) {
-		atexit(stop_at_exit);
-		signal(SIGABRT, stop_and_die);
-		signal(SIGTERM, stop_and_die);
-		signal(SIGINT, stop_and_die);
+	/* A test that aborts (a failed umockdev call, meson's timeout) or
+	 * exits early must not leave its LXD running. */
+	if ((r = at_exit_or_kill(stop_on_death, h)) < 0) {
+		lxd_harness_stop(h);
+		return harness_fail(r, "too many harnesses");
 	}
-	registered = true;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((r = script(h, "start", NULL)) < 0 ||
 	    (r = script(h, "launch", containers)) < 0) {
 		lxd_harness_stop(h);
 		return harness_fail(r, "lxd-env.sh start/launch failed");
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fprintf(stderr, "private LXD up in %s in %.1f s\n", h->dir,
-		(double)(t1.tv_sec - t0.tv_sec) +
-		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		(double)(now_ms() - t0) / 1e3);
 	return 0;
 }
 
@@ -192,18 +173,25 @@ void lxd_harness_stop(struct lxd_harness *h)
 	if (!h->running)
 		return;
 	h->running = false;
-	if (live == h)
-		live = NULL;
+	h->halted = false;
+	at_exit_or_kill_cancel(stop_on_death, h);
 	if (script(h, "stop", NULL) < 0)
 		fprintf(stderr, "lxd-env.sh stop %s failed\n", h->dir);
 }
 
 int lxd_harness_halt(struct lxd_harness *h)
 {
-	return script(h, "halt", NULL);
+	int r = script(h, "halt", NULL);
+
+	h->halted = r == 0;
+	return r;
 }
 
 int lxd_harness_resume(struct lxd_harness *h)
 {
-	return script(h, "resume", NULL);
+	int r = script(h, "resume", NULL);
+
+	if (r == 0)
+		h->halted = false;
+	return r;
 }

@@ -23,11 +23,15 @@
  * @dir: its LXD_DIR.
  * @socket: its API socket, @dir/unix.socket.
  * @running: started and not yet stopped.
+ * @halted: lxd_harness_halt() stopped its daemon and no resume followed
+ *   yet: a teardown that sees it resumes, so that a test failing in
+ *   between does not leave the next ones without LXD.
  */
 struct lxd_harness {
 	char dir[64];
 	char socket[96];
 	bool running;
+	bool halted;
 };
 
 /**
@@ -39,7 +43,8 @@ int lxd_harness_start(struct lxd_harness *h, const char *const *containers);
 
 /**
  * lxd_harness_stop() - stop the containers and LXD, remove its directory.
- * Safe to call twice. Also runs at exit if a test forgot it.
+ * Safe to call twice. Also runs at exit if a test forgot it, and when
+ * SIGTERM, SIGINT or SIGABRT kills the test (at_exit_or_kill()).
  */
 void lxd_harness_stop(struct lxd_harness *h);
 

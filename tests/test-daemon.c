@@ -23,6 +23,7 @@
 #include "devpass/service/control.h"
 #include "devpass/lxd/sync.h"
 #include "request.h" /* daemon/lxd/: the raw lxd_request() */
+#include "test-util.h"
 #include "testbed.h"
 
 #define CAMERA "1-1.5.2.3"
@@ -117,13 +118,6 @@ static void write_rule(struct fixture *f, const char *name, const char *match,
 	char *text = rule(match, attach);
 	daemon_write_rule(&f->d, name, text);
 	free(text);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *entry_option(struct daemon_harness *d, const char *instance,

@@ -23,6 +23,7 @@
 #include "devpass/lxd/events.h"
 #include "devpass/util/log.h"
 #include "lxd-harness.h"
+#include "test-util.h"
 
 #define EVENT_TIMEOUT_MS 20000
 #define MAX_SEEN	 64
@@ -67,14 +68,6 @@ static void lxc(const char *fmt, ...)
 	print_message("lxc %s\n", args);
 	if (system(cmd) != 0)
 		fail_msg("failed: lxc %s", args);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Index of the first seen event for @instance in @project, or -1. */

@@ -24,6 +24,7 @@
 #include "devpass/lxd/client.h"
 #include "devpass/lxd/sync.h"
 #include "request.h" /* daemon/lxd/: the raw lxd_request() */
+#include "test-util.h"
 #include "testbed.h"
 
 #define GPU "0000:01:00.0"
@@ -38,12 +39,6 @@ struct fixture {
 	pid_t fake_pid;
 	struct daemon_harness d;
 };
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
-}
 
 /* Starts the fake with @ext_set and @instances ("vm1:virtual-machine:
  * Running", NULL-terminated) and a daemon harness on it. */

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "test-util.h"
 #include "testbed.h"
 
 #define MAX_ARGS 32
@@ -110,12 +110,6 @@ static void unplug(const char *port)
 	umockdev_testbed_remove_device(tb, syspath);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
-}
-
 static void command(char **argv, char *rest)
 {
 	if (strcmp(argv[0], "load") == 0 && argv[1])
@@ -131,7 +125,7 @@ static void command(char **argv, char *rest)
 	else if (strcmp(argv[0], "host") == 0 && argv[1])
 		wait_for(spawn(argv + 1, false));
 	else if (strcmp(argv[0], "sleep") == 0 && argv[1])
-		sleep_ms(atol(argv[1]));
+		sleep_ms(atoi(argv[1]));
 	else if (strcmp(argv[0], "echo") == 0)
 		printf("%s\n", rest ? rest : "");
 	else

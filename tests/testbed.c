@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test-util.h"
 #include "testbed.h"
 
 #define testbed_die(...)                                                       \
@@ -21,6 +23,29 @@ bool testbed_preloaded(void)
 	return p && strstr(p, "libumockdev-preload");
 }
 
+static int remove_one(const char *path, const struct stat *st, int type,
+		      struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* A test killed by a signal (test-util.h) removes its testbed's
+ * directory, as umockdev does when the testbed is freed. */
+static void remove_root_on_death(void *root)
+{
+	nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	g_free(root);
+}
+
+/* Freed the ordinary way: umockdev removed the directory itself. Run at
+ * the end of GObject's finalize (object data), so after umockdev's
+ * removal: a test killed half-way through that still removes the rest. */
+static void forget_root(gpointer root)
+{
+	at_exit_or_kill_cancel(remove_root_on_death, root);
+	g_free(root);
+}
+
 UMockdevTestbed *testbed_new(void)
 {
 	if (!testbed_preloaded()) {
@@ -28,7 +53,13 @@ UMockdevTestbed *testbed_new(void)
 				" skipping\n");
 		exit(77);
 	}
-	return umockdev_testbed_new();
+	UMockdevTestbed *tb = umockdev_testbed_new();
+	char *root = umockdev_testbed_get_root_dir(tb);
+	if (at_exit_or_kill(remove_root_on_death, root) < 0)
+		testbed_die("too many testbeds");
+	g_object_set_data_full(G_OBJECT(tb), "devpass-testbed-root", root,
+			       forget_root);
+	return tb;
 }
 
 static char *testbed_data_path(const char *name)

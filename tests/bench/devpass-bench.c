@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -37,6 +36,7 @@
 #include "matcher.h"
 #include "report.h"
 #include "stats.h"
+#include "test-util.h"
 #include "testbed.h"
 #include "watch.h"
 
@@ -61,12 +61,6 @@ struct bench {
 	unsigned runs;
 	struct report rep;
 };
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
-}
 
 /* One synthetic phone on hub @hub's port @port (bus @hub). */
 struct dev {
@@ -187,7 +181,7 @@ static void daemon_once(struct bench *b, const struct scenario *s,
 	kill(b->d.pid, SIGSTOP);
 	for (unsigned i = 0; i < n; i++)
 		dev_plug(b, &devs[i], 0x4ee7);
-	double t0 = bench_now_ms();
+	double t0 = now_ms_frac();
 	kill(b->d.pid, SIGCONT);
 	double t = wait_for(b, s, s->per, "devpass-", t0);
 	series_add(ms, t < 0 ? -1 : t - t0);
@@ -195,7 +189,7 @@ static void daemon_once(struct bench *b, const struct scenario *s,
 	series_add(writes, daemon_writes(&b->d) - w0);
 	for (unsigned i = 0; i < n; i++)
 		dev_unplug(b, &devs[i]);
-	if (wait_for(b, s, 0, "devpass-", bench_now_ms()) < 0)
+	if (wait_for(b, s, 0, "devpass-", now_ms_frac()) < 0)
 		fprintf(stderr, "bench: devpassd did not detach %s\n", s->name);
 }
 
@@ -261,7 +255,7 @@ static unsigned reap(pid_t pid, double deadline, unsigned *hung)
 {
 	int status = 0;
 	pid_t r;
-	while ((r = waitpid(pid, &status, WNOHANG)) == 0 && bench_now_ms() < deadline)
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0 && now_ms_frac() < deadline)
 		sleep_ms(10);
 	if (r == 0) {
 		kill(pid, SIGKILL);
@@ -286,7 +280,7 @@ static unsigned udev_burst(struct bench *b, const struct scenario *s, bool locke
 	scenario_devs(s, devs);
 	for (unsigned i = 0; i < n; i++)
 		dev_plug(b, &devs[i], 0x4ee7);
-	*t0 = bench_now_ms();
+	*t0 = now_ms_frac();
 	for (unsigned i = 0; i < n; i++)
 		pids[i] = run_script(b, instances[i / s->per], &devs[i], locked);
 	*t = locked ? wait_for(b, s, s->per, "udev-", *t0) : 0;
@@ -370,9 +364,9 @@ static double floor_patch(struct bench *b, const struct scenario *s,
 		struct lxd_response resp = {0};
 		char path[64];
 		snprintf(path, sizeof(path), "/1.0/instances/%s", instances[k]);
-		double t0 = bench_now_ms();
+		double t0 = now_ms_frac();
 		int r = lxd_request(b->c, "PATCH", path, bodies[k], NULL, &resp);
-		total += bench_now_ms() - t0;
+		total += now_ms_frac() - t0;
 		if (r < 0)
 			total = -1e9;
 		lxd_response_clear(&resp);
@@ -387,7 +381,7 @@ static void floor_once(struct bench *b, const struct scenario *s, struct series 
 
 	scenario_devs(s, devs);
 	series_add(ms, floor_patch(b, s, devs, "floor-"));
-	if (wait_for(b, s, s->per, "floor-", bench_now_ms()) < 0)
+	if (wait_for(b, s, s->per, "floor-", now_ms_frac()) < 0)
 		fprintf(stderr, "bench: the floor's entries are not there\n");
 	clear_prefix(b, "floor-");
 }
@@ -430,23 +424,23 @@ static void bench_scenario(struct bench *b, const struct scenario *s,
 	unsigned runs = s->per * s->n_inst >= 64 ? (b->runs + 1) / 2 + 1 : b->runs;
 
 	fprintf(stderr, "bench: %s, %u runs\n", s->name, runs);
-	double t0 = bench_now_ms();
+	double t0 = now_ms_frac();
 	*res = (struct burst_result){.name = s->name, .devices = s->per * s->n_inst,
 				     .instances = s->n_inst};
 	daemon_up(b);
 	for (unsigned r = 0; r < runs; r++)
 		daemon_once(b, s, &res->daemon_ms, &res->daemon_writes);
 	daemon_stop(&b->d, SIGTERM);
-	fprintf(stderr, "bench:   devpassd done at %.1f s\n", (bench_now_ms() - t0) / 1000);
+	fprintf(stderr, "bench:   devpassd done at %.1f s\n", (now_ms_frac() - t0) / 1000);
 	for (unsigned r = 0; r < runs; r++)
 		udev_once(b, s, &res->udev_ms);
-	fprintf(stderr, "bench:   udev script done at %.1f s\n", (bench_now_ms() - t0) / 1000);
+	fprintf(stderr, "bench:   udev script done at %.1f s\n", (now_ms_frac() - t0) / 1000);
 	for (unsigned r = 0; r < runs; r++)
 		floor_once(b, s, &res->floor_ms);
-	fprintf(stderr, "bench:   floor done at %.1f s\n", (bench_now_ms() - t0) / 1000);
+	fprintf(stderr, "bench:   floor done at %.1f s\n", (now_ms_frac() - t0) / 1000);
 	res->plain_landed = udev_plain_landed(b, s, &res->plain_hung);
 	fprintf(stderr, "bench:   floor and unlocked done at %.1f s\n",
-		(bench_now_ms() - t0) / 1000);
+		(now_ms_frac() - t0) / 1000);
 }
 
 /* --- coldplug, memory, idle --------------------------------------------- */
@@ -526,7 +520,7 @@ static const struct scenario coldplug_scenario = {"coldplug", PORTS_PER_HUB, N_I
 static void coldplug_once(struct bench *b, struct coldplug_result *res)
 {
 	clear_prefix(b, "devpass-");
-	double t0 = bench_now_ms();
+	double t0 = now_ms_frac();
 	daemon_up(b);
 	double t = wait_for(b, &coldplug_scenario, PORTS_PER_HUB, "devpass-", t0);
 	series_add(&res->ms, t < 0 ? -1 : t - t0);
@@ -676,7 +670,7 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	b.daemon_args = (const char *[]){"--log-level", "info", NULL};
-	double t0 = bench_now_ms();
+	double t0 = now_ms_frac();
 	setup(&b);
 	bench_idle_memory(&b, &b.rep.coldplug);
 	for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
@@ -685,6 +679,6 @@ int main(int argc, char **argv)
 	teardown(&b);
 	bench_matcher(&b);
 	b.rep.runs = b.runs;
-	b.rep.seconds = (bench_now_ms() - t0) / 1000;
+	b.rep.seconds = (now_ms_frac() - t0) / 1000;
 	return report_write(&b.rep, output) < 0 ? 1 : 0;
 }

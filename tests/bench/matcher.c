@@ -8,11 +8,11 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "devpass/rules/match.h"
 #include "fixture-structs.h"
 #include "matcher.h"
+#include "test-util.h"
 
 static struct device *bench_device(unsigned i)
 {
@@ -69,14 +69,6 @@ static struct rule *bench_rule(unsigned i)
 	return r;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 double bench_matcher_run(size_t *matched)
 {
 	static struct device *devices[BENCH_N_DEVICES];
@@ -91,10 +83,10 @@ double bench_matcher_run(size_t *matched)
 	rs = fx_ruleset(rules, BENCH_N_RULES);
 
 	*matched = 0;
-	start = now_ms();
+	start = now_ms_frac();
 	for (unsigned i = 0; i < BENCH_N_DEVICES; i++)
 		*matched += match_ruleset(rs, devices[i]) != NULL;
-	ms = now_ms() - start;
+	ms = now_ms_frac() - start;
 
 	ruleset_free(rs);
 	for (unsigned i = 0; i < BENCH_N_DEVICES; i++)

@@ -10,6 +10,7 @@
 #include "devpass/lxd/events.h"
 #include "devpass/util/json.h"
 #include "devpass/lxd/client.h"
+#include "test-util.h"
 #include "watch.h"
 
 #define POLL_FALLBACK_MS 5
@@ -24,14 +25,6 @@ struct watch {
 	int stop[2];
 };
 
-double bench_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void on_event(const struct lxd_event *ev, void *userdata)
 {
 	struct watch *w = userdata;
@@ -40,7 +33,7 @@ static void on_event(const struct lxd_event *ev, void *userdata)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->seq++;
-	w->last_ms = bench_now_ms();
+	w->last_ms = now_ms_frac();
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -146,13 +139,13 @@ double watch_wait(struct watch *w, struct lxd_client *c, const char *const *inst
 	unsigned long seq = 0;
 
 	for (;;) {
-		double t_event = next_event(w, &seq, since), t_read = bench_now_ms();
+		double t_event = next_event(w, &seq, since), t_read = now_ms_frac();
 
 		/* The change came after the last read that missed it: an event
 		 * since then is its time; otherwise the read is all we know. */
 		if (all_there(c, instances, want, n, prefix))
 			return t_event > t_prev_read ? t_event : t_read;
-		if (bench_now_ms() > deadline)
+		if (now_ms_frac() > deadline)
 			return -1;
 		t_prev_read = t_read;
 	}

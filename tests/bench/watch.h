@@ -21,9 +21,6 @@ struct watch;
 int watch_start(struct watch **ret, const char *socket);
 void watch_stop(struct watch *w);
 
-/* Monotonic milliseconds, the clock all figures use. */
-double bench_now_ms(void);
-
 /* The number of entries of @instance whose names start with @prefix. */
 size_t count_entries(struct lxd_client *c, const char *instance, const char *prefix);
 
@@ -31,7 +28,7 @@ size_t count_entries(struct lxd_client *c, const char *instance, const char *pre
  * watch_wait() - wait until each of @instances holds @want[i] entries
  * named @prefix*.
  * @since: events before this time do not count (the action's start).
- * Return: the time (bench_now_ms() clock) it became visible, or a
+ * Return: the time (now_ms_frac() clock, test-util.h) it became visible, or a
  * negative value after @timeout_ms.
  */
 double watch_wait(struct watch *w, struct lxd_client *c, const char *const *instances,

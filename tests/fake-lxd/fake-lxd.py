@@ -272,7 +272,10 @@ def main():
             "description": "fake " + kind, "project": "default"}
     if os.path.exists(sock):
         os.unlink(sock)
-    server = Server(sock, Handler)
+    # The socket shows at its path only once it listens: a test that waits
+    # for the path to appear must not connect between bind and listen.
+    server = Server(sock + ".new", Handler)
+    os.rename(sock + ".new", sock)
     server.serve_forever()
 
 

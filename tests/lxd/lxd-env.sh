@@ -12,6 +12,15 @@
 #   lxd-env.sh halt DIR           stop only the LXD daemon (an LXD restart, part 1)
 #   lxd-env.sh resume DIR         start it again; it restarts what ran
 #   lxd-env.sh env DIR            print the exports for using `lxc` by hand
+#   lxd-env.sh sweep DIR          stop and remove stale private LXDs beside DIR
+#
+# A test program that starts one (tests/lxd-harness.c) says so in
+# $LXD_ENV_OWNER: its pid. `start` writes it and the pid's start time to
+# DIR/owner, and first sweeps: every devpass-lxd.* beside DIR whose owner
+# is gone (SIGKILLed: nothing of it could stop its LXD) is stopped and
+# removed. One without an owner file (started by hand, by the demo) or
+# whose owner lives (same pid, same start time: a reused pid is not
+# taken for it) is never touched.
 #
 # What it needed here (Debian 12, LXD 5.0.2, no systemd, AppArmor absent
 # from the kernel, cgroup v1 hybrid):
@@ -118,12 +127,52 @@ run_lxd() {
 	fi
 }
 
+# The start time of process @pid (field 22 of its stat, after the
+# parenthesised name, which may hold spaces), or nothing when it is gone.
+proc_start_time() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split into fields on purpose
+	set -- $stat
+	echo "${20}"
+}
+
+# Whether the test program named in DIR/owner still runs.
+owner_alive() {
+	local pid="" start=""
+	read -r pid start <"$1/owner" 2>/dev/null || return 1
+	[ -n "$pid" ] && [ -n "$start" ] &&
+		[ "$(proc_start_time "$pid")" = "$start" ]
+}
+
+cmd_sweep() {
+	local d
+	for d in "$(dirname "$1")"/devpass-lxd.*; do
+		if [ "$d" = "$1" ] || [ ! -f "$d/owner" ] || owner_alive "$d"; then
+			continue
+		fi
+		# Two starts at once: the one whose mkdir wins sweeps.
+		mkdir "$d/.sweeping" 2>/dev/null || continue
+		echo "lxd-env.sh: stopping the stale private LXD in $d" \
+			"(its test program, pid $(cut -d' ' -f1 "$d/owner"), is gone)" >&2
+		(cmd_stop "$d") || {
+			echo "lxd-env.sh: could not remove $d" >&2
+			rmdir "$d/.sweeping" 2>/dev/null || true
+		}
+	done
+}
+
 cmd_start() {
 	local dir=$1
+	cmd_sweep "$dir"
 	use_dir "$dir"
 	mkdir -p "$dir"
 	chmod 0711 "$dir"
 	[ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
+	if [ -n "${LXD_ENV_OWNER:-}" ]; then
+		echo "$LXD_ENV_OWNER $(proc_start_time "$LXD_ENV_OWNER")" >"$dir/owner"
+	fi
 	ensure_subids
 	run_lxd "$dir"
 	preseed | lxd init --preseed >"$dir/init.log" 2>&1 ||
@@ -207,14 +256,14 @@ cmd_env() {
 }
 
 case "${1:-}" in
-start | launch | stop | halt | resume | env)
+start | launch | stop | halt | resume | env | sweep)
 	cmd=$1
 	shift
 	[ $# -ge 1 ] || die "usage: $0 $cmd DIR ..."
 	"cmd_$cmd" "$@"
 	;;
 *)
-	echo "usage: $0 start|launch|stop|halt|resume|env DIR [NAME...]" >&2
+	echo "usage: $0 start|launch|stop|halt|resume|env|sweep DIR [NAME...]" >&2
 	exit 2
 	;;
 esac

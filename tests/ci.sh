@@ -62,7 +62,7 @@ leg_gcc() {
 	CC=gcc meson setup build-ci -Dwerror=true -Dtests=enabled \
 		-Dumockdev=enabled >/dev/null || { failed=$((failed + 1)); return; }
 	run_meson_leg "gcc -Werror: all suites" build-ci \
-		--suite unit --suite umockdev --suite integration
+		--suite unit --suite umockdev --suite host --suite integration
 }
 
 leg_asan() {
@@ -73,7 +73,7 @@ leg_asan() {
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		run_meson_leg "clang ASan+UBSan: all suites" build-asan \
-			--suite unit --suite umockdev --suite integration
+			--suite unit --suite umockdev --suite host --suite integration
 }
 
 leg_fuzz() {

@@ -10,7 +10,7 @@
  */
 
 #include "devpass/model/device.h"
-#include "devpass/rules/rules.h"
+#include "devpass/rules/rule.h"
 
 struct device *fx_usb(const char *port, uint16_t vendor, uint16_t product);
 struct device *fx_pci(const char *address, uint16_t vendor, uint16_t product,

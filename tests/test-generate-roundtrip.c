@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "devpass/rules/parse.h"
 #include "devpass/rules/generate.h"
 #include "devpass/rules/match.h"
 #include "fixture-structs.h"

@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 
+#include "devpass/rules/load.h"
 #include "rules-test-util.h"
 
 /* What one file must produce: "LINE: text" as in the "# expect:" line. */

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "devpass/rules/parse.h"
+#include "devpass/rules/load.h"
 #include "rules-test-util.h"
 
 #define P	  "t.rules"

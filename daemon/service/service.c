@@ -11,6 +11,7 @@
 #include "devpass/util/log.h"
 #include "devpass/model/monitor.h"
 #include "devpass/util/notify.h"
+#include "devpass/rules/load.h"
 #include "devpass/service/reconcile.h"
 #include "devpass/service/service.h"
 

@@ -31,7 +31,7 @@
 
 #include "devpass/model/device.h"
 #include "devpass/plan/instance.h"
-#include "devpass/rules/rules.h"
+#include "devpass/rules/rule.h"
 
 struct json_object;
 

@@ -60,7 +60,7 @@
 #include "devpass/plan/entries.h"
 #include "devpass/plan/instance.h"
 #include "devpass/plan/host_guard.h"
-#include "devpass/rules/rules.h"
+#include "devpass/rules/rule.h"
 
 /**
  * struct plan_features - what the LXD server supports (api_extensions).

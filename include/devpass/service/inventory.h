@@ -12,7 +12,7 @@
 
 #include "devpass/lxd/client.h"
 #include "devpass/plan/instance.h"
-#include "devpass/rules/rules.h"
+#include "devpass/rules/rule.h"
 #include "devpass/service/ledger.h"
 
 /**

@@ -21,7 +21,7 @@
 #include "devpass/model/device.h"
 #include "devpass/lxd/client.h"
 #include "devpass/plan/plan.h"
-#include "devpass/rules/rules.h"
+#include "devpass/rules/rule.h"
 
 struct reconciler;
 

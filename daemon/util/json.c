@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "devpass/util/json.h"
+#include "devpass/util/log.h"
 #include "devpass/util/text.h"
 
 json_object *json_string_or_null(const char *s)
@@ -29,12 +30,45 @@ json_object *json_device_string(const char *s)
 	return p ? json_object_new_string(p) : NULL;
 }
 
+static bool only_blanks(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!s[i] || !strchr(" \t\r\n", s[i]))
+			return false;
+	return true;
+}
+
+/* One strict value from @buf; what stopped the parser goes to @why. */
+static int parse_value(const char *buf, size_t len, json_object **out,
+		       char *why, size_t why_size)
+{
+	_cleanup_(json_tokener_freep) struct json_tokener *tok =
+		json_tokener_new();
+	if (!tok)
+		return log_err_errno(-ENOMEM, "Out of memory parsing JSON");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	_cleanup_(json_object_putp) json_object *o =
+		json_tokener_parse_ex(tok, buf, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
+	if (o && jerr == json_tokener_success &&
+	    only_blanks(buf + end, len - end)) {
+		*out = steal_ptr(&o);
+		return 0;
+	}
+	snprintf(why, why_size, "%s at byte %zu",
+		 jerr == json_tokener_continue ? "truncated"
+		 : jerr == json_tokener_success
+			 ? "trailing data"
+			 : json_tokener_error_desc(jerr),
+		 end);
+	return -EBADMSG;
+}
+
 int json_parse_buffer(const char *buf, size_t len, json_object **out,
 		      char *why, size_t why_size)
 {
-	_cleanup_(json_tokener_freep) struct json_tokener *tok = NULL;
-	_cleanup_(json_object_putp) json_object *o = NULL;
-
 	if (len == 0 || len > INT_MAX) {
 		snprintf(why, why_size, len ? "too large" : "empty");
 		return -EBADMSG;
@@ -45,26 +79,5 @@ int json_parse_buffer(const char *buf, size_t len, json_object **out,
 		snprintf(why, why_size, "not UTF-8");
 		return -EBADMSG;
 	}
-	if (!(tok = json_tokener_new()))
-		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					    JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	if (o && jerr == json_tokener_success) {
-		while (end < len && buf[end] && strchr(" \t\r\n", buf[end]))
-			end++;
-		if (end == len) {
-			*out = steal_ptr(&o);
-			return 0;
-		}
-	}
-	snprintf(why, why_size, "%s at byte %zu",
-		 jerr == json_tokener_continue ? "truncated"
-		 : jerr == json_tokener_success
-			 ? "trailing data"
-			 : json_tokener_error_desc(jerr),
-		 end);
-	return -EBADMSG;
+	return parse_value(buf, len, out, why, why_size);
 }

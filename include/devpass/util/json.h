@@ -23,7 +23,8 @@ json_object *json_from_strv(char *const *v);
  * json_parse_buffer() - parse all of @buf[0..len) as one strict JSON value
  * (valid UTF-8; trailing blanks allowed, nothing else).
  * @why: on -EBADMSG, what was wrong ("truncated at byte 12").
- * Return: 0 with *@out set (json_object_put() it), -EBADMSG, -ENOMEM.
+ * Return: 0 with *@out set (json_object_put() it), -EBADMSG, -ENOMEM
+ * (logged).
  */
 int json_parse_buffer(const char *buf, size_t len, json_object **out,
 		      char *why, size_t why_size);

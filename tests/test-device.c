@@ -16,6 +16,7 @@
 #include "devpass/model/iommu.h"
 #include "devpass/model/monitor.h"
 #include "devpass/rules/rules.h"
+#include "devpass/util/text.h"
 #include "testbed.h"
 
 #define CAMERA_PORT   "1-1.5.2.3"
@@ -224,7 +225,7 @@ static void synthetic_webcam(void **state)
 	assert_int_equal(d->nodes[1].major, 81);
 }
 
-/* Strings are kept byte for byte; device_printable() makes them safe. */
+/* Strings are kept byte for byte; text_escape_dup() makes them safe. */
 static void synthetic_hostile_strings(void **state)
 {
 	struct fixture *f = *state;
@@ -248,9 +249,9 @@ static void synthetic_hostile_strings(void **state)
 	assert_non_null(d);
 	assert_string_equal(d->serial, serial);
 	assert_int_equal(d->n_interface_classes, 0);
-	_cleanup_(freep) char *p = device_printable(d->serial);
+	_cleanup_(freep) char *p = text_escape_dup(d->serial);
 	assert_string_equal(p, "AB\\x1b[2J\\xff\\xfe\\x01\\x0acd\\x5c");
-	_cleanup_(freep) char *m = device_printable(d->manufacturer);
+	_cleanup_(freep) char *m = text_escape_dup(d->manufacturer);
 	assert_string_equal(m, "\\xc3(\\x07");
 }
 
@@ -278,7 +279,7 @@ static void synthetic_pci_and_iommu(void **state)
 	struct fixture *f = *state;
 	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
 
-	assert_int_equal(iommu_list_read(NULL, &groups), IOMMU_NONE);
+	assert_int_equal(iommu_list_read(NULL, &groups), IOMMU_E_NONE);
 	assert_null(groups);
 	g_free(testbed_add_pci_device(f->tb, "0000:65:00.1", 0x10de, 0x10f8,
 				      0x040300, NULL, 7));
@@ -358,7 +359,7 @@ static void monitor_add_and_remove(void **state)
 	};
 
 	assert_int_equal(monitor_new(f->udev, &m), 0);
-	assert_int_equal(receive_now(m, &e), MONITOR_EMPTY);
+	assert_int_equal(receive_now(m, &e), MONITOR_E_EMPTY);
 	/* umockdev sends "add" itself (the interface's is filtered out). */
 	g_autofree char *added = testbed_add_usb_device(f->tb, &u);
 	assert_int_equal(receive(m, &e), 0);
@@ -367,7 +368,7 @@ static void monitor_add_and_remove(void **state)
 	assert_string_equal(e.dev->id, "1-6");
 	assert_int_equal(e.dev->vendor, 0x04e6);
 	assert_int_equal(e.dev->interface_classes[0], 0x0b);
-	assert_int_equal(receive_now(m, &e), MONITOR_EMPTY);
+	assert_int_equal(receive_now(m, &e), MONITOR_E_EMPTY);
 	assert_null(e.action);
 
 	umockdev_testbed_uevent(f->tb, added, "change");
@@ -397,11 +398,11 @@ static void monitor_filters(void **state)
 	assert_int_equal(monitor_new(f->udev, &m), 0);
 	umockdev_testbed_uevent(f->tb, iface, "change");
 	umockdev_testbed_uevent(f->tb, root, "change");
-	assert_int_equal(receive(m, &e), MONITOR_SKIPPED);
+	assert_int_equal(receive(m, &e), MONITOR_E_SKIPPED);
 	assert_null(e.action);
 	assert_null(e.dev);
 	assert_null(e.syspath);
-	assert_int_equal(receive_now(m, &e), MONITOR_EMPTY);
+	assert_int_equal(receive_now(m, &e), MONITOR_E_EMPTY);
 }
 
 int main(void)

@@ -5,6 +5,7 @@
 
 #include "devpass/cli/commands.h"
 #include "devpass/util/log.h"
+#include "devpass/util/text.h"
 
 
 void cli_options_clear(struct cli_options *o)
@@ -31,11 +32,7 @@ int cli_load_devices(struct device_list **out)
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
 	if (!udev)
 		return log_err_errno(-ENOMEM, "cannot talk to udev");
-	int r = device_enumerate(udev, out);
-	if (r < 0)
-		return log_err_errno(r, "cannot list devices: %s",
-				     strerror(-r));
-	return 0;
+	return device_enumerate(udev, out);
 }
 
 struct device *cli_find_device(const struct device_list *l, const char *what)
@@ -59,7 +56,7 @@ const char *cli_format_ids(const struct device *d, char buf[static 10])
 
 char *cli_printable(const char *s)
 {
-	return s ? device_printable(s) : NULL;
+	return s ? text_escape_dup(s) : NULL;
 }
 
 char *cli_device_label(const struct device *d)

@@ -11,6 +11,7 @@
 
 #include "devpass/cli/commands.h"
 #include "devpass/model/iommu.h"
+#include "devpass/model/pci-acs.h"
 #include "devpass/plan/iommu_policy.h"
 #include "devpass/util/json.h"
 #include "devpass/model/device-json.h"
@@ -70,8 +71,8 @@ static const char *acs_text(const char *address, char buf[64])
 	static const char *const bits[] = {"SV", "TB", "RR", "CR",
 					   "UF", "EC", "DT"};
 	uint16_t ctrl = 0;
-	int r = pci_read_acs(address, &ctrl);
-	if (r == PCI_ACS_ABSENT)
+	int r = pci_acs_read(address, &ctrl);
+	if (r == PCI_ACS_E_ABSENT)
 		return "no ACS";
 	if (r < 0)
 		return r == -EACCES ? "unreadable (needs root)" : "unreadable";
@@ -202,12 +203,8 @@ int cmd_iommu(const struct cli_options *o)
 	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
 	if (cli_load_devices(&l) < 0)
 		return EXIT_TROUBLE;
-	int r = iommu_list_read(NULL, &groups);
-	if (r < 0) {
-		fprintf(stderr, "cannot read %s: %s\n", IOMMU_GROUPS_DIR,
-			strerror(-r));
+	if (iommu_list_read(NULL, &groups) < 0)
 		return EXIT_TROUBLE;
-	}
 	if (o->json)
 		print_json(groups, l);
 	else if (!groups)

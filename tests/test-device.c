@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -315,6 +316,31 @@ static void synthetic_pci_and_iommu(void **state)
 	assert_null(iommu_list_find(groups, 8));
 }
 
+/* Regression (fuzz-device): a directory "007" beside "7" made a second
+ * group 7 that iommu_list_find() hid; only the kernel's spelling counts. */
+static void iommu_group_with_leading_zeros_is_no_group(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
+	g_autofree char *sys = umockdev_testbed_get_sys_dir(f->tb);
+	g_autofree char *odd =
+	    g_strdup_printf("%s/kernel/iommu_groups/007/devices", sys);
+
+	g_free(testbed_add_pci_device(f->tb, "0000:65:00.0", 0x10de, 0x1eb8,
+				      0x030000, "vfio-pci", 7));
+	assert_int_equal(g_mkdir_with_parents(odd, 0755), 0);
+	g_autofree char *odd_member = g_strdup_printf("%s/0000:66:00.0", odd);
+	assert_int_equal(symlink("../../../../devices/0000:66:00.0", odd_member),
+			 0);
+
+	assert_int_equal(iommu_list_read(NULL, &groups), 0);
+	assert_int_equal(groups->n_groups, 1);
+	const struct iommu_group *g = iommu_list_find(groups, 7);
+	assert_non_null(g);
+	assert_int_equal(strv_length(g->addresses), 1);
+	assert_string_equal(g->addresses[0], "0000:65:00.0");
+}
+
 struct event {
 	char *action;
 	struct device *dev;
@@ -421,6 +447,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(synthetic_pci_and_iommu, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		iommu_group_with_leading_zeros_is_no_group, setup, teardown),
 	    cmocka_unit_test_setup_teardown(monitor_add_and_remove, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(monitor_filters, setup, teardown),

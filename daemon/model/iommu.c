@@ -18,12 +18,15 @@ void iommu_list_free(struct iommu_list *l)
 	free(l);
 }
 
-/* A group directory's name as a number, or -1 ("." and friends). */
+/*
+ * A group directory's name as a number, or -1 ("." and friends). Only the
+ * kernel's spelling counts: "007" beside "7" would be a second group 7.
+ */
 static int iommu_parse_number(const char *name)
 {
 	char *end;
 
-	if (name[0] < '0' || name[0] > '9')
+	if (name[0] < '0' || name[0] > '9' || (name[0] == '0' && name[1]))
 		return -1;
 	errno = 0;
 	long n = strtol(name, &end, 10);

@@ -56,7 +56,9 @@ static int pci_parse_iommu_group(const char *target)
 	unsigned long group;
 
 	base = base ? base + 1 : target;
-	if (udev_read_parse_uint(base, 10, INT_MAX, &group) < 0 ||
+	/* As iommu.c reads the groups: the kernel writes no leading zeros. */
+	if ((base[0] == '0' && base[1]) ||
+	    udev_read_parse_uint(base, 10, INT_MAX, &group) < 0 ||
 	    strspn(base, "0123456789") != strlen(base))
 		return -1;
 	return (int)group;

@@ -160,7 +160,7 @@ static json_object *group_json(const struct iommu_group *g,
 	for (char **a = g->addresses; *a; a++) {
 		const struct device *d = device_find(l, *a);
 		json_object *j =
-			d ? json_from_device(d) : json_object_new_object();
+			d ? device_json_new(d) : json_object_new_object();
 		json_object_object_add(j, "address",
 				       json_object_new_string(*a));
 		json_object_object_add(

@@ -11,7 +11,7 @@
  * as it reads a real one: device_enumerate() (usb.c, pci.c: ids, strings,
  * busnum, classes, interface classes, driver and iommu_group links,
  * properties, child nodes), device_new_for_child() on every device,
- * json_from_device(), iommu_list_read(). Nothing may crash, leak or break
+ * device_json_new(), iommu_list_read(). Nothing may crash, leak or break
  * the model's promises.
  *
  * The tree is written here, not by umockdev_testbed_add_from_string():
@@ -278,7 +278,7 @@ static void check_device(const struct device *d)
 		if (e && !text_is_safe(e))
 			__builtin_trap();
 	}
-	_cleanup_(json_object_putp) json_object *j = json_from_device(d);
+	_cleanup_(json_object_putp) json_object *j = device_json_new(d);
 	if (j)
 		(void)json_object_to_json_string(j);
 }

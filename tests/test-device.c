@@ -341,6 +341,43 @@ static void iommu_group_with_leading_zeros_is_no_group(void **state)
 	assert_string_equal(g->addresses[0], "0000:65:00.0");
 }
 
+/* Regression (fuzz-device): of two children that udev lists with one node
+ * name, removing that node dropped only the first from the device. */
+static void removed_child_node_leaves_no_copy(void **state)
+{
+	struct fixture *f = *state;
+	const struct testbed_usb u = {
+	    .port = "1-7",
+	    .vendor = 0x0eef,
+	    .product = 0x0001,
+	    .busnum = 1,
+	    .devnum = 60,
+	    .interface_class = 0x03,
+	    .child_subsystem = "input",
+	    .child_name = "event7",
+	    .child_major = 13,
+	    .child_minor = 71,
+	};
+	g_autofree char *syspath = testbed_add_usb_device(f->tb, &u);
+	g_autofree char *iface = g_strdup_printf("%s/1-7:1.0", syspath);
+	/* No "dev" attribute: umockdev allows one per node name. */
+	g_autofree char *twin = umockdev_testbed_add_device(
+	    f->tb, "input", "event7-twin", iface, NULL, "DEVNAME",
+	    "/dev/input/event7", "MAJOR", "13", "MINOR", "71", NULL);
+	_cleanup_(udev_device_unrefp) struct udev_device *child =
+	    udev_device_new_from_syspath(f->udev, twin);
+	_cleanup_(device_freep) struct device *d = NULL;
+
+	assert_non_null(child);
+	assert_int_equal(device_new_for_child(child, NULL, &d), 0);
+	assert_int_equal(d->n_nodes, 3);
+	device_free(steal_ptr(&d));
+	assert_int_equal(device_new_for_child(child, "/dev/input/event7", &d),
+			 0);
+	assert_int_equal(d->n_nodes, 1);
+	assert_int_equal(d->nodes[0].kind, NODE_USB);
+}
+
 struct event {
 	char *action;
 	struct device *dev;
@@ -449,6 +486,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(
 		iommu_group_with_leading_zeros_is_no_group, setup, teardown),
+	    cmocka_unit_test_setup_teardown(removed_child_node_leaves_no_copy,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(monitor_add_and_remove, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(monitor_filters, setup, teardown),

@@ -211,18 +211,19 @@ int usb_device_new(struct udev_device *ud, struct device **out)
 	return 0;
 }
 
-/* Removes the node @devnode from @d's list (a child on its way out). */
+/* Removes the node @devnode from @d's list (a child on its way out), every
+ * copy of it: udev may list two devices with one node name. */
 static void usb_drop_node(struct device *d, const char *devnode)
 {
+	size_t kept = 0;
+
 	for (size_t i = 0; i < d->n_nodes; i++) {
-		struct device_node *n = &d->nodes[i];
-		if (!streq_ptr(n->devnode, devnode))
-			continue;
-		device_node_clear(n);
-		memmove(n, n + 1, (d->n_nodes - i - 1) * sizeof(*n));
-		d->n_nodes--;
-		return;
+		if (streq_ptr(d->nodes[i].devnode, devnode))
+			device_node_clear(&d->nodes[i]);
+		else
+			d->nodes[kept++] = d->nodes[i];
 	}
+	d->n_nodes = kept;
 }
 
 int usb_device_new_for_child(struct udev_device *child,

@@ -11,6 +11,7 @@
  * as it reads a real one: device_enumerate() (usb.c, pci.c: ids, strings,
  * busnum, classes, interface classes, driver and iommu_group links,
  * properties, child nodes), device_new_for_child() on every device,
+ * monitor_receive() on an "add" and a "remove" uevent of every device,
  * device_json_new(), iommu_list_read(). Nothing may crash, leak or break
  * the model's promises.
  *
@@ -37,6 +38,7 @@
 #include "devpass/model/device-json.h"
 #include "devpass/model/device.h"
 #include "devpass/model/iommu.h"
+#include "devpass/model/monitor.h"
 #include "devpass/model/node.h"
 #include "devpass/util/log.h"
 #include "devpass/util/text.h"
@@ -306,6 +308,40 @@ static void check_child(struct udev *udev, const char *syspath)
 	}
 }
 
+/* One testbed and one monitor on it for the whole run (a new testbed per
+ * input costs ~70 ms); the testbed's /sys is emptied before each input. */
+static struct {
+	UMockdevTestbed *tb;
+	char *sys;
+	struct udev *udev;
+	struct monitor *monitor;
+} fuzz;
+
+/* What the monitor makes of uevent @action of @syspath, read to the end. */
+static void check_uevent(const char *syspath, const char *action)
+{
+	umockdev_testbed_uevent(fuzz.tb, syspath, action);
+	for (int i = 0; i < 64; i++) {
+		_cleanup_(freep) char *act = NULL, *path = NULL;
+		_cleanup_(device_freep) struct device *d = NULL;
+		int r = monitor_receive(fuzz.monitor, &act, &d, &path);
+		if (r == MONITOR_E_EMPTY)
+			return;
+		if (r != 0 && (act || d || path))
+			__builtin_trap();
+		if (r == 0 &&
+		    (!act || !path || (!d && strcmp(act, "remove") != 0)))
+			__builtin_trap();
+		if (getenv("FUZZ_DEVICE_DEBUG"))
+			fprintf(stderr, "monitor: %d %s %s\n", r, act, path);
+		if (d)
+			check_device(d);
+	}
+	__builtin_trap(); /* two uevents cannot make 64 events */
+}
+
+/* Every device of the tree, read as a child node's owner and through the
+ * monitor as it comes and goes. */
 static void check_children(struct udev *udev)
 {
 	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e =
@@ -315,7 +351,12 @@ static void check_children(struct udev *udev)
 	if (!e || udev_enumerate_scan_devices(e) < 0)
 		return;
 	udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(e))
-		check_child(udev, udev_list_entry_get_name(entry));
+	{
+		const char *syspath = udev_list_entry_get_name(entry);
+		check_child(udev, syspath);
+		check_uevent(syspath, "add");
+		check_uevent(syspath, "remove");
+	}
 }
 
 static void check_iommu(void)
@@ -380,19 +421,17 @@ static int remove_entry(const char *path, const struct stat *st, int flag,
 	return 0;
 }
 
-/* One testbed for the whole run (a new one per input costs ~70 ms), its
- * /sys emptied before each input. */
 static const char *testbed_sys(void)
 {
-	static UMockdevTestbed *tb;
-	static char *sys;
-
-	if (!tb) {
-		tb = umockdev_testbed_new();
-		sys = umockdev_testbed_get_sys_dir(tb);
+	if (!fuzz.tb) {
+		fuzz.tb = umockdev_testbed_new();
+		fuzz.sys = umockdev_testbed_get_sys_dir(fuzz.tb);
+		fuzz.udev = udev_new();
+		if (!fuzz.udev || monitor_new(fuzz.udev, &fuzz.monitor) < 0)
+			abort();
 	}
-	(void)nftw(sys, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return sys;
+	(void)nftw(fuzz.sys, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return fuzz.sys;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

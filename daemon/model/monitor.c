@@ -102,29 +102,18 @@ static int monitor_child(struct udev_device *child, const char *act,
 	return 0;
 }
 
-int monitor_receive(struct monitor *m, char **action, struct device **dev,
-		    char **syspath)
+/* A USB device's or PCI function's event, with its model unless it is
+ * a "remove". */
+static int monitor_device(struct udev_device *ud, char **action,
+			  struct device **dev, char **syspath)
 {
-	_cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
-	_cleanup_(device_freep) struct device *d = NULL;
-	_cleanup_(freep) char *a = NULL, *s = NULL;
-
-	*action = *syspath = NULL;
-	*dev = NULL;
-	/* NULL for EAGAIN, and for a message libudev dropped as invalid. */
-	ud = udev_monitor_receive_device(m->um);
-	if (!ud && errno == ENOMEM)
-		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
-	if (!ud)
-		return MONITOR_E_EMPTY;
 	const char *act = udev_device_get_action(ud);
-	a = strdup(act ? act : "change");
-	s = strdup(udev_device_get_syspath(ud));
+	_cleanup_(freep) char *a = strdup(act ? act : "change");
+	_cleanup_(freep) char *s = strdup(udev_device_get_syspath(ud));
+	_cleanup_(device_freep) struct device *d = NULL;
+
 	if (!a || !s)
 		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
-	const char *subsystem = udev_device_get_subsystem(ud);
-	if (!streq_ptr(subsystem, "usb") && !streq_ptr(subsystem, "pci"))
-		return monitor_child(ud, a, action, dev, syspath);
 	if (!streq_ptr(a, "remove")) {
 		int r = monitor_build(ud, a, &d);
 		if (r != 0)
@@ -134,4 +123,24 @@ int monitor_receive(struct monitor *m, char **action, struct device **dev,
 	*syspath = steal_ptr(&s);
 	*dev = steal_ptr(&d);
 	return 0;
+}
+
+int monitor_receive(struct monitor *m, char **action, struct device **dev,
+		    char **syspath)
+{
+	_cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
+
+	*action = *syspath = NULL;
+	*dev = NULL;
+	/* NULL for EAGAIN, and for a message libudev dropped as invalid. */
+	ud = udev_monitor_receive_device(m->um);
+	if (!ud && errno == ENOMEM)
+		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
+	if (!ud)
+		return MONITOR_E_EMPTY;
+	const char *subsystem = udev_device_get_subsystem(ud);
+	if (streq_ptr(subsystem, "usb") || streq_ptr(subsystem, "pci"))
+		return monitor_device(ud, action, dev, syspath);
+	return monitor_child(ud, udev_device_get_action(ud), action, dev,
+			     syspath);
 }

@@ -95,14 +95,14 @@ static void real_iommu(void **state)
 	struct udev *udev = udev_new();
 	int r = iommu_list_read(NULL, &groups);
 
-	assert_true(r == 0 || r == IOMMU_NONE);
-	assert_true((r == IOMMU_NONE) == (groups == NULL));
+	assert_true(r == 0 || r == IOMMU_E_NONE);
+	assert_true((r == IOMMU_E_NONE) == (groups == NULL));
 	assert_int_equal(device_enumerate(udev, &l), 0);
 	for (size_t i = 0; i < l->n_devices; i++) {
 		struct device *d = l->devices[i];
 		if (d->subsystem != DEVICE_PCI)
 			continue;
-		if (r == IOMMU_NONE)
+		if (r == IOMMU_E_NONE)
 			assert_int_equal(d->iommu_group, -1);
 		else
 			assert_true(group_has(

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,6 +17,7 @@
 #include "devpass/model/iommu.h"
 #include "devpass/model/monitor.h"
 #include "devpass/rules/rules.h"
+#include "devpass/util/text.h"
 #include "testbed.h"
 
 #define CAMERA_PORT   "1-1.5.2.3"
@@ -224,7 +226,7 @@ static void synthetic_webcam(void **state)
 	assert_int_equal(d->nodes[1].major, 81);
 }
 
-/* Strings are kept byte for byte; device_printable() makes them safe. */
+/* Strings are kept byte for byte; text_escape_dup() makes them safe. */
 static void synthetic_hostile_strings(void **state)
 {
 	struct fixture *f = *state;
@@ -248,9 +250,9 @@ static void synthetic_hostile_strings(void **state)
 	assert_non_null(d);
 	assert_string_equal(d->serial, serial);
 	assert_int_equal(d->n_interface_classes, 0);
-	_cleanup_(freep) char *p = device_printable(d->serial);
+	_cleanup_(freep) char *p = text_escape_dup(d->serial);
 	assert_string_equal(p, "AB\\x1b[2J\\xff\\xfe\\x01\\x0acd\\x5c");
-	_cleanup_(freep) char *m = device_printable(d->manufacturer);
+	_cleanup_(freep) char *m = text_escape_dup(d->manufacturer);
 	assert_string_equal(m, "\\xc3(\\x07");
 }
 
@@ -278,7 +280,7 @@ static void synthetic_pci_and_iommu(void **state)
 	struct fixture *f = *state;
 	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
 
-	assert_int_equal(iommu_list_read(NULL, &groups), IOMMU_NONE);
+	assert_int_equal(iommu_list_read(NULL, &groups), IOMMU_E_NONE);
 	assert_null(groups);
 	g_free(testbed_add_pci_device(f->tb, "0000:65:00.1", 0x10de, 0x10f8,
 				      0x040300, NULL, 7));
@@ -312,6 +314,68 @@ static void synthetic_pci_and_iommu(void **state)
 	assert_string_equal(g->addresses[0], "0000:65:00.0");
 	assert_string_equal(g->addresses[1], "0000:65:00.1");
 	assert_null(iommu_list_find(groups, 8));
+}
+
+/* Regression (fuzz-device): a directory "007" beside "7" made a second
+ * group 7 that iommu_list_find() hid; only the kernel's spelling counts. */
+static void iommu_group_with_leading_zeros_is_no_group(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
+	g_autofree char *sys = umockdev_testbed_get_sys_dir(f->tb);
+	g_autofree char *odd =
+	    g_strdup_printf("%s/kernel/iommu_groups/007/devices", sys);
+
+	g_free(testbed_add_pci_device(f->tb, "0000:65:00.0", 0x10de, 0x1eb8,
+				      0x030000, "vfio-pci", 7));
+	assert_int_equal(g_mkdir_with_parents(odd, 0755), 0);
+	g_autofree char *odd_member = g_strdup_printf("%s/0000:66:00.0", odd);
+	assert_int_equal(symlink("../../../../devices/0000:66:00.0", odd_member),
+			 0);
+
+	assert_int_equal(iommu_list_read(NULL, &groups), 0);
+	assert_int_equal(groups->n_groups, 1);
+	const struct iommu_group *g = iommu_list_find(groups, 7);
+	assert_non_null(g);
+	assert_int_equal(strv_length(g->addresses), 1);
+	assert_string_equal(g->addresses[0], "0000:65:00.0");
+}
+
+/* Regression (fuzz-device): of two children that udev lists with one node
+ * name, removing that node dropped only the first from the device. */
+static void removed_child_node_leaves_no_copy(void **state)
+{
+	struct fixture *f = *state;
+	const struct testbed_usb u = {
+	    .port = "1-7",
+	    .vendor = 0x0eef,
+	    .product = 0x0001,
+	    .busnum = 1,
+	    .devnum = 60,
+	    .interface_class = 0x03,
+	    .child_subsystem = "input",
+	    .child_name = "event7",
+	    .child_major = 13,
+	    .child_minor = 71,
+	};
+	g_autofree char *syspath = testbed_add_usb_device(f->tb, &u);
+	g_autofree char *iface = g_strdup_printf("%s/1-7:1.0", syspath);
+	/* No "dev" attribute: umockdev allows one per node name. */
+	g_autofree char *twin = umockdev_testbed_add_device(
+	    f->tb, "input", "event7-twin", iface, NULL, "DEVNAME",
+	    "/dev/input/event7", "MAJOR", "13", "MINOR", "71", NULL);
+	_cleanup_(udev_device_unrefp) struct udev_device *child =
+	    udev_device_new_from_syspath(f->udev, twin);
+	_cleanup_(device_freep) struct device *d = NULL;
+
+	assert_non_null(child);
+	assert_int_equal(device_new_for_child(child, NULL, &d), 0);
+	assert_int_equal(d->n_nodes, 3);
+	device_free(steal_ptr(&d));
+	assert_int_equal(device_new_for_child(child, "/dev/input/event7", &d),
+			 0);
+	assert_int_equal(d->n_nodes, 1);
+	assert_int_equal(d->nodes[0].kind, NODE_USB);
 }
 
 struct event {
@@ -358,7 +422,7 @@ static void monitor_add_and_remove(void **state)
 	};
 
 	assert_int_equal(monitor_new(f->udev, &m), 0);
-	assert_int_equal(receive_now(m, &e), MONITOR_EMPTY);
+	assert_int_equal(receive_now(m, &e), MONITOR_E_EMPTY);
 	/* umockdev sends "add" itself (the interface's is filtered out). */
 	g_autofree char *added = testbed_add_usb_device(f->tb, &u);
 	assert_int_equal(receive(m, &e), 0);
@@ -367,7 +431,7 @@ static void monitor_add_and_remove(void **state)
 	assert_string_equal(e.dev->id, "1-6");
 	assert_int_equal(e.dev->vendor, 0x04e6);
 	assert_int_equal(e.dev->interface_classes[0], 0x0b);
-	assert_int_equal(receive_now(m, &e), MONITOR_EMPTY);
+	assert_int_equal(receive_now(m, &e), MONITOR_E_EMPTY);
 	assert_null(e.action);
 
 	umockdev_testbed_uevent(f->tb, added, "change");
@@ -397,11 +461,11 @@ static void monitor_filters(void **state)
 	assert_int_equal(monitor_new(f->udev, &m), 0);
 	umockdev_testbed_uevent(f->tb, iface, "change");
 	umockdev_testbed_uevent(f->tb, root, "change");
-	assert_int_equal(receive(m, &e), MONITOR_SKIPPED);
+	assert_int_equal(receive(m, &e), MONITOR_E_SKIPPED);
 	assert_null(e.action);
 	assert_null(e.dev);
 	assert_null(e.syspath);
-	assert_int_equal(receive_now(m, &e), MONITOR_EMPTY);
+	assert_int_equal(receive_now(m, &e), MONITOR_E_EMPTY);
 }
 
 int main(void)
@@ -420,6 +484,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(synthetic_pci_and_iommu, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		iommu_group_with_leading_zeros_is_no_group, setup, teardown),
+	    cmocka_unit_test_setup_teardown(removed_child_node_leaves_no_copy,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(monitor_add_and_remove, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(monitor_filters, setup, teardown),

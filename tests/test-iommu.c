@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "devpass/cli/commands.h"
+#include "devpass/model/pci-acs.h"
 #include "devpass/plan/plan.h"
 #include "fixture-structs.h"
 #include "testbed.h"
@@ -286,9 +287,9 @@ static void acs_and_groups_as_devpass_iommu_shows_them(void **state)
 	g_free(b);
 
 	uint16_t ctrl = 0;
-	assert_int_equal(pci_read_acs(BRIDGE, &ctrl), 0);
+	assert_int_equal(pci_acs_read(BRIDGE, &ctrl), 0);
 	assert_int_equal(ctrl, 0x001d);
-	assert_int_equal(pci_read_acs(GPU, &ctrl), -EACCES); /* no config */
+	assert_int_equal(pci_acs_read(GPU, &ctrl), -EACCES); /* no config */
 
 	char *out = iommu_output(false);
 	print_message("%s", out);

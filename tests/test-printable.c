@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* device_printable(): what a terminal or a log line may show of a string
- * a device reported. */
+/* text_escape_dup() and cli_printable(): what a terminal or a log line may
+ * show of a string a device reported. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 
 #include <cmocka.h>
 
-#include "devpass/model/device.h"
+#include "devpass/cli/commands.h"
+#include "devpass/util/text.h"
 
 static void check(const char *in, const char *want)
 {
-	_cleanup_(freep) char *out = device_printable(in);
+	_cleanup_(freep) char *out = text_escape_dup(in);
 
 	assert_non_null(out);
 	assert_string_equal(out, want);
@@ -24,7 +25,8 @@ static void printable_kept(void **state)
 	check("Caf\xc3\xa9 \xe2\x98\x95 \xf0\x9d\x84\x9e",
 	      "Caf\xc3\xa9 \xe2\x98\x95 \xf0\x9d\x84\x9e");
 	check("~!@#$%^&*()_+{}|:\"<>?", "~!@#$%^&*()_+{}|:\"<>?");
-	check(NULL, "");
+	/* An absent string stays absent: the caller shows "-" or nothing. */
+	assert_null(cli_printable(NULL));
 }
 
 static void printable_controls(void **state)

@@ -8,6 +8,7 @@
 #include "devpass/rules/load.h"
 #include "devpass/util/log.h"
 #include "devpass/util/options.h"
+#include "devpass/util/text.h"
 
 int cli_options_parse(struct cli_options *o, const char *usage, int argc,
 		      char **argv)
@@ -81,7 +82,7 @@ const char *cli_format_ids(const struct device *d, char buf[static 10])
 
 char *cli_printable(const char *s)
 {
-	return s ? device_printable(s) : NULL;
+	return s ? text_escape_dup(s) : NULL;
 }
 
 char *cli_device_label(const struct device *d)

@@ -12,6 +12,7 @@
 #include "devpass/cli/commands.h"
 #include "devpass/model/iommu.h"
 #include "devpass/plan/host_guard.h"
+#include "devpass/model/pci-acs.h"
 #include "devpass/util/json.h"
 #include "devpass/model/device-json.h"
 
@@ -77,10 +78,10 @@ static char *acs_bits(uint16_t ctrl)
 	return strv_join(names, " ");
 }
 
-/* What pci_read_acs() said when it needs no list of bits, or NULL. */
+/* What pci_acs_read() said when it needs no list of bits, or NULL. */
 static const char *acs_word(int r, uint16_t ctrl)
 {
-	if (r == PCI_ACS_ABSENT)
+	if (r == PCI_ACS_E_ABSENT)
 		return "no ACS";
 	if (r < 0)
 		return r == -EACCES ? "unreadable (needs root)" : "unreadable";
@@ -94,7 +95,7 @@ static const char *acs_word(int r, uint16_t ctrl)
 static char *acs_text(const char *address)
 {
 	uint16_t ctrl = 0;
-	int r = pci_read_acs(address, &ctrl);
+	int r = pci_acs_read(address, &ctrl);
 	const char *word = acs_word(r, ctrl);
 	bool on = (ctrl & PCI_ACS_ISOLATING) == PCI_ACS_ISOLATING;
 	_cleanup_(freep) char *list = word ? NULL : acs_bits(ctrl);
@@ -181,7 +182,7 @@ static json_object *group_json(const struct iommu_group *g,
 	for (char **a = g->addresses; *a; a++) {
 		const struct device *d = device_find(l, *a);
 		json_object *j =
-			d ? json_from_device(d) : json_object_new_object();
+			d ? device_json_new(d) : json_object_new_object();
 		json_object_object_add(j, "address",
 				       json_object_new_string(*a));
 		json_object_object_add(

@@ -178,7 +178,7 @@ static int print_json(const struct device_list *l, const struct ruleset *rs)
 	json_object_object_add(root, "devices", devs);
 	for (size_t i = 0; i < l->n_devices; i++) {
 		const struct rule *r = match_ruleset(rs, l->devices[i]);
-		json_object *o = json_from_device(l->devices[i]);
+		json_object *o = device_json_new(l->devices[i]);
 		if (!o)
 			return cli_oom();
 		json_object_object_add(

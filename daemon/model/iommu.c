@@ -8,7 +8,6 @@
 #include "devpass/model/iommu.h"
 #include "devpass/util/log.h"
 
-
 void iommu_list_free(struct iommu_list *l)
 {
 	if (!l)
@@ -19,12 +18,15 @@ void iommu_list_free(struct iommu_list *l)
 	free(l);
 }
 
-/* A group directory's name as a number, or -1 ("." and friends). */
+/*
+ * A group directory's name as a number, or -1 ("." and friends). Only the
+ * kernel's spelling counts: "007" beside "7" would be a second group 7.
+ */
 static int iommu_parse_number(const char *name)
 {
 	char *end;
 
-	if (name[0] < '0' || name[0] > '9')
+	if (name[0] < '0' || name[0] > '9' || (name[0] == '0' && name[1]))
 		return -1;
 	errno = 0;
 	long n = strtol(name, &end, 10);
@@ -33,7 +35,7 @@ static int iommu_parse_number(const char *name)
 	return (int)n;
 }
 
-static int strv_cmp(const void *a, const void *b)
+static int iommu_address_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -59,7 +61,7 @@ static int iommu_read_devices(const char *dir, struct iommu_group *g)
 	}
 	size_t n = strv_length(g->addresses);
 	if (n > 1)
-		qsort(g->addresses, n, sizeof(char *), strv_cmp);
+		qsort(g->addresses, n, sizeof(char *), iommu_address_cmp);
 	return 0;
 }
 
@@ -75,7 +77,7 @@ static int iommu_list_add(struct iommu_list *l, const char *dir, int number)
 	return iommu_read_devices(dir, &l->groups[l->n_groups - 1]);
 }
 
-static int group_cmp(const void *a, const void *b)
+static int iommu_group_cmp(const void *a, const void *b)
 {
 	const struct iommu_group *x = a, *y = b;
 	return (x->number > y->number) - (x->number < y->number);
@@ -106,7 +108,7 @@ int iommu_list_read(const char *dir, struct iommu_list **out)
 		dir = IOMMU_GROUPS_DIR;
 	_cleanup_(closedirp) DIR *d = opendir(dir);
 	if (!d && errno == ENOENT)
-		return IOMMU_NONE;
+		return IOMMU_E_NONE;
 	if (!d)
 		return log_err_errno(-errno, "%s: %m", dir);
 	if (!(l = calloc(1, sizeof(*l))))
@@ -115,8 +117,8 @@ int iommu_list_read(const char *dir, struct iommu_list **out)
 	if (r < 0)
 		return r;
 	if (l->n_groups == 0)
-		return IOMMU_NONE;
-	qsort(l->groups, l->n_groups, sizeof(*l->groups), group_cmp);
+		return IOMMU_E_NONE;
+	qsort(l->groups, l->n_groups, sizeof(*l->groups), iommu_group_cmp);
 	*out = steal_ptr(&l);
 	return 0;
 }

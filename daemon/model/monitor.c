@@ -11,7 +11,6 @@ struct monitor {
 	struct udev_monitor *um;
 };
 
-
 void monitor_free(struct monitor *m)
 {
 	if (!m)
@@ -47,21 +46,19 @@ static int monitor_setup(struct udev_monitor *um)
 
 int monitor_new(struct udev *udev, struct monitor **out)
 {
-	_cleanup_(udev_monitor_unrefp) struct udev_monitor *um =
-		udev_monitor_new_from_netlink(udev, "udev");
+	_cleanup_(monitor_freep) struct monitor *m = calloc(1, sizeof(*m));
 
-	if (!um)
+	if (!m)
+		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
+	m->um = udev_monitor_new_from_netlink(udev, "udev");
+	if (!m->um)
 		return log_err_errno(-errno ?: -ENOMEM,
 				     "udev monitor: cannot create: %m");
-	int r = monitor_setup(um);
+	int r = monitor_setup(m->um);
 	if (r < 0)
 		return log_err_errno(r, "udev monitor: cannot listen: %s",
 				     strerror(-r));
-	struct monitor *m = calloc(1, sizeof(*m));
-	if (!m)
-		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
-	m->um = steal_ptr(&um);
-	*out = m;
+	*out = steal_ptr(&m);
 	return 0;
 }
 
@@ -70,7 +67,8 @@ int monitor_get_fd(const struct monitor *m)
 	return udev_monitor_get_fd(m->um);
 }
 
-/* The model of a device that is still there, or MONITOR_SKIPPED. */
+/* The model of a device that is still there, or MONITOR_E_SKIPPED (the
+ * model said why when it could not read it). */
 static int monitor_build(struct udev_device *ud, const char *action,
 			 struct device **dev)
 {
@@ -78,10 +76,8 @@ static int monitor_build(struct udev_device *ud, const char *action,
 
 	if (r == 0 || r == -ENOMEM)
 		return r;
-	if (r < 0)
-		log_warning("%s: %s event, but the device cannot be read: %s",
-			    udev_device_get_syspath(ud), action, strerror(-r));
-	return MONITOR_SKIPPED;
+	log_debug("%s: %s event skipped", udev_device_get_syspath(ud), action);
+	return MONITOR_E_SKIPPED;
 }
 
 /* A child node came or went: report a "change" of its USB device. */
@@ -96,40 +92,28 @@ static int monitor_child(struct udev_device *child, const char *act,
 	if (r == -ENOMEM)
 		return r;
 	if (r != 0)
-		return MONITOR_SKIPPED;
-	*action = strdup("change");
-	*syspath = strdup(d->syspath);
-	if (!*action || !*syspath) {
-		free(*action);
-		free(*syspath);
-		*action = *syspath = NULL;
-		return -ENOMEM;
-	}
+		return MONITOR_E_SKIPPED;
+	_cleanup_(freep) char *a = strdup("change"), *s = strdup(d->syspath);
+	if (!a || !s)
+		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
+	*action = steal_ptr(&a);
+	*syspath = steal_ptr(&s);
 	*dev = steal_ptr(&d);
 	return 0;
 }
 
-int monitor_receive(struct monitor *m, char **action, struct device **dev,
-		    char **syspath)
+/* A USB device's or PCI function's event, with its model unless it is
+ * a "remove". */
+static int monitor_device(struct udev_device *ud, char **action,
+			  struct device **dev, char **syspath)
 {
-	_cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
-	_cleanup_(device_freep) struct device *d = NULL;
-	_cleanup_(freep) char *a = NULL, *s = NULL;
-
-	*action = *syspath = NULL;
-	*dev = NULL;
-	/* NULL for EAGAIN, and for a message libudev dropped as invalid. */
-	ud = udev_monitor_receive_device(m->um);
-	if (!ud)
-		return errno == ENOMEM ? -ENOMEM : MONITOR_EMPTY;
 	const char *act = udev_device_get_action(ud);
-	a = strdup(act ? act : "change");
-	s = strdup(udev_device_get_syspath(ud));
+	_cleanup_(freep) char *a = strdup(act ? act : "change");
+	_cleanup_(freep) char *s = strdup(udev_device_get_syspath(ud));
+	_cleanup_(device_freep) struct device *d = NULL;
+
 	if (!a || !s)
 		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
-	const char *subsystem = udev_device_get_subsystem(ud);
-	if (!streq_ptr(subsystem, "usb") && !streq_ptr(subsystem, "pci"))
-		return monitor_child(ud, a, action, dev, syspath);
 	if (!streq_ptr(a, "remove")) {
 		int r = monitor_build(ud, a, &d);
 		if (r != 0)
@@ -139,4 +123,24 @@ int monitor_receive(struct monitor *m, char **action, struct device **dev,
 	*syspath = steal_ptr(&s);
 	*dev = steal_ptr(&d);
 	return 0;
+}
+
+int monitor_receive(struct monitor *m, char **action, struct device **dev,
+		    char **syspath)
+{
+	_cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
+
+	*action = *syspath = NULL;
+	*dev = NULL;
+	/* NULL for EAGAIN, and for a message libudev dropped as invalid. */
+	ud = udev_monitor_receive_device(m->um);
+	if (!ud && errno == ENOMEM)
+		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
+	if (!ud)
+		return MONITOR_E_EMPTY;
+	const char *subsystem = udev_device_get_subsystem(ud);
+	if (streq_ptr(subsystem, "usb") || streq_ptr(subsystem, "pci"))
+		return monitor_device(ud, action, dev, syspath);
+	return monitor_child(ud, udev_device_get_action(ud), action, dev,
+			     syspath);
 }

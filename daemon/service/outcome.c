@@ -155,7 +155,7 @@ json_object *outcome_device_json(const struct outcomes *o,
 				 const char *pending_why)
 {
 	const struct outcome *x = outcome_by_syspath(o, d->syspath);
-	json_object *j = json_from_device(d);
+	json_object *j = device_json_new(d);
 	if (!j)
 		return NULL;
 	if (x)

@@ -121,14 +121,13 @@ static int coldplug(struct service *s)
 		return log_err_errno(-ENOMEM, "cannot talk to udev");
 	int r = s->opts->once ? 0 : monitor_new(s->udev, &s->monitor);
 	if (r < 0)
-		return log_err_errno(r, "cannot watch udev: %s", strerror(-r));
+		return r;
 	if (s->monitor &&
 	    (r = watch(s, monitor_get_fd(s->monitor), WATCH_MONITOR)) < 0)
 		return r;
 	r = device_enumerate(s->udev, &s->devices);
 	if (r < 0)
-		return log_err_errno(r, "cannot list devices: %s",
-				     strerror(-r));
+		return r;
 	log_info("%zu devices present", s->devices->n_devices);
 	s->dirty = true;
 	return 0;
@@ -141,7 +140,6 @@ static void on_uevent(struct service *s, const char *action, struct device *dev,
 	if (!dev) {
 		device_list_remove(s->devices, syspath);
 	} else if (device_list_put(s->devices, dev) < 0) {
-		log_err("out of memory keeping %s", syspath);
 		device_free(dev);
 	}
 	s->dirty = true;
@@ -153,7 +151,7 @@ static void drain_monitor(struct service *s)
 		_cleanup_(freep) char *action = NULL, *syspath = NULL;
 		struct device *dev = NULL;
 		int r = monitor_receive(s->monitor, &action, &dev, &syspath);
-		if (r == MONITOR_EMPTY || r < 0)
+		if (r == MONITOR_E_EMPTY || r < 0)
 			return;
 		if (r == 0)
 			on_uevent(s, action, dev, syspath);

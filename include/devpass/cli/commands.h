@@ -76,7 +76,7 @@ struct device *cli_find_device(const struct device_list *l, const char *what);
 /* "vvvv:pppp" of @d into @buf (10 bytes). */
 const char *cli_format_ids(const struct device *d, char buf[static 10]);
 
-/* device_printable() that passes NULL through. */
+/* text_escape_dup() that passes NULL through. */
 char *cli_printable(const char *s);
 
 /* "Manufacturer Name" of @d, escaped for a terminal; NULL on ENOMEM. */

@@ -8,7 +8,13 @@
  * sysfs descriptors / libpci names). Everything a rule can match on or an
  * LXD entry needs is here, so the matcher and planner never touch udev.
  * Strings read from sysfs are kept as they are (they may hold anything a
- * device reports); use device_printable() before showing them.
+ * device reports); pass them through text_escape_dup() (util/text.h)
+ * before showing them.
+ *
+ * Inside the model, device.c dispatches to the builders usb.c and pci.c
+ * and keeps the list; they build on udev-read.c (sysattrs and properties)
+ * and device-core.c (the struct's allocation and freeing), which depend on
+ * nothing else of the model.
  */
 
 #include <stdbool.h>
@@ -100,9 +106,21 @@ void device_free(struct device *d);
 DEFINE_FREEP(struct device, device_free)
 
 /**
+ * enum device_result - expected outcomes of the device constructors.
+ * @DEVICE_E_NOT_HANDLED: not a device devpass handles (a USB interface, a
+ *                        root hub, another subsystem, a node of no USB
+ *                        device); *out is left NULL.
+ */
+enum device_result {
+	DEVICE_E_NOT_HANDLED = 1,
+};
+
+/**
  * device_new_from_udev() - build the model of a usb_device or PCI device.
- * Return: 0; 1 when @ud is not a device devpass handles (an interface, a
- * hub's root, another subsystem); -ENOMEM or -errno.
+ * A failure is logged here, with the device's syspath; callers only
+ * forward it (or skip the device).
+ * Return: 0; DEVICE_E_NOT_HANDLED; -EINVAL when its ids are missing or
+ * garbage; -ENOMEM or -errno.
  */
 int device_new_from_udev(struct udev_device *ud, struct device **out);
 
@@ -112,7 +130,8 @@ int device_new_from_udev(struct udev_device *ud, struct device **out);
  * child came or went: the kernel adds a USB device before its interfaces'
  * drivers create their nodes, so the device's "add" may list none of them.
  * @gone_devnode: a node to leave out (the child being removed), or NULL.
- * Return: 0; 1 when @child is no USB device's node; -ENOMEM or -errno.
+ * Return: as device_new_from_udev(); DEVICE_E_NOT_HANDLED when @child is
+ * no USB device's node.
  */
 int device_new_for_child(struct udev_device *child, const char *gone_devnode,
 			 struct device **out);
@@ -130,6 +149,8 @@ DEFINE_FREEP(struct device_list, device_list_free)
 
 /**
  * device_enumerate() - every USB device and PCI function udev knows now.
+ * Devices that vanish meanwhile or hold garbage are left out (and said
+ * why, at their origin). Failures are logged here.
  * Return: 0 or -errno.
  */
 int device_enumerate(struct udev *udev, struct device_list **out);
@@ -137,7 +158,7 @@ int device_enumerate(struct udev *udev, struct device_list **out);
 /**
  * device_list_put() - add @d to @l, or replace the device with its syspath
  * (a "change", "bind" or "unbind" event). @l owns @d on success.
- * Return: 0 or -ENOMEM (then the caller still owns @d).
+ * Return: 0 or -ENOMEM, logged here (then the caller still owns @d).
  */
 int device_list_put(struct device_list *l, struct device *d);
 
@@ -150,31 +171,8 @@ bool device_list_remove(struct device_list *l, const char *syspath);
  */
 struct device *device_find(const struct device_list *l, const char *what);
 
-/* pci_read_acs(): the function has no ACS capability. */
-#define PCI_ACS_ABSENT 1
-
-/* ACS control bits the kernel wants on every bridge above a device for
- * it to have a group of its own: source validation, request and
- * completion redirect, upstream forwarding. */
-#define PCI_ACS_ISOLATING (0x01 | 0x04 | 0x08 | 0x10)
-
-/**
- * pci_read_acs() - the ACS control word (PCI_ACS_CTRL) of the PCI function
- * at @address, read through libpci (the sysfs config file).
- * Return: 0 and *@ctrl set; PCI_ACS_ABSENT; -EACCES when its extended
- * config space cannot be read (it takes root); -EINVAL for a bad address;
- * -ENOMEM.
- */
-int pci_read_acs(const char *address, uint16_t *ctrl);
-
 /* Whether @d is a PCI display controller (class 03), LXD's "gpu". */
 bool device_is_gpu(const struct device *d);
 
 /* Property value of @d (not its nodes) or NULL. */
 const char *device_get_prop(const struct device *d, const char *key);
-
-/**
- * device_printable() - @s with control and non-UTF-8 bytes shown as \xNN,
- * for terminals and logs. Return: a new string, or NULL on ENOMEM.
- */
-char *device_printable(const char *s);

@@ -15,8 +15,13 @@
 
 #define IOMMU_GROUPS_DIR "/sys/kernel/iommu_groups"
 
-/* iommu_list_read(): the host has no IOMMU (no groups at all). */
-#define IOMMU_NONE 1
+/**
+ * enum iommu_result - expected outcomes of iommu_list_read().
+ * @IOMMU_E_NONE: the host has no IOMMU (no groups at all).
+ */
+enum iommu_result {
+	IOMMU_E_NONE = 1,
+};
 
 /**
  * struct iommu_group - one group.
@@ -42,8 +47,8 @@ DEFINE_FREEP(struct iommu_list, iommu_list_free)
 /**
  * iommu_list_read() - read every group under @dir (IOMMU_GROUPS_DIR when
  * NULL). Entries whose names are not numbers are skipped.
- * Return: 0 and *@out set; IOMMU_NONE (*@out NULL) when @dir is missing or
- * empty; -errno when it cannot be read.
+ * Return: 0 and *@out set; IOMMU_E_NONE (*@out NULL) when @dir is missing
+ * or empty; -errno when it cannot be read, logged here.
  */
 int iommu_list_read(const char *dir, struct iommu_list **out);
 

@@ -78,7 +78,7 @@ leg_asan() {
 
 leg_fuzz() {
 	rm -rf build-fuzz
-	note "fuzz: every target (rules, websocket, events), ${FUZZ_SECONDS}s each"
+	note "fuzz: every target (rules, websocket, events, envelope, device), ${FUZZ_SECONDS}s each"
 	CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=enabled \
 		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null &&
 		ninja -C build-fuzz >/dev/null || { failed=$((failed + 1)); return; }

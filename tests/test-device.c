@@ -16,7 +16,7 @@
 #include "devpass/model/device.h"
 #include "devpass/model/iommu.h"
 #include "devpass/model/monitor.h"
-#include "devpass/rules/rules.h"
+#include "devpass/model/node.h"
 #include "devpass/util/text.h"
 #include "testbed.h"
 

@@ -4,8 +4,7 @@
 /**
  * DOC: the host guard: what keeps a PCI function from a VM
  *
- * (This was iommu_policy.h; its names now carry one prefix, host_guard_.
- * The IommuGroup= decisions themselves are the plan's IOMMU pass,
+ * (The IommuGroup= decisions themselves are the plan's IOMMU pass,
  * plan_iommu.c.)
  *
  * A VM can take a PCI function only when its whole IOMMU group is free of

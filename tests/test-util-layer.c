@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The util layer's one-of-a-kind helpers: strv_join(), the UTF-8 decoder,
- * LXD's device-name characters and the whole-buffer JSON parser. */
+ * LXD's device-name characters, text_printf() and the whole-buffer JSON
+ * parser. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,6 +87,16 @@ static void device_name_chars_are_lxds(void **state)
 	assert_false(text_is_device_name_char('\0'));
 }
 
+static void printf_builds_a_new_string_of_any_length(void **state)
+{
+	_cleanup_(freep) char *s = text_printf("%s-%04x", "dev", 0x46d);
+	_cleanup_(freep) char *big = text_printf("%5000s", "x");
+
+	assert_string_equal(s, "dev-046d");
+	assert_int_equal(strlen(big), 5000);
+	assert_int_equal(big[4999], 'x');
+}
+
 static int parse(const char *text, json_object **out)
 {
 	char why[128];
@@ -127,6 +138,7 @@ int main(void)
 	    cmocka_unit_test(utf8_decodes_each_length_and_refuses_malformed),
 	    cmocka_unit_test(utf8_valid_takes_nul_but_not_a_cut_sequence),
 	    cmocka_unit_test(device_name_chars_are_lxds),
+	    cmocka_unit_test(printf_builds_a_new_string_of_any_length),
 	    cmocka_unit_test(json_buffer_is_one_whole_strict_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include "devpass/util/json.h"
 #include "devpass/util/log.h"
 #include "devpass/lxd/client.h"
+#include "devpass/util/text.h"
 #include "request.h"
 
 struct lxd_client {
@@ -50,8 +51,7 @@ static void set_error(struct lxd_response *r, const char *fmt, ...)
 	va_list ap;
 	free(r->error);
 	va_start(ap, fmt);
-	if (vasprintf(&r->error, fmt, ap) < 0)
-		r->error = NULL;
+	r->error = text_vprintf(fmt, ap);
 	va_end(ap);
 }
 

@@ -8,6 +8,7 @@
 #include "devpass/util/json.h"
 #include "devpass/util/strv.h"
 #include "devpass/lxd/envelope.h"
+#include "devpass/util/text.h"
 
 static void error_set(char **error, const char *fmt, ...) _printf_(2, 3);
 
@@ -20,8 +21,7 @@ static void error_set(char **error, const char *fmt, ...)
 		return;
 	free(*error);
 	va_start(ap, fmt);
-	if (vasprintf(error, fmt, ap) < 0)
-		*error = NULL;
+	*error = text_vprintf(fmt, ap);
 	va_end(ap);
 }
 

@@ -119,10 +119,8 @@ static int entry_new(const char *type, struct json_object **out)
 static int vsay(char **reason, const char *fmt, va_list ap) _printf_(2, 0);
 static int vsay(char **reason, const char *fmt, va_list ap)
 {
-	if (reason && vasprintf(reason, fmt, ap) < 0) {
-		*reason = NULL;
+	if (reason && !(*reason = text_vprintf(fmt, ap)))
 		return -ENOMEM;
-	}
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "devpass/util/json.h"
 #include "devpass/rules/match.h"
 #include "devpass/plan/plan.h"
+#include "devpass/util/text.h"
 #include "plan-internal.h"
 
 void plan_free(struct plan *p)
@@ -33,19 +34,6 @@ static bool holds_any(const struct instance *inst, json_object *entries)
 	return false;
 }
 
-/* A new string, or NULL on ENOMEM. */
-static char *strf(const char *fmt, ...) _printf_(1, 2);
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /*
  * The entries @p's device gets on @inst. Return: 0 and *@out (*@why a
  * note or NULL); ENTRIES_E_REFUSED and *@why when @inst cannot take it
@@ -57,7 +45,7 @@ static int entries_for(const struct placement *p, const struct instance *inst,
 {
 	if (inst->type == INSTANCE_CONTAINER && inst->privileged &&
 	    !p->rule->allow_privileged) {
-		*why = strf("%s is a privileged container "
+		*why = text_printf("%s is a privileged container "
 			    "(security.privileged=true) and rule %s does not "
 			    "say AllowPrivileged=yes",
 			    inst->name, p->rule->name);
@@ -95,7 +83,7 @@ static char *waiting_reason(const struct rule *r,
 	_cleanup_(strv_freep) char **parts = NULL;
 	STRV_FOREACH (n, r->instances) {
 		_cleanup_(freep) char *part =
-			strf("%s %s", *n,
+			text_printf("%s %s", *n,
 			     instance_set_find(set, r->project, *n)
 				     ? "is not running"
 				     : "does not exist");
@@ -103,7 +91,7 @@ static char *waiting_reason(const struct rule *r,
 			return NULL;
 	}
 	_cleanup_(freep) char *list = strv_join(parts, ", ");
-	return list ? strf("%s (project %s)", list, r->project) : NULL;
+	return list ? text_printf("%s (project %s)", list, r->project) : NULL;
 }
 
 /* Whether @inst can take @p's device now: it runs, and a PCI device to a
@@ -218,12 +206,12 @@ static int place_at_rest(struct placement *p, const struct instance_set *set,
 		*placed = true;
 		if (inst->running)
 			return set_reason(p, PLACEMENT_WAITING,
-					  strf("waits for %s's next start: LXD "
+					  text_printf("waits for %s's next start: LXD "
 					       "lacks pci_hotplug",
 					       inst->name));
 		take_candidate(p, &c);
 		return set_reason(p, PLACEMENT_ATTACH,
-				  strf("in %s's config: %s is stopped and "
+				  text_printf("in %s's config: %s is stopped and "
 				       "takes it when it starts",
 				       inst->name, inst->name));
 	}
@@ -272,7 +260,7 @@ static int note_usb_twin(struct placement *p, const struct device_list *l,
 	if (!twin)
 		return 0;
 	return set_reason(p, PLACEMENT_ATTACH,
-			  strf("LXD lacks device_usb_serial: the entry takes "
+			  text_printf("LXD lacks device_usb_serial: the entry takes "
 			       "any %04x:%04x device, and %s is one too",
 			       p->device->vendor, p->device->product,
 			       twin->id));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "devpass/util/json.h"
+#include "devpass/util/text.h"
 #include "plan-internal.h"
 
 /*
@@ -71,10 +72,8 @@ static bool same_group(const struct device *a, const struct device *b)
 _printf_(2, 3) static int refuse(struct placement *pl, const char *fmt, ...)
 {
 	va_list ap;
-	char *why = NULL;
 	va_start(ap, fmt);
-	if (vasprintf(&why, fmt, ap) < 0)
-		why = NULL;
+	char *why = text_vprintf(fmt, ap);
 	va_end(ap);
 	json_object_put(pl->entries);
 	pl->entries = NULL;

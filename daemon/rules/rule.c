@@ -8,6 +8,7 @@
 
 #include "devpass/rules/rule.h"
 #include "devpass/util/log.h"
+#include "devpass/util/text.h"
 #include "rule-internal.h"
 
 static const char *const key_names[_MATCH_KEY_MAX] = {
@@ -83,10 +84,8 @@ int rule_errors_addv(char ***errors, const char *path, unsigned line,
 
 	if (!errors)
 		return 0;
-	if (vasprintf(&msg, fmt, ap) < 0) {
-		msg = NULL;
+	if (!(msg = text_vprintf(fmt, ap)))
 		return rule_oom();
-	}
 	if (asprintf(&full, "%s:%u: %s", path, line, msg) < 0) {
 		full = NULL;
 		return rule_oom();

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,4 +117,19 @@ char *text_escape_dup(const char *s)
 	buf[0] = '\0';
 	text_escape(buf, n, s);
 	return buf;
+}
+
+char *text_vprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
+char *text_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = text_vprintf(fmt, ap);
+	va_end(ap);
+	return s;
 }

@@ -13,9 +13,12 @@
  * reads back one way.
  */
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "devpass/util/common.h"
 
 /**
  * text_utf8_decode() - decode the UTF-8 sequence at @s, of at most @n bytes.
@@ -56,3 +59,11 @@ size_t text_escape(char *buf, size_t n, const char *s);
  * Return: the string (free() it), or NULL on ENOMEM.
  */
 char *text_escape_dup(const char *s);
+
+/**
+ * text_printf() - a new string formatted as printf() would.
+ * Return: the string (free() it), or NULL on ENOMEM (not logged: the
+ * caller says what it was building).
+ */
+char *text_printf(const char *fmt, ...) _printf_(1, 2);
+char *text_vprintf(const char *fmt, va_list ap) _printf_(1, 0);

@@ -71,61 +71,6 @@ static struct json_object *instance(const char *name)
 	return md;
 }
 
-/* The instance's fields that a PUT writes, as a PUT body. */
-static struct json_object *put_body(const char *name)
-{
-	static const char *const keys[] = {"architecture", "config", "devices",
-					   "ephemeral",    "profiles", "stateful",
-					   "description"};
-	_cleanup_(json_object_putp) struct json_object *inst = instance(name);
-	struct json_object *body = json_object_new_object(), *v;
-
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (json_object_object_get_ex(inst, keys[i], &v))
-			json_object_object_add(body, keys[i],
-					       json_object_get(v));
-	return body;
-}
-
-/* An instance as it was before a test, for its teardown to put back. */
-struct saved_instance {
-	char path[64];
-	struct json_object *put;
-};
-
-static int save_instance(void **state, const char *name)
-{
-	struct saved_instance *s = calloc(1, sizeof(*s));
-
-	assert_non_null(s);
-	snprintf(s->path, sizeof(s->path), "/1.0/instances/%s", name);
-	s->put = put_body(name);
-	*state = s;
-	return 0;
-}
-
-static int save_c1(void **state) { return save_instance(state, "c1"); }
-static int save_c2(void **state) { return save_instance(state, "c2"); }
-static int save_c3(void **state) { return save_instance(state, "c3"); }
-
-static void request_ok(const char *method, const char *path,
-		       const char *body);
-
-/* A PUT of the saved fields, only when they changed: the restore. */
-static int restore_instance(void **state)
-{
-	struct saved_instance *s = *state;
-	const char *name = strrchr(s->path, '/') + 1;
-	_cleanup_(json_object_putp) struct json_object *now = put_body(name);
-	const char *was = json_object_to_json_string(s->put);
-
-	if (strcmp(json_object_to_json_string(now), was) != 0)
-		request_ok("PUT", s->path, was);
-	json_object_put(s->put);
-	free(s);
-	return 0;
-}
-
 /* The instance's own devices minus devpass's, as a JSON string. */
 static char *foreign_devices(struct json_object *inst)
 {
@@ -191,6 +136,69 @@ static void request_ok(const char *method, const char *path, const char *body)
 	if (resp.type == LXD_RESPONSE_ASYNC)
 		assert_int_equal(
 		    lxd_operation_wait(client, resp.operation, 30, NULL), 0);
+}
+
+/* The instance's fields that a PUT writes, as a PUT body. */
+static struct json_object *put_body(const char *name)
+{
+	static const char *const keys[] = {"architecture", "config", "devices",
+					   "ephemeral",    "profiles", "stateful",
+					   "description"};
+	_cleanup_(json_object_putp) struct json_object *inst = instance(name);
+	struct json_object *body = json_object_new_object(), *v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (json_object_object_get_ex(inst, keys[i], &v))
+			json_object_object_add(body, keys[i],
+					       json_object_get(v));
+	return body;
+}
+
+/* An instance as it was before a test, for its teardown to put back. */
+struct saved_instance {
+	char path[64];
+	struct json_object *put;
+};
+
+static int save_instance(void **state, const char *name)
+{
+	struct saved_instance *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	snprintf(s->path, sizeof(s->path), "/1.0/instances/%s", name);
+	s->put = put_body(name);
+	*state = s;
+	return 0;
+}
+
+static int save_c1(void **state)
+{
+	return save_instance(state, "c1");
+}
+
+static int save_c2(void **state)
+{
+	return save_instance(state, "c2");
+}
+
+static int save_c3(void **state)
+{
+	return save_instance(state, "c3");
+}
+
+/* A PUT of the saved fields, only when they changed: the restore. */
+static int restore_instance(void **state)
+{
+	struct saved_instance *s = *state;
+	const char *name = strrchr(s->path, '/') + 1;
+	_cleanup_(json_object_putp) struct json_object *now = put_body(name);
+	const char *was = json_object_to_json_string(s->put);
+
+	if (strcmp(json_object_to_json_string(now), was) != 0)
+		request_ok("PUT", s->path, was);
+	json_object_put(s->put);
+	free(s);
+	return 0;
 }
 
 static int sync_dev(const char *name, const char *desired, bool patch_removal,

@@ -7,7 +7,8 @@
  * Each test works on instances of its own (fresh names per test): the
  * ones that need an existing container get it from the with_instance
  * fixture, and every test's leftovers are deleted after it, so any test
- * runs alone or in any order.
+ * runs alone or in any order (DEVPASS_TEST_ORDER, test-util.h). The one
+ * that shuts LXD down is a group of its own, run after all the others.
  */
 #include <poll.h>
 #include <setjmp.h>
@@ -167,6 +168,12 @@ static int delete_leftovers(void **state)
 	return 0;
 }
 
+/* The second group, the test that shuts LXD down: it needs the first's. */
+static int lxd_still_up(void **state)
+{
+	return events && lxd.running ? 0 : -1;
+}
+
 static int teardown(void **state)
 {
 	forget_seen();
@@ -281,21 +288,29 @@ static void stream_ends_when_lxd_shuts_down(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(create_start_stop_arrive_as_their_events,
 					    fresh_names, delete_leftovers),
+	    cmocka_unit_test_setup_teardown(forced_restart_sends_only_restarted,
+					    with_instance, delete_leftovers),
 	    cmocka_unit_test_setup_teardown(
-		forced_restart_sends_only_restarted, with_instance,
-		delete_leftovers),
-	    cmocka_unit_test_setup_teardown(rename_arrives_with_both_names_delete_with_the_new, with_instance,
-					    delete_leftovers),
-	    cmocka_unit_test_setup_teardown(events_of_another_project_name_it, fresh_names,
-					    delete_leftovers),
+		rename_arrives_with_both_names_delete_with_the_new,
+		with_instance, delete_leftovers),
+	    cmocka_unit_test_setup_teardown(events_of_another_project_name_it,
+					    fresh_names, delete_leftovers),
 	    cmocka_unit_test_setup_teardown(stream_survives_lxd_keepalive_past_40s,
 					    fresh_names, delete_leftovers),
-	    /* Last: it shuts LXD down (no teardown can reach LXD after it). */
+	};
+	/* After all the others, in whatever order they ran: it shuts LXD
+	 * down (no teardown can reach LXD after it). */
+	const struct CMUnitTest last[] = {
 	    cmocka_unit_test_setup(stream_ends_when_lxd_shuts_down, fresh_names),
 	};
+	int failed;
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	if (TEST_ORDER(tests) < 0)
+		return 1;
+	failed = cmocka_run_group_tests_name("LXD up", tests, setup, NULL);
+	return failed + cmocka_run_group_tests_name("LXD shut down", last,
+						    lxd_still_up, teardown);
 }

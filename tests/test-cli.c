@@ -17,12 +17,15 @@
 #include <json-c/json.h>
 
 #include "devpass/util/common.h"
+#include "test-util.h"
 #include "testbed.h"
 
 #define CAMERA "1-1.5.2.3"
 #define KEYBOARD "1-1.5.4.2"
 
-static char rules_dir[] = "/tmp/devpass-cli-XXXXXX";
+/* Each test's own, empty rules directory (rules_setup()): what one test
+ * writes there no other sees. */
+static char rules_dir[64];
 
 struct run {
 	int status;
@@ -211,32 +214,48 @@ static void shipped_rules_pass_check(void **state)
 	run_free(&r);
 }
 
-static int setup(void **state)
+/* The recordings are the same for every test: one testbed. */
+static int group_setup(void **state)
 {
 	UMockdevTestbed *tb = testbed_new();
 	testbed_load(tb, "canon-powershot-sx200.umockdev");
 	testbed_load(tb, "usb-keyboard.umockdev");
 	*state = tb;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	g_object_unref(*state);
+	return 0;
+}
+
+static int rules_setup(void **state)
+{
+	snprintf(rules_dir, sizeof(rules_dir), "/tmp/devpass-cli-XXXXXX");
 	return mkdtemp(rules_dir) ? 0 : -1;
 }
 
-static int teardown(void **state)
+static int rules_teardown(void **state)
 {
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rules_dir);
-	g_object_unref(*state);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, rules_setup, rules_teardown)
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(list_shows_both_devices),
-		cmocka_unit_test(list_json_has_keyboard_node),
-		cmocka_unit_test(generate_explain_round_trip),
-		cmocka_unit_test(explain_unknown_device_says_what_to_give),
-		cmocka_unit_test(check_fails_on_bad_rules),
-		cmocka_unit_test(shipped_rules_pass_check),
+	struct CMUnitTest tests[] = {
+		T(list_shows_both_devices),
+		T(list_json_has_keyboard_node),
+		T(generate_explain_round_trip),
+		T(explain_unknown_device_says_what_to_give),
+		T(check_fails_on_bad_rules),
+		T(shipped_rules_pass_check),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	if (TEST_ORDER(tests) < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -35,6 +35,7 @@ static struct lxd_harness lxd;
 struct fixture {
 	UMockdevTestbed *tb;
 	struct daemon_harness d;
+	int notify_fd; /* tells_systemd_...(): its socket, or -1 */
 };
 
 /* A USB device on bus 1 at @port; with @child a video4linux node. */
@@ -83,21 +84,32 @@ static int fixture_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	f->tb = testbed_new();
+	f->notify_fd = -1;
 	daemon_harness_init(&f->d, &lxd);
 	*state = f;
 	return 0;
 }
 
+/*
+ * What every test may leave, put back whether it passed or failed: LXD up
+ * again (a test that halted it failed before resuming), no devpass-*
+ * entries, every instance running. Entries go first: a stopped c3 with a
+ * GPU entry for a GPU the host lacks could not start.
+ */
 static int fixture_teardown(void **state)
 {
 	struct fixture *f = *state;
 	if (f->d.pid > 0)
 		daemon_stop(&f->d, SIGTERM);
+	if (lxd.halted)
+		assert_int_equal(lxd_harness_resume(&lxd), 0);
+	for (const char *const *c = (const char *[]){"c1", "c2", "c3", NULL}; *c; c++)
+		clear_entries(&f->d, *c);
 	for (const char *const *c = (const char *[]){"c1", "c2", "c3", NULL}; *c; c++)
 		if (!instance_running(&f->d, *c))
 			lxc(&f->d, (const char *[]){"start", *c, NULL});
-	for (const char *const *c = (const char *[]){"c1", "c2", "c3", NULL}; *c; c++)
-		clear_entries(&f->d, *c);
+	if (f->notify_fd >= 0)
+		close(f->notify_fd);
 	daemon_harness_cleanup(&f->d);
 	g_object_unref(f->tb);
 	free(f);
@@ -324,11 +336,21 @@ static void instance_is_untouched_but_for_own_entries(void **state)
 	assert_string_equal(json_object_to_json_string(before), json_object_to_json_string(after));
 	json_object_put(before);
 	json_object_put(after);
+}
+
+/* Takes back what the test above set on c2, however far it got. */
+static int untouched_teardown(void **state)
+{
+	struct fixture *f = *state;
+	struct daemon_harness *d = &f->d;
+	if (d->pid > 0)
+		daemon_stop(d, SIGTERM);
 	lxc(d, (const char *[]){"profile", "remove", "c2", "extra", NULL});
 	lxc(d, (const char *[]){"profile", "delete", "extra", NULL});
 	lxc(d, (const char *[]){"config", "device", "remove", "c2", "mine", NULL});
 	lxc(d, (const char *[]){"config", "unset", "c2", "user.foo", NULL});
 	set_description(d, "c2", "");
+	return fixture_teardown(state);
 }
 
 static void plug_many(UMockdevTestbed *tb, unsigned bus, unsigned first, unsigned n)
@@ -546,7 +568,7 @@ static void tells_systemd_ready_reloading_stopping(void **state)
 	struct fixture *f = *state;
 	char path[128];
 	snprintf(path, sizeof(path), "%s/notify", f->d.dir);
-	int fd = notify_socket(path);
+	int fd = f->notify_fd = notify_socket(path);
 	setenv("NOTIFY_SOCKET", path, 1);
 	daemon_start(&f->d, NULL, true);
 	unsetenv("NOTIFY_SOCKET");
@@ -556,7 +578,14 @@ static void tells_systemd_ready_reloading_stopping(void **state)
 	expect_notify(fd, "READY=1");
 	assert_int_equal(daemon_stop(&f->d, SIGTERM), 0);
 	expect_notify(fd, "STOPPING=1");
-	close(fd);
+	close(steal_fd(&f->notify_fd));
+}
+
+/* NOTIFY_SOCKET is not left set when daemon_start() fails. */
+static int notify_teardown(void **state)
+{
+	unsetenv("NOTIFY_SOCKET");
+	return fixture_teardown(state);
 }
 
 static void status_is_for_root_only(void **state)
@@ -628,22 +657,26 @@ static int group_teardown(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		T(coldplug_then_hotplug_and_unplug),
 		T(twins_go_by_port_and_phones_by_serial),
 		T(waits_for_stopped_target_and_falls_back),
 		T(restart_after_kill9_heals_without_duplicates),
-		T(instance_is_untouched_but_for_own_entries),
+		cmocka_unit_test_setup_teardown(instance_is_untouched_but_for_own_entries,
+						fixture_setup, untouched_teardown),
 		T(bursts_cost_few_writes),
 		T(dry_run_changes_nothing),
 		T(once_exits_by_whether_all_is_attached),
 		T(sighup_reloads_and_keeps_old_rules_when_broken),
 		T(lxd_refusal_is_the_device_state_and_keeps_no_other_out),
 		T(waiting_is_logged_once_across_reconciles),
-		T(tells_systemd_ready_reloading_stopping),
+		cmocka_unit_test_setup_teardown(tells_systemd_ready_reloading_stopping,
+						fixture_setup, notify_teardown),
 		T(status_is_for_root_only),
 		T(gpu_entry_goes_into_stopped_container_config),
 		T(converges_after_lxd_restart),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -247,7 +247,7 @@ static void usb_node_names_must_differ(void **state)
 	device_free(d);
 }
 
-static void usb_to_vm(void **state)
+static void usb_to_vm_adds_bus_devnum_and_valid_serial_only_with_device_usb_serial(void **state)
 {
 	struct device *d = touchscreen();
 	struct rule *r = fx_rule("50-ts", RULE_SUBSYSTEM_USB);
@@ -344,7 +344,7 @@ int main(void)
 	    cmocka_unit_test(usb_to_container_refused_without_selected_nodes),
 	    cmocka_unit_test(node_outside_dev_is_left_out_with_a_note),
 	    cmocka_unit_test(usb_node_names_must_differ),
-	    cmocka_unit_test(usb_to_vm),
+	    cmocka_unit_test(usb_to_vm_adds_bus_devnum_and_valid_serial_only_with_device_usb_serial),
 	    cmocka_unit_test(pci_gpu_to_container_and_vm),
 	    cmocka_unit_test(pci_non_gpu_to_vm_only),
 	    cmocka_unit_test(gpu_is_class_03),

@@ -7,7 +7,8 @@
  * Each test works on instances of its own (fresh names per test): the
  * ones that need an existing container get it from the with_instance
  * fixture, and every test's leftovers are deleted after it, so any test
- * runs alone or in any order.
+ * runs alone or in any order (DEVPASS_TEST_ORDER, test-util.h). The one
+ * that shuts LXD down is a group of its own, run after all the others.
  */
 #include <poll.h>
 #include <setjmp.h>
@@ -167,6 +168,12 @@ static int delete_leftovers(void **state)
 	return 0;
 }
 
+/* The second group, the test that shuts LXD down: it needs the first's. */
+static int lxd_still_up(void **state)
+{
+	return events && lxd.running ? 0 : -1;
+}
+
 static int teardown(void **state)
 {
 	forget_seen();
@@ -175,7 +182,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void test_create_start_stop(void **state)
+static void create_start_stop_arrive_as_their_events(void **state)
 {
 	lxc("init busybox %s", name);
 	wait_event("default", name, LXD_EVENT_CREATED);
@@ -192,7 +199,7 @@ static void test_create_start_stop(void **state)
 }
 
 /* A forced restart sends "restarted" and nothing else. */
-static void test_forced_restart_sends_only_restarted(void **state)
+static void forced_restart_sends_only_restarted(void **state)
 {
 	lxc("start %s", name);
 	wait_event("default", name, LXD_EVENT_STARTED);
@@ -211,7 +218,7 @@ static void test_forced_restart_sends_only_restarted(void **state)
 	forget_seen();
 }
 
-static void test_rename_delete(void **state)
+static void rename_arrives_with_both_names_delete_with_the_new(void **state)
 {
 	lxc("rename %s %s", name, renamed);
 	const struct lxd_event *ev =
@@ -224,7 +231,7 @@ static void test_rename_delete(void **state)
 }
 
 /* Events from another project arrive, named by that project. */
-static void test_other_project(void **state)
+static void events_of_another_project_name_it(void **state)
 {
 	const char *project = "devpass-evt";
 
@@ -243,7 +250,7 @@ static void test_other_project(void **state)
  * LXD pings every 10 s and drops a client that has not answered for 30 s:
  * after 40 s the stream must still deliver.
  */
-static void test_survives_keepalive(void **state)
+static void stream_survives_lxd_keepalive_past_40s(void **state)
 {
 	int64_t until = now_ms() + 40000;
 
@@ -262,7 +269,7 @@ static void test_survives_keepalive(void **state)
 }
 
 /* When LXD goes away, dispatch says so (the daemon then reconnects). */
-static void test_lxd_shutdown_closes(void **state)
+static void stream_ends_when_lxd_shuts_down(void **state)
 {
 	int64_t deadline = now_ms() + EVENT_TIMEOUT_MS;
 	int r = 0;
@@ -281,21 +288,29 @@ static void test_lxd_shutdown_closes(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_create_start_stop,
+	struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(create_start_stop_arrive_as_their_events,
 					    fresh_names, delete_leftovers),
+	    cmocka_unit_test_setup_teardown(forced_restart_sends_only_restarted,
+					    with_instance, delete_leftovers),
 	    cmocka_unit_test_setup_teardown(
-		test_forced_restart_sends_only_restarted, with_instance,
-		delete_leftovers),
-	    cmocka_unit_test_setup_teardown(test_rename_delete, with_instance,
-					    delete_leftovers),
-	    cmocka_unit_test_setup_teardown(test_other_project, fresh_names,
-					    delete_leftovers),
-	    cmocka_unit_test_setup_teardown(test_survives_keepalive,
+		rename_arrives_with_both_names_delete_with_the_new,
+		with_instance, delete_leftovers),
+	    cmocka_unit_test_setup_teardown(events_of_another_project_name_it,
 					    fresh_names, delete_leftovers),
-	    /* Last: it shuts LXD down (no teardown can reach LXD after it). */
-	    cmocka_unit_test_setup(test_lxd_shutdown_closes, fresh_names),
+	    cmocka_unit_test_setup_teardown(stream_survives_lxd_keepalive_past_40s,
+					    fresh_names, delete_leftovers),
 	};
+	/* After all the others, in whatever order they ran: it shuts LXD
+	 * down (no teardown can reach LXD after it). */
+	const struct CMUnitTest last[] = {
+	    cmocka_unit_test_setup(stream_ends_when_lxd_shuts_down, fresh_names),
+	};
+	int failed;
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	if (TEST_ORDER(tests) < 0)
+		return 1;
+	failed = cmocka_run_group_tests_name("LXD up", tests, setup, NULL);
+	return failed + cmocka_run_group_tests_name("LXD shut down", last,
+						    lxd_still_up, teardown);
 }

@@ -93,7 +93,7 @@ static void check_capture(const struct capture *c)
 	free(json);
 }
 
-static void test_lxd_502_captures(void **state)
+static void captured_lxd_5_0_2_events_parse_as_recorded(void **state)
 {
 	for (size_t i = 0; i < sizeof(captures) / sizeof(captures[0]); i++)
 		check_capture(&captures[i]);
@@ -130,7 +130,7 @@ static void expect_code(const char *json, int code)
 #define LC(meta, rest)                                                         \
 	"{\"type\":\"lifecycle\",\"metadata\":{" meta "}" rest "}"
 
-static void test_names_from_source(void **state)
+static void instance_and_project_come_url_decoded_from_source_or_fall_back(void **state)
 {
 	/* URL-decoded name; the query names the project when the top does not.
 	 */
@@ -158,7 +158,7 @@ static void test_names_from_source(void **state)
 		     LXD_EVENT_UPDATED, "default", "c9");
 }
 
-static void test_renamed(void **state)
+static void rename_carries_the_old_name_when_given_and_valid(void **state)
 {
 	struct lxd_event ev = {0};
 
@@ -186,7 +186,7 @@ static void test_renamed(void **state)
 		    -EBADMSG);
 }
 
-static void test_ignored(void **state)
+static void non_instance_events_are_ignored_not_errors(void **state)
 {
 	expect_code("{\"type\":\"operation\",\"metadata\":{\"id\":\"x\"}}",
 		    LXD_EVENT_IGNORED);
@@ -199,7 +199,7 @@ static void test_ignored(void **state)
 		    LXD_EVENT_IGNORED);
 }
 
-static void test_garbage(void **state)
+static void malformed_events_are_ebadmsg(void **state)
 {
 	static const char *const bad[] = {
 	    "",
@@ -246,7 +246,7 @@ static void test_garbage(void **state)
 }
 
 /* The length is honoured: no reading past it, no NUL needed. */
-static void test_not_nul_terminated(void **state)
+static void parser_reads_only_the_given_length(void **state)
 {
 	const char json[] = LC("\"action\":\"instance-started\","
 			       "\"source\":\"/1.0/instances/a\"", );
@@ -261,7 +261,7 @@ static void test_not_nul_terminated(void **state)
 	free(copy);
 }
 
-static void test_deep_nesting(void **state)
+static void deep_nesting_is_refused_without_overflow(void **state)
 {
 	size_t depth = 100000;
 	char *json = malloc(2 * depth + 1);
@@ -273,7 +273,7 @@ static void test_deep_nesting(void **state)
 	free(json);
 }
 
-static void test_action_names(void **state)
+static void action_names_and_unknown_is_other(void **state)
 {
 	assert_string_equal(lxd_event_action_to_string(LXD_EVENT_SHUTDOWN),
 			    "shutdown");
@@ -288,14 +288,14 @@ static void test_action_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lxd_502_captures),
-	    cmocka_unit_test(test_names_from_source),
-	    cmocka_unit_test(test_renamed),
-	    cmocka_unit_test(test_ignored),
-	    cmocka_unit_test(test_garbage),
-	    cmocka_unit_test(test_not_nul_terminated),
-	    cmocka_unit_test(test_deep_nesting),
-	    cmocka_unit_test(test_action_names),
+	    cmocka_unit_test(captured_lxd_5_0_2_events_parse_as_recorded),
+	    cmocka_unit_test(instance_and_project_come_url_decoded_from_source_or_fall_back),
+	    cmocka_unit_test(rename_carries_the_old_name_when_given_and_valid),
+	    cmocka_unit_test(non_instance_events_are_ignored_not_errors),
+	    cmocka_unit_test(malformed_events_are_ebadmsg),
+	    cmocka_unit_test(parser_reads_only_the_given_length),
+	    cmocka_unit_test(deep_nesting_is_refused_without_overflow),
+	    cmocka_unit_test(action_names_and_unknown_is_other),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

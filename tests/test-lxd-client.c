@@ -18,13 +18,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 
 #include <cmocka.h>
 
 #include "devpass/lxd/client.h"
 #include "devpass/lxd/sync.h"
 #include "request.h" /* daemon/lxd/: the raw lxd_request() */
+#include "test-util.h"
 
 static struct {
 	char dir[64];
@@ -181,6 +181,54 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* What a test may change and its teardown puts back, pass or fail: the
+ * fake's silence, the client's timeouts, $LXD_SOCKET and $LXD_DIR. */
+static struct {
+	char *lxd_socket;
+	char *lxd_dir;
+} saved_env;
+
+static char *getenv_dup(const char *name)
+{
+	const char *v = getenv(name);
+	return v ? strdup(v) : NULL;
+}
+
+static void setenv_or_unset(const char *name, const char *value)
+{
+	if (value)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+}
+
+static void set_silent(bool silent)
+{
+	pthread_mutex_lock(&fake.lock);
+	fake.silent = silent;
+	pthread_mutex_unlock(&fake.lock);
+}
+
+static int fixture_setup(void **state)
+{
+	saved_env.lxd_socket = getenv_dup("LXD_SOCKET");
+	saved_env.lxd_dir = getenv_dup("LXD_DIR");
+	set_silent(false);
+	lxd_client_set_timeouts(client, 1000, 2000);
+	return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+	setenv_or_unset("LXD_SOCKET", saved_env.lxd_socket);
+	setenv_or_unset("LXD_DIR", saved_env.lxd_dir);
+	free(steal_ptr(&saved_env.lxd_socket));
+	free(steal_ptr(&saved_env.lxd_dir));
+	set_silent(false);
+	lxd_client_set_timeouts(client, 1000, 2000);
+	return 0;
+}
+
 /* GET /1.0 against the current answer: its result, error text kept. */
 static int get(struct lxd_response *resp)
 {
@@ -203,7 +251,7 @@ static void expect(int status, const char *body, int err, const char *text)
 	}
 }
 
-static void test_valid_sync_answer(void **state)
+static void sync_answer_gives_status_type_etag_metadata(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 
@@ -217,7 +265,7 @@ static void test_valid_sync_answer(void **state)
 	assert_true(json_object_is_type(resp.metadata, json_type_object));
 }
 
-static void test_error_answers_map_to_errno(void **state)
+static void error_answers_map_to_errno(void **state)
 {
 	expect(412,
 	       "{\"type\":\"error\",\"error_code\":412,\"error\":\"ETag\"}",
@@ -233,7 +281,7 @@ static void test_error_answers_map_to_errno(void **state)
 	expect(400, "{\"type\":\"error\",\"error_code\":400}", -EIO, "400");
 }
 
-static void test_not_json(void **state)
+static void non_json_body_is_eproto_with_a_reason(void **state)
 {
 	expect(200, "hello", -EPROTO, "not JSON");
 	expect(200, "", -EPROTO, "empty");
@@ -244,7 +292,7 @@ static void test_not_json(void **state)
 	expect(200, "<html>502 Bad Gateway</html>", -EPROTO, NULL);
 }
 
-static void test_nul_inside_body(void **state)
+static void nul_byte_in_body_is_eproto(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 	static const char body[] = "{\"type\":\"sync\"}\0garbage";
@@ -257,7 +305,7 @@ static void test_nul_inside_body(void **state)
 	assert_int_equal(get(&resp), -EPROTO);
 }
 
-static void test_wrong_types(void **state)
+static void wrongly_typed_envelope_fields_are_eproto(void **state)
 {
 	expect(200, "[1,2]", -EPROTO, "not a JSON object");
 	expect(200, "\"sync\"", -EPROTO, "not a JSON object");
@@ -278,7 +326,7 @@ static void test_wrong_types(void **state)
 	       "HTTP status 200");
 }
 
-static void test_deep_nesting(void **state)
+static void deeply_nested_body_is_refused(void **state)
 {
 	_cleanup_(freep) char *body = malloc(200002);
 	memset(body, '[', 100000);
@@ -287,7 +335,7 @@ static void test_deep_nesting(void **state)
 	expect(200, body, -EPROTO, "not JSON");
 }
 
-static void test_truncated_transfer(void **state)
+static void body_short_of_its_length_is_eproto(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 
@@ -297,7 +345,7 @@ static void test_truncated_transfer(void **state)
 	assert_non_null(resp.error);
 }
 
-static void test_huge_answer(void **state)
+static void body_over_the_cap_is_refused_just_under_is_read(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 
@@ -312,23 +360,20 @@ static void test_huge_answer(void **state)
 	lxd_client_set_timeouts(client, 1000, 2000);
 }
 
-static void test_silent_server_times_out(void **state)
+static void silent_server_times_out(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
-	struct timespec t0, t1;
 
-	pthread_mutex_lock(&fake.lock);
-	fake.silent = true;
-	pthread_mutex_unlock(&fake.lock);
+	set_silent(true);
 	lxd_client_set_timeouts(client, 300, 500);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = now_ms();
 	assert_int_equal(get(&resp), -ETIMEDOUT);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t t1 = now_ms();
 	lxd_client_set_timeouts(client, 1000, 2000);
-	assert_true(t1.tv_sec - t0.tv_sec < 3);
+	assert_true(t1 - t0 < 3000);
 }
 
-static void test_server_get_malformed(void **state)
+static void malformed_server_info_is_eproto(void **state)
 {
 	static const char *const bodies[] = {
 	    "{\"type\":\"sync\"}",
@@ -349,7 +394,7 @@ static void test_server_get_malformed(void **state)
 	}
 }
 
-static void test_server_get_parses(void **state)
+static void server_info_gives_extensions_name_clustering(void **state)
 {
 	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
 
@@ -363,7 +408,7 @@ static void test_server_get_parses(void **state)
 	assert_true(s->clustered);
 }
 
-static void test_instances_malformed(void **state)
+static void malformed_instance_list_is_eproto(void **state)
 {
 	static const char *const bodies[] = {
 	    "{\"type\":\"sync\",\"metadata\":{}}",
@@ -384,7 +429,7 @@ static void test_instances_malformed(void **state)
 }
 
 /* Privileged comes from the expanded config: a profile can set it. */
-static void test_instances_privileged_from_profile(void **state)
+static void instances_privileged_from_profile(void **state)
 {
 	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
 
@@ -400,7 +445,7 @@ static void test_instances_privileged_from_profile(void **state)
 	assert_int_equal(json_object_object_length(l->items[0].devices), 0);
 }
 
-static void test_instance_get_needs_etag(void **state)
+static void instance_get_needs_etag(void **state)
 {
 	static const char body[] = "{\"type\":\"sync\",\"metadata\":{}}";
 	struct json_object *md = NULL;
@@ -413,7 +458,7 @@ static void test_instance_get_needs_etag(void **state)
 	assert_null(etag);
 }
 
-static void test_operation_wait(void **state)
+static void operation_wait_maps_status_to_result_and_refuses_bad_paths(void **state)
 {
 	_cleanup_(freep) char *err = NULL;
 
@@ -443,7 +488,7 @@ static void test_operation_wait(void **state)
 	    -EPROTO);
 }
 
-static void test_header_injection_refused(void **state)
+static void header_injection_refused(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 
@@ -455,7 +500,7 @@ static void test_header_injection_refused(void **state)
 	    -EINVAL);
 }
 
-static void test_socket_missing_or_dead(void **state)
+static void socket_missing_or_dead(void **state)
 {
 	_cleanup_(lxd_client_freep) struct lxd_client *c = NULL;
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
@@ -485,7 +530,7 @@ static void test_socket_missing_or_dead(void **state)
 	assert_int_equal(lxd_client_new(longpath, &none), -EINVAL);
 }
 
-static void test_socket_discover(void **state)
+static void socket_from_argument_then_lxd_socket_then_lxd_dir(void **state)
 {
 	_cleanup_(freep) char *a = NULL, *b = NULL, *c = NULL;
 
@@ -507,7 +552,7 @@ static void test_socket_discover(void **state)
 	unsetenv("LXD_DIR");
 }
 
-static void test_path_escape(void **state)
+static void path_escape_percent_encodes_reserved_bytes(void **state)
 {
 	_cleanup_(freep) char *a = lxd_path_escape("c1");
 	_cleanup_(freep) char *b = lxd_path_escape("a b/c?d&e=f%");
@@ -518,7 +563,7 @@ static void test_path_escape(void **state)
 	assert_string_equal(c, "");
 }
 
-static void test_error_device(void **state)
+static void lxd_error_device_finds_only_a_quoted_devpass_name(void **state)
 {
 	static const struct {
 		const char *text, *want;
@@ -547,7 +592,7 @@ static void test_error_device(void **state)
 }
 
 /* Bad input to the sync is refused before anything is sent. */
-static void test_sync_checks_desired(void **state)
+static void sync_refuses_bad_desired_entries_before_sending(void **state)
 {
 	static const char *const bad[] = {
 	    "[]",
@@ -556,9 +601,7 @@ static void test_sync_checks_desired(void **state)
 	    "{\"devpass-a\":{\"major\":1}}",
 	    "{\"devpass-a\":{\"x\":null}}",
 	};
-	pthread_mutex_lock(&fake.lock);
-	fake.silent = true; /* a request would time out, not fail fast */
-	pthread_mutex_unlock(&fake.lock);
+	set_silent(true); /* a request would time out, not fail fast */
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		_cleanup_(json_object_putp) struct json_object *d =
 		    json_tokener_parse(bad[i]);
@@ -574,30 +617,34 @@ static void test_sync_checks_desired(void **state)
 			 -EINVAL);
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid_sync_answer),
-	    cmocka_unit_test(test_error_answers_map_to_errno),
-	    cmocka_unit_test(test_not_json),
-	    cmocka_unit_test(test_nul_inside_body),
-	    cmocka_unit_test(test_wrong_types),
-	    cmocka_unit_test(test_deep_nesting),
-	    cmocka_unit_test(test_truncated_transfer),
-	    cmocka_unit_test(test_huge_answer),
-	    cmocka_unit_test(test_silent_server_times_out),
-	    cmocka_unit_test(test_server_get_malformed),
-	    cmocka_unit_test(test_server_get_parses),
-	    cmocka_unit_test(test_instances_malformed),
-	    cmocka_unit_test(test_instances_privileged_from_profile),
-	    cmocka_unit_test(test_instance_get_needs_etag),
-	    cmocka_unit_test(test_operation_wait),
-	    cmocka_unit_test(test_header_injection_refused),
-	    cmocka_unit_test(test_socket_missing_or_dead),
-	    cmocka_unit_test(test_socket_discover),
-	    cmocka_unit_test(test_path_escape),
-	    cmocka_unit_test(test_error_device),
-	    cmocka_unit_test(test_sync_checks_desired),
+	struct CMUnitTest tests[] = {
+	    T(sync_answer_gives_status_type_etag_metadata),
+	    T(error_answers_map_to_errno),
+	    T(non_json_body_is_eproto_with_a_reason),
+	    T(nul_byte_in_body_is_eproto),
+	    T(wrongly_typed_envelope_fields_are_eproto),
+	    T(deeply_nested_body_is_refused),
+	    T(body_short_of_its_length_is_eproto),
+	    T(body_over_the_cap_is_refused_just_under_is_read),
+	    T(silent_server_times_out),
+	    T(malformed_server_info_is_eproto),
+	    T(server_info_gives_extensions_name_clustering),
+	    T(malformed_instance_list_is_eproto),
+	    T(instances_privileged_from_profile),
+	    T(instance_get_needs_etag),
+	    T(operation_wait_maps_status_to_result_and_refuses_bad_paths),
+	    T(header_injection_refused),
+	    T(socket_missing_or_dead),
+	    T(socket_from_argument_then_lxd_socket_then_lxd_dir),
+	    T(path_escape_percent_encodes_reserved_bytes),
+	    T(lxd_error_device_finds_only_a_quoted_devpass_name),
+	    T(sync_refuses_bad_desired_entries_before_sending),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -2,9 +2,11 @@
 /*
  * Integration: the LXD client and the device-entry sync against a real,
  * private LXD (Debian 12's 5.0.2 here), with busybox containers c1 and c2.
- * One LXD for the whole program; each test uses its own entries or
- * container so the order does not matter, except the last one, which
- * stops LXD.
+ * One LXD for the whole program. A test that changes an instance, a
+ * profile or the client puts it back in its teardown, which runs also
+ * when the test fails, so the order does not matter (DEVPASS_TEST_ORDER,
+ * test-util.h). The one test that stops LXD is a group of its own, run
+ * after all the others.
  */
 #include <json-c/json.h>
 #include <setjmp.h>
@@ -12,7 +14,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -20,6 +21,7 @@
 #include "devpass/lxd/sync.h"
 #include "request.h" /* daemon/lxd/: the raw lxd_request() */
 #include "lxd-harness.h"
+#include "test-util.h"
 
 static struct lxd_harness lxd;
 static struct lxd_client *client;
@@ -37,6 +39,12 @@ static int group_setup(void **state)
 		return -1;
 	has_patch_removal = lxd_server_has_extension(s, "device_patch_removal");
 	return 0;
+}
+
+/* The second group, the test that stops LXD: it needs the first's. */
+static int lxd_still_up(void **state)
+{
+	return client && lxd.running ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -130,6 +138,69 @@ static void request_ok(const char *method, const char *path, const char *body)
 		    lxd_operation_wait(client, resp.operation, 30, NULL), 0);
 }
 
+/* The instance's fields that a PUT writes, as a PUT body. */
+static struct json_object *put_body(const char *name)
+{
+	static const char *const keys[] = {"architecture", "config", "devices",
+					   "ephemeral",    "profiles", "stateful",
+					   "description"};
+	_cleanup_(json_object_putp) struct json_object *inst = instance(name);
+	struct json_object *body = json_object_new_object(), *v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (json_object_object_get_ex(inst, keys[i], &v))
+			json_object_object_add(body, keys[i],
+					       json_object_get(v));
+	return body;
+}
+
+/* An instance as it was before a test, for its teardown to put back. */
+struct saved_instance {
+	char path[64];
+	struct json_object *put;
+};
+
+static int save_instance(void **state, const char *name)
+{
+	struct saved_instance *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	snprintf(s->path, sizeof(s->path), "/1.0/instances/%s", name);
+	s->put = put_body(name);
+	*state = s;
+	return 0;
+}
+
+static int save_c1(void **state)
+{
+	return save_instance(state, "c1");
+}
+
+static int save_c2(void **state)
+{
+	return save_instance(state, "c2");
+}
+
+static int save_c3(void **state)
+{
+	return save_instance(state, "c3");
+}
+
+/* A PUT of the saved fields, only when they changed: the restore. */
+static int restore_instance(void **state)
+{
+	struct saved_instance *s = *state;
+	const char *name = strrchr(s->path, '/') + 1;
+	_cleanup_(json_object_putp) struct json_object *now = put_body(name);
+	const char *was = json_object_to_json_string(s->put);
+
+	if (strcmp(json_object_to_json_string(now), was) != 0)
+		request_ok("PUT", s->path, was);
+	json_object_put(s->put);
+	free(s);
+	return 0;
+}
+
 static int sync_dev(const char *name, const char *desired, bool patch_removal,
 		    struct lxd_sync_stats *st)
 {
@@ -151,7 +222,7 @@ static int ls_in(const char *name, const char *path, char **out)
 	return lxd_harness_run(&lxd, out, argv);
 }
 
-static void test_server_extensions(void **state)
+static void server_info_reads_and_5_0_2_lacks_what_design_md_says(void **state)
 {
 	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
 
@@ -182,7 +253,7 @@ static const struct lxd_instance *find(const struct lxd_instance_list *l,
 	return NULL;
 }
 
-static void test_instances_list(void **state)
+static void instances_list_shows_running_and_stopped(void **state)
 {
 	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
 	const char *const init[] = {"lxc", "init", "busybox", "stopped1", NULL};
@@ -204,7 +275,16 @@ static void test_instances_list(void **state)
 	assert_string_equal(st->status, "Stopped");
 }
 
-static void test_unknown_project_lists_nothing(void **state)
+static int delete_stopped1(void **state)
+{
+	const char *const del[] = {"lxc", "delete", "--force", "stopped1",
+				   NULL};
+
+	lxd_harness_run(&lxd, NULL, del); /* fails when it was never made */
+	return 0;
+}
+
+static void unknown_project_lists_nothing(void **state)
 {
 	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
 	/* Observed on 5.0.2: no 404, an empty list. */
@@ -212,7 +292,7 @@ static void test_unknown_project_lists_nothing(void **state)
 	assert_int_equal(l->n, 0);
 }
 
-static void test_missing_instance(void **state)
+static void missing_instance_is_enxio(void **state)
 {
 	struct json_object *md = NULL;
 	char *etag = NULL;
@@ -225,7 +305,7 @@ static void test_missing_instance(void **state)
 	"{\"type\":\"unix-char\",\"source\":\"/dev/null\",\"path\":\"" path    \
 	"\",\"major\":\"1\",\"minor\":\"3\"}"
 
-static void test_sync_add_change_remove(void **state)
+static void sync_adds_changes_and_removes_entries_and_nodes(void **state)
 {
 	struct lxd_sync_stats st;
 	_cleanup_(freep) char *out = NULL, *out2 = NULL;
@@ -265,7 +345,7 @@ static void test_sync_add_change_remove(void **state)
 }
 
 /* Description, config, profiles and foreign devices survive a sync. */
-static void test_sync_changes_nothing_else(void **state)
+static void sync_changes_nothing_else(void **state)
 {
 	_cleanup_(untouchable_clear) struct untouchable before = {0};
 	struct lxd_sync_stats st;
@@ -308,6 +388,17 @@ static void test_sync_changes_nothing_else(void **state)
 	assert_true(has_device("c2", "mine"));
 }
 
+/* c2 as it was, and no profile "extra". */
+static int restore_c2_drop_extra(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+
+	restore_instance(state);
+	lxd_request(client, "DELETE", "/1.0/profiles/extra", NULL, NULL,
+		    &resp); /* -ENXIO when it was never made */
+	return 0;
+}
+
 static int hook_calls;
 
 /* Another client changes the instance between our GET and our write. */
@@ -330,7 +421,7 @@ static bool has_config(const char *name, const char *key)
 	       json_object_object_get_ex(config, key, NULL);
 }
 
-static void test_sync_retries_on_412(void **state)
+static void sync_retries_on_412_and_keeps_the_other_writers_change(void **state)
 {
 	struct lxd_sync_stats st;
 
@@ -358,7 +449,14 @@ static void test_sync_retries_on_412(void **state)
 	assert_false(has_device("c3", "devpass-r"));
 }
 
-static void test_sync_reports_refusal(void **state)
+/* No hook left behind, and c3 as it was. */
+static int unhook_restore_c3(void **state)
+{
+	lxd_client_set_after_read(client, NULL, NULL);
+	return restore_instance(state);
+}
+
+static void sync_reports_lxds_refusal_naming_the_entry(void **state)
 {
 	_cleanup_(json_object_putp) struct json_object *d =
 	    json("{\"devpass-bad\":{\"type\":\"unix-char\",\"source\":"
@@ -399,7 +497,7 @@ static void test_sync_reports_refusal(void **state)
 	assert_untouched("c1", &before);
 }
 
-static void test_sync_refuses_foreign_names(void **state)
+static void sync_refuses_foreign_names_and_bad_entries(void **state)
 {
 	assert_int_equal(
 	    sync_dev("c1", "{\"mine\":" NULLDEV("/dev/x") "}", false, NULL),
@@ -413,7 +511,7 @@ static void test_sync_refuses_foreign_names(void **state)
 
 /* 5.0.2 has no device_patch_removal: "name": null in a PATCH is refused,
  * which is why the flag must come from api_extensions. */
-static void test_patch_removal_needs_extension(void **state)
+static void patch_removal_needs_the_extension(void **state)
 {
 	if (has_patch_removal)
 		skip();
@@ -427,35 +525,54 @@ static void test_patch_removal_needs_extension(void **state)
 	assert_false(has_device("c1", "devpass-p"));
 }
 
-/* Last: LXD goes away; requests fail at once with a clear error. */
-static void test_lxd_gone(void **state)
+/* LXD goes away; requests fail at once with a clear error. It stops the
+ * LXD of the whole program: main() runs it in a group of its own, last. */
+static void requests_fail_fast_once_lxd_is_gone(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
-	struct timespec t0, t1;
 
 	lxd_harness_stop(&lxd);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = now_ms();
 	int r = lxd_request(client, "GET", "/1.0", NULL, NULL, &resp);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t t1 = now_ms();
 	assert_true(r == -ENOENT || r == -ECONNREFUSED);
-	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	assert_true(t1 - t0 < 5000);
 	assert_int_equal(sync_dev("c1", "{}", false, NULL), r);
 }
 
+#define T(fn, setup, teardown) \
+	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_server_extensions),
-	    cmocka_unit_test(test_instances_list),
-	    cmocka_unit_test(test_unknown_project_lists_nothing),
-	    cmocka_unit_test(test_missing_instance),
-	    cmocka_unit_test(test_sync_add_change_remove),
-	    cmocka_unit_test(test_sync_changes_nothing_else),
-	    cmocka_unit_test(test_sync_retries_on_412),
-	    cmocka_unit_test(test_sync_reports_refusal),
-	    cmocka_unit_test(test_sync_refuses_foreign_names),
-	    cmocka_unit_test(test_patch_removal_needs_extension),
-	    cmocka_unit_test(test_lxd_gone),
+	struct CMUnitTest tests[] = {
+	    cmocka_unit_test(server_info_reads_and_5_0_2_lacks_what_design_md_says),
+	    cmocka_unit_test_teardown(instances_list_shows_running_and_stopped,
+				      delete_stopped1),
+	    cmocka_unit_test(unknown_project_lists_nothing),
+	    cmocka_unit_test(missing_instance_is_enxio),
+	    T(sync_adds_changes_and_removes_entries_and_nodes, save_c1,
+	      restore_instance),
+	    T(sync_changes_nothing_else, save_c2, restore_c2_drop_extra),
+	    T(sync_retries_on_412_and_keeps_the_other_writers_change, save_c3,
+	      unhook_restore_c3),
+	    T(sync_reports_lxds_refusal_naming_the_entry, save_c1,
+	      restore_instance),
+	    T(sync_refuses_foreign_names_and_bad_entries, save_c1,
+	      restore_instance),
+	    T(patch_removal_needs_the_extension, save_c1, restore_instance),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	/* After all the others, in whatever order they ran. */
+	const struct CMUnitTest last[] = {
+	    cmocka_unit_test(requests_fail_fast_once_lxd_is_gone),
+	};
+	int failed;
+
+	if (TEST_ORDER(tests) < 0)
+		return 1;
+	failed = cmocka_run_group_tests_name("LXD up", tests, group_setup,
+					     NULL);
+	return failed + cmocka_run_group_tests_name("LXD gone", last,
+						    lxd_still_up,
+						    group_teardown);
 }

@@ -167,9 +167,46 @@ static void at_exit_or_kill_holds_sixteen(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Sets DEVPASS_TEST_ORDER to @order (NULL: unset) and reorders 0..7. */
+static int order_of(const char *order, int t[8])
+{
+	for (int i = 0; i < 8; i++)
+		t[i] = i;
+	if (order)
+		setenv("DEVPASS_TEST_ORDER", order, 1);
+	else
+		unsetenv("DEVPASS_TEST_ORDER");
+	return test_order(t, 8, sizeof(t[0]));
+}
+
+static void test_order_reverses_or_shuffles_by_seed_and_refuses_the_rest(void **state)
+{
+	int t[8], u[8];
+	unsigned seen = 0;
+
+	assert_int_equal(order_of(NULL, t), 0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(t[i], i);
+	assert_int_equal(order_of("reverse", t), 0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(t[i], 7 - i);
+	/* a shuffle is a permutation, the same one for the same seed */
+	assert_int_equal(order_of("shuffle:42", t), 0);
+	assert_int_equal(order_of("shuffle:42", u), 0);
+	assert_memory_equal(t, u, sizeof(t));
+	for (int i = 0; i < 8; i++)
+		seen |= 1u << t[i];
+	assert_int_equal(seen, 0xff);
+	assert_int_equal(order_of("shuffle", t), 0);
+	assert_int_equal(order_of("backwards", t), -EINVAL);
+	assert_int_equal(order_of("shuffle:x", t), -EINVAL);
+	assert_int_equal(order_of("shuffle:", t), -EINVAL);
+	unsetenv("DEVPASS_TEST_ORDER");
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(sleep_advances_both_clocks),
 	    cmocka_unit_test(wait_until_returns_once_the_condition_holds),
 	    cmocka_unit_test(wait_until_gives_up_at_the_deadline_not_before),
@@ -177,6 +214,9 @@ int main(void)
 	    cmocka_unit_test(at_exit_or_kill_runs_last_first_at_exit),
 	    cmocka_unit_test(at_exit_or_kill_runs_then_dies_of_the_signal),
 	    cmocka_unit_test(at_exit_or_kill_holds_sixteen),
+	    cmocka_unit_test(test_order_reverses_or_shuffles_by_seed_and_refuses_the_rest),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,4 +117,59 @@ void at_exit_or_kill_cancel(void (*fn)(void *data), void *data)
 		n_at_exit--;
 		return;
 	}
+}
+
+static void swap(char *a, char *b, size_t size)
+{
+	for (size_t i = 0; i < size; i++) {
+		char t = a[i];
+		a[i] = b[i];
+		b[i] = t;
+	}
+}
+
+/* xorshift64: the same seed gives the same order on every libc. */
+static uint64_t next_random(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void shuffle(char *t, size_t n, size_t size, uint64_t seed)
+{
+	uint64_t x = seed ? seed : 1;
+
+	for (size_t i = n; i > 1; i--)
+		swap(t + (i - 1) * size, t + next_random(&x) % i * size, size);
+}
+
+int test_order(void *tests, size_t n, size_t size)
+{
+	const char *order = getenv("DEVPASS_TEST_ORDER");
+	char *t = tests, *end;
+	uint64_t seed;
+
+	if (!order || !*order)
+		return 0;
+	if (strcmp(order, "reverse") == 0) {
+		for (size_t i = 0; i < n / 2; i++)
+			swap(t + i * size, t + (n - 1 - i) * size, size);
+		return 0;
+	}
+	if (strcmp(order, "shuffle") == 0) {
+		seed = (uint64_t)now_ms() ^ (uint64_t)getpid();
+	} else if (strncmp(order, "shuffle:", 8) == 0) {
+		errno = 0;
+		seed = strtoull(order + 8, &end, 10);
+		if (errno || end == order + 8 || *end)
+			return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	fprintf(stderr, "DEVPASS_TEST_ORDER=shuffle:%llu\n",
+		(unsigned long long)seed);
+	shuffle(t, n, size, seed);
+	return 0;
 }

@@ -15,6 +15,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* How often wait_until() looks again. */
@@ -59,3 +60,21 @@ bool wait_until(bool (*done)(void *userdata), void *userdata, int timeout_ms);
  */
 int at_exit_or_kill(void (*fn)(void *data), void *data);
 void at_exit_or_kill_cancel(void (*fn)(void *data), void *data);
+
+/**
+ * test_order() - reorder a test program's table of @n tests of @size bytes
+ * each as $DEVPASS_TEST_ORDER says: "reverse", "shuffle" (a seed from the
+ * clock) or "shuffle:SEED"; unset or empty leaves it as written. It proves
+ * that the tests do not depend on their order: a test that needs another
+ * to run first fails in one of them. A shuffle prints its seed to stderr,
+ * so a failing order can be run again. Call it on the cmocka_unit_test()
+ * table before cmocka_run_group_tests(); it knows nothing of cmocka.
+ * Return: 0, or -EINVAL for another value (the program should fail then,
+ * not run in an order nobody asked for).
+ *
+ * TEST_ORDER() - test_order() on an array @tests, its size and count from
+ * its type.
+ */
+int test_order(void *tests, size_t n, size_t size);
+#define TEST_ORDER(tests) \
+	test_order((tests), sizeof(tests) / sizeof((tests)[0]), sizeof((tests)[0]))

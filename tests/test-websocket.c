@@ -62,7 +62,7 @@ static int feed_all(struct ws_decoder *d, const uint8_t *buf, size_t len)
 	return r;
 }
 
-static void test_accept_rfc_sample(void **state)
+static void accept_matches_rfc_6455_sample(void **state)
 {
 	char out[WS_ACCEPT_LEN + 1];
 
@@ -71,7 +71,7 @@ static void test_accept_rfc_sample(void **state)
 	assert_string_equal(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
-static void test_accept_sha1_block_edges(void **state)
+static void accept_is_right_at_sha1_block_edges(void **state)
 {
 	/* key + GUID of 36, 55, 56, 60, 64 and 136 bytes, from Python. */
 	static const struct {
@@ -96,7 +96,7 @@ static void test_accept_sha1_block_edges(void **state)
 	assert_string_equal(out, "+taVhj8zzaJPYE6HHo1ugamK/Ug=");
 }
 
-static void test_base64(void **state)
+static void base64_matches_rfc_4648_vectors(void **state)
 {
 	char out[16];
 
@@ -111,7 +111,7 @@ static void test_base64(void **state)
 	assert_string_equal(out, "Zm9vYmFy");
 }
 
-static void test_key_generate(void **state)
+static void keys_are_24_chars_and_differ(void **state)
 {
 	char a[WS_KEY_LEN + 1], b[WS_KEY_LEN + 1];
 
@@ -122,7 +122,7 @@ static void test_key_generate(void **state)
 	assert_string_not_equal(a, b);
 }
 
-static void test_handshake_request(void **state)
+static void handshake_request_is_exact_and_refuses_header_smuggling(void **state)
 {
 	char *req = NULL;
 
@@ -144,7 +144,7 @@ static void test_handshake_request(void **state)
 	assert_int_equal(ws_handshake_request("lxd", "a", "k", &req), -EINVAL);
 }
 
-static void test_handshake_check(void **state)
+static void handshake_check_needs_101_upgrade_and_the_right_accept(void **state)
 {
 	const char *key = "dGhlIHNhbXBsZSBub25jZQ==";
 
@@ -186,7 +186,7 @@ static void test_handshake_check(void **state)
 }
 
 /* One frame of each length class comes out whole. */
-static void test_length_classes(void **state)
+static void frames_of_every_length_class_decode_whole(void **state)
 {
 	static const size_t lens[] = {0,   1,	  125,	 126,
 				      127, 65535, 65536, 300000};
@@ -216,7 +216,7 @@ static void test_length_classes(void **state)
 }
 
 /* Fragments reassemble; a ping between them comes out on its own. */
-static void test_fragmented_with_ping(void **state)
+static void fragments_reassemble_around_a_ping(void **state)
 {
 	uint8_t wire[256];
 	size_t n = 0, used;
@@ -247,7 +247,7 @@ static void test_fragmented_with_ping(void **state)
 	ws_decoder_free(d);
 }
 
-static void test_close_frames(void **state)
+static void close_frame_gives_code_and_reason(void **state)
 {
 	uint8_t wire[64];
 	struct ws_decoder *d = NULL;
@@ -274,7 +274,7 @@ static void test_close_frames(void **state)
 }
 
 /* Each malformed header is refused, and the decoder stays dead. */
-static void test_protocol_errors(void **state)
+static void protocol_violations_are_eproto_and_the_decoder_stays_dead(void **state)
 {
 	static const struct {
 		const char *what;
@@ -307,7 +307,7 @@ static void test_protocol_errors(void **state)
 	}
 }
 
-static void test_oversize(void **state)
+static void message_over_the_cap_refused_the_cap_passes(void **state)
 {
 	uint8_t *wire = malloc(2100);
 	static uint8_t payload[1001];
@@ -382,7 +382,7 @@ static size_t decode_chunked(const uint8_t *wire, size_t len, size_t chunk,
 }
 
 /* The bytes LXD 5.0.2 sent, fed whole, byte by byte and in odd chunks. */
-static void test_lxd_capture_any_chunking(void **state)
+static void lxd_capture_decodes_the_same_in_any_chunking(void **state)
 {
 	size_t len;
 	uint8_t *wire = read_data("wire-lifecycle.bin", &len);
@@ -401,7 +401,7 @@ static void test_lxd_capture_any_chunking(void **state)
 	free(wire);
 }
 
-static void test_encode_masked(void **state)
+static void client_frames_are_masked_as_rfc_6455_shows(void **state)
 {
 	const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
 	uint8_t out[70000];
@@ -492,7 +492,7 @@ static int fake_server(int fd)
 	return 0;
 }
 
-static void test_conn_ping_pong_close(void **state)
+static void connection_answers_ping_and_close(void **state)
 {
 	int sv[2], status;
 	struct ws_conn *c = NULL;
@@ -522,7 +522,7 @@ static void test_conn_ping_pong_close(void **state)
 }
 
 /* A server that answers 400 is refused with -EPROTO. */
-static void test_conn_refused(void **state)
+static void connection_refuses_non_101_and_times_out_on_silence(void **state)
 {
 	int sv[2];
 	struct ws_conn *c = NULL;
@@ -542,21 +542,21 @@ static void test_conn_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_accept_rfc_sample),
-	    cmocka_unit_test(test_accept_sha1_block_edges),
-	    cmocka_unit_test(test_base64),
-	    cmocka_unit_test(test_key_generate),
-	    cmocka_unit_test(test_handshake_request),
-	    cmocka_unit_test(test_handshake_check),
-	    cmocka_unit_test(test_length_classes),
-	    cmocka_unit_test(test_fragmented_with_ping),
-	    cmocka_unit_test(test_close_frames),
-	    cmocka_unit_test(test_protocol_errors),
-	    cmocka_unit_test(test_oversize),
-	    cmocka_unit_test(test_lxd_capture_any_chunking),
-	    cmocka_unit_test(test_encode_masked),
-	    cmocka_unit_test(test_conn_ping_pong_close),
-	    cmocka_unit_test(test_conn_refused),
+	    cmocka_unit_test(accept_matches_rfc_6455_sample),
+	    cmocka_unit_test(accept_is_right_at_sha1_block_edges),
+	    cmocka_unit_test(base64_matches_rfc_4648_vectors),
+	    cmocka_unit_test(keys_are_24_chars_and_differ),
+	    cmocka_unit_test(handshake_request_is_exact_and_refuses_header_smuggling),
+	    cmocka_unit_test(handshake_check_needs_101_upgrade_and_the_right_accept),
+	    cmocka_unit_test(frames_of_every_length_class_decode_whole),
+	    cmocka_unit_test(fragments_reassemble_around_a_ping),
+	    cmocka_unit_test(close_frame_gives_code_and_reason),
+	    cmocka_unit_test(protocol_violations_are_eproto_and_the_decoder_stays_dead),
+	    cmocka_unit_test(message_over_the_cap_refused_the_cap_passes),
+	    cmocka_unit_test(lxd_capture_decodes_the_same_in_any_chunking),
+	    cmocka_unit_test(client_frames_are_masked_as_rfc_6455_shows),
+	    cmocka_unit_test(connection_answers_ping_and_close),
+	    cmocka_unit_test(connection_refuses_non_101_and_times_out_on_silence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

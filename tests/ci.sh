@@ -70,9 +70,11 @@ leg_asan() {
 	CC=clang meson setup build-asan -Dwerror=true -Dtests=enabled \
 		-Db_sanitize=address,undefined -Db_lundef=false \
 		>/dev/null || { failed=$((failed + 1)); return; }
+	# Its tests run in reverse order: none may rely on an earlier one.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		run_meson_leg "clang ASan+UBSan: all suites" build-asan \
+	DEVPASS_TEST_ORDER=reverse \
+		run_meson_leg "clang ASan+UBSan: all suites, tests in reverse order" build-asan \
 			--suite unit --suite umockdev --suite host --suite integration
 }
 

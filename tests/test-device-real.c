@@ -15,6 +15,7 @@
 
 #include "devpass/model/device.h"
 #include "devpass/model/iommu.h"
+#include "test-util.h"
 
 #define HEX "[0-9a-f]"
 #define PCI_ADDRESS                                                            \
@@ -113,12 +114,14 @@ static void real_iommu(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(real_enumerate),
 	    cmocka_unit_test(real_iommu),
 	};
 
 	if (access("/sys/bus/pci", F_OK) < 0)
 		return 77;
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include "devpass/model/node.h"
 #include "devpass/util/text.h"
 #include "testbed.h"
+#include "test-util.h"
 
 #define CAMERA_PORT   "1-1.5.2.3"
 #define KEYBOARD_PORT "1-1.5.4.2"
@@ -470,7 +471,7 @@ static void monitor_filters(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(recorded_camera, setup, teardown),
 	    cmocka_unit_test_setup_teardown(recorded_keyboard, setup, teardown),
 	    cmocka_unit_test_setup_teardown(recorded_hubs_and_order, setup,
@@ -495,5 +496,7 @@ int main(void)
 
 	if (!testbed_preloaded())
 		return 77;
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 
 #include "devpass/plan/entries.h"
 #include "fixture-structs.h"
+#include "test-util.h"
 
 static const char *name_of(const char *rule, const char *id, const char *node)
 {
@@ -334,7 +335,7 @@ static void gpu_is_class_03(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(names_are_prefix_rule_id_node),
 	    cmocka_unit_test(names_are_sanitised),
 	    cmocka_unit_test(long_names_end_in_a_stable_hash),
@@ -350,5 +351,7 @@ int main(void)
 	    cmocka_unit_test(gpu_is_class_03),
 	};
 
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests_name("entries", tests, NULL, NULL);
 }

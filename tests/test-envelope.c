@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "devpass/lxd/envelope.h"
+#include "test-util.h"
 
 /* One captured reply: its status, ETag (NULL for "-") and body. */
 struct capture {
@@ -394,7 +395,7 @@ static void test_instance_list_fields(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_server_reply),
 		cmocka_unit_test(test_real_instance_list),
 		cmocka_unit_test(test_real_empty_list),
@@ -415,5 +416,7 @@ int main(void)
 		cmocka_unit_test(test_instance_list_fields),
 	};
 
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "devpass/lxd/events.h"
+#include "test-util.h"
 
 static char *read_capture(const char *name, size_t *len)
 {
@@ -287,7 +288,7 @@ static void action_names_and_unknown_is_other(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(captured_lxd_5_0_2_events_parse_as_recorded),
 	    cmocka_unit_test(instance_and_project_come_url_decoded_from_source_or_fall_back),
 	    cmocka_unit_test(rename_carries_the_old_name_when_given_and_valid),
@@ -298,5 +299,7 @@ int main(void)
 	    cmocka_unit_test(action_names_and_unknown_is_other),
 	};
 
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

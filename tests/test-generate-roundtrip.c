@@ -16,6 +16,7 @@
 #include "devpass/rules/generate.h"
 #include "devpass/rules/match.h"
 #include "fixture-structs.h"
+#include "test-util.h"
 
 /* Generates @d's rule and parses it; fails the test on any error. */
 static struct rule *generate_and_parse(const struct device *d)
@@ -125,13 +126,15 @@ static void pci_gpu_is_pinned_to_its_address(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(usb_serial_follows_the_device_not_its_twin),
 	    cmocka_unit_test(usb_without_serial_is_pinned_to_its_port),
 	    cmocka_unit_test(hostile_serials_round_trip),
 	    cmocka_unit_test(pci_gpu_is_pinned_to_its_address),
 	};
 
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests_name("generate-roundtrip", tests, NULL,
 					   NULL);
 }

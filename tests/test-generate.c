@@ -11,6 +11,7 @@
 
 #include "devpass/rules/generate.h"
 #include "fixture-structs.h"
+#include "test-util.h"
 
 static void assert_escapes_to(const char *in, const char *want)
 {
@@ -241,7 +242,7 @@ static void file_names_keep_only_safe_characters(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(escapes_glob_specials_space_and_leading_bang),
 	    cmocka_unit_test(unwritable_bytes_become_question_marks),
 	    cmocka_unit_test(escaped_value_matches_the_original),
@@ -253,5 +254,7 @@ int main(void)
 	    cmocka_unit_test(file_names_keep_only_safe_characters),
 	};
 
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests_name("generate", tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "devpass/plan/plan.h"
 #include "fixture-structs.h"
 #include "testbed.h"
+#include "test-util.h"
 
 #define GPU "0000:01:00.0"
 #define AUDIO "0000:01:00.1"
@@ -311,7 +312,7 @@ static void acs_and_groups_as_devpass_iommu_shows_them(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		T(gpu_alone_in_its_group_is_viable),
 		T(strict_refuses_gpu_whose_audio_stays_on_snd_hda_intel),
 		T(whole_attaches_gpu_and_audio_and_detaches_them_together),
@@ -321,5 +322,7 @@ int main(void)
 		T(boot_vga_stays_with_the_host),
 		T(acs_and_groups_as_devpass_iommu_shows_them),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 
 #include "devpass/rules/match.h"
 #include "fixture-structs.h"
+#include "test-util.h"
 
 /* A Logitech webcam: device class ef, interfaces 0e 0e 01 01. */
 static struct device *webcam(void)
@@ -372,7 +373,7 @@ static void why_escapes_device_strings(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(vendor_and_product),
 	    cmocka_unit_test(value_lists_match_any),
 	    cmocka_unit_test(repeated_keys_must_all_hold),
@@ -390,5 +391,7 @@ int main(void)
 	    cmocka_unit_test(why_escapes_device_strings),
 	};
 
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests_name("match", tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "devpass/cli/commands.h"
 #include "devpass/util/log.h"
 #include "devpass/util/options.h"
+#include "test-util.h"
 
 struct opts {
 	char **dirs;
@@ -142,7 +143,7 @@ static void devpass_options_fill_cli_options(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_kind_of_option_is_stored),
 		cmocka_unit_test(operands_are_permuted_after_the_options),
 		cmocka_unit_test(
@@ -153,5 +154,7 @@ int main(void)
 		cmocka_unit_test(log_level_sets_the_level_or_is_refused),
 		cmocka_unit_test(devpass_options_fill_cli_options),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

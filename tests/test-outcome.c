@@ -14,6 +14,7 @@
 #include "devpass/service/outcome.h"
 #include "devpass/util/log.h"
 #include "fixture-structs.h"
+#include "test-util.h"
 
 struct world {
 	struct device *cam, *gpu;
@@ -153,11 +154,13 @@ static void status_json_says_pending_unmatched_and_recorded(void **state)
 int main(void)
 {
 	log_set_max_level(LOG_INFO);
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		T(waiting_and_refused_are_logged_once_across_reconciles),
 		T(attached_is_left_to_the_attach_line),
 		T(status_strings_stay_what_scripts_read),
 		T(status_json_says_pending_unmatched_and_recorded),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests_name("outcome", tests, NULL, NULL);
 }

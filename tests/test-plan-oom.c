@@ -21,6 +21,7 @@
 
 #include "devpass/plan/plan.h"
 #include "fixture-structs.h"
+#include "test-util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
@@ -205,8 +206,10 @@ int main(void)
 #ifdef SANITIZED
 	return 77; /* meson's "skipped" */
 #endif
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_failed_allocation_is_enomem_never_another_plan),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests_name("plan-oom", tests, NULL, NULL);
 }

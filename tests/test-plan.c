@@ -11,6 +11,7 @@
 
 #include "devpass/plan/plan.h"
 #include "fixture-structs.h"
+#include "test-util.h"
 
 struct world {
 	struct device_list devices;
@@ -443,7 +444,7 @@ static void usb_to_vm_without_serial_warns_of_twin(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		cmocka_unit_test(goes_to_first_running_instance),
 		cmocka_unit_test(waits_when_no_instance_runs),
 		cmocka_unit_test(stays_with_running_holder),
@@ -463,5 +464,7 @@ int main(void)
 		cmocka_unit_test(strict_accepts_member_going_to_same_vm),
 		cmocka_unit_test(usb_to_vm_without_serial_warns_of_twin),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

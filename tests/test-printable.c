@@ -9,6 +9,7 @@
 
 #include "devpass/cli/commands.h"
 #include "devpass/util/text.h"
+#include "test-util.h"
 
 static void check(const char *in, const char *want)
 {
@@ -54,10 +55,12 @@ static void printable_invalid_utf8(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(printable_kept),
 	    cmocka_unit_test(printable_controls),
 	    cmocka_unit_test(printable_invalid_utf8),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include "devpass/rules/load.h"
 #include "rules-test-util.h"
+#include "test-util.h"
 
 /* What one file must produce: "LINE: text" as in the "# expect:" line. */
 struct expect {
@@ -257,11 +258,13 @@ static void shipped_examples_all_load(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(good_files_load_and_use_every_key),
 	    cmocka_unit_test(each_bad_file_fails_with_its_expected_message),
 	    cmocka_unit_test(unkeepable_bad_files_fail_with_their_message),
 	    cmocka_unit_test(shipped_examples_all_load),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

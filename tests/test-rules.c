@@ -10,6 +10,7 @@
 #include "devpass/rules/parse.h"
 #include "devpass/rules/load.h"
 #include "rules-test-util.h"
+#include "test-util.h"
 
 #define P	  "t.rules"
 #define MATCH_USB "[Match]\nSubsystem=usb\n"
@@ -816,7 +817,7 @@ static void missing_dirs_give_an_empty_set_without_errors(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(minimal_rule_gets_the_documented_defaults),
 	    cmocka_unit_test(every_usb_match_key_parses_hex_lower_cased),
 	    cmocka_unit_test(pci_keys_parse_hex_and_addresses_lower_cased),
@@ -842,5 +843,7 @@ int main(void)
 	    cmocka_unit_test(refused_files_are_reported_the_rest_load),
 	    cmocka_unit_test(missing_dirs_give_an_empty_set_without_errors),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "devpass/util/json.h"
 #include "devpass/util/strv.h"
 #include "devpass/util/text.h"
+#include "test-util.h"
 
 static void join_puts_separator_between_only(void **state)
 {
@@ -132,7 +133,7 @@ static void json_buffer_is_one_whole_strict_value(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(join_puts_separator_between_only),
 	    cmocka_unit_test(foreach_visits_every_string_and_none_of_null),
 	    cmocka_unit_test(utf8_decodes_each_length_and_refuses_malformed),
@@ -141,5 +142,7 @@ int main(void)
 	    cmocka_unit_test(printf_builds_a_new_string_of_any_length),
 	    cmocka_unit_test(json_buffer_is_one_whole_strict_value),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -382,7 +382,7 @@ static void fake_refuses_pci_hot_add_like_lxd_5_0_2(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		T(fake_refuses_pci_hot_add_like_lxd_5_0_2),
 		T(pci_hotplugs_into_running_vm),
 		T(pci_waits_for_vm_next_start_without_hotplug),
@@ -393,5 +393,7 @@ int main(void)
 		T(whole_group_goes_and_leaves_together),
 		T(bind_of_group_member_lets_the_waiting_gpu_go),
 	};
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include "devpass/util/base64.h"
 #include "devpass/lxd/websocket-handshake.h"
 #include "devpass/lxd/websocket.h"
+#include "test-util.h"
 
 /* Builds an unmasked server frame as LXD sends it. */
 static size_t server_frame(uint8_t *out, bool fin, uint8_t op,
@@ -541,7 +542,7 @@ static void connection_refuses_non_101_and_times_out_on_silence(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 	    cmocka_unit_test(accept_matches_rfc_6455_sample),
 	    cmocka_unit_test(accept_is_right_at_sha1_block_edges),
 	    cmocka_unit_test(base64_matches_rfc_4648_vectors),
@@ -559,5 +560,7 @@ int main(void)
 	    cmocka_unit_test(connection_refuses_non_101_and_times_out_on_silence),
 	};
 
+	if (TEST_ORDER(tests) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,7 @@ static int parse_text(long status, const char *body, struct lxd_response *r)
 	return lxd_response_parse(status, NULL, body, strlen(body), r);
 }
 
-static void test_real_server_reply(void **state)
+static void captured_server_reply_gives_5_0_2_and_its_extensions(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
@@ -81,7 +81,7 @@ static void test_real_server_reply(void **state)
 	assert_false(lxd_server_has_extension(s, "device_patch_removal"));
 }
 
-static void test_real_instance_list(void **state)
+static void captured_instance_list_gives_each_field(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
@@ -98,7 +98,7 @@ static void test_real_instance_list(void **state)
 	assert_true(json_object_is_type(l->items[0].devices, json_type_object));
 }
 
-static void test_real_empty_list(void **state)
+static void captured_empty_list_is_no_instances(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
@@ -108,7 +108,7 @@ static void test_real_empty_list(void **state)
 	assert_int_equal(l->n, 0);
 }
 
-static void test_real_instance_keeps_etag(void **state)
+static void captured_instance_keeps_its_quoted_etag(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 
@@ -119,7 +119,7 @@ static void test_real_instance_keeps_etag(void **state)
 }
 
 /* The real refusals map to the error contract, LXD's text kept. */
-static void test_real_errors(void **state)
+static void captured_refusals_map_to_the_error_contract(void **state)
 {
 	static const struct {
 		const char *name;
@@ -146,7 +146,7 @@ static void test_real_errors(void **state)
 	}
 }
 
-static void test_real_async_and_operation(void **state)
+static void captured_async_reply_names_its_operation(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 
@@ -160,7 +160,7 @@ static void test_real_async_and_operation(void **state)
 }
 
 /* Not an envelope: each is -EPROTO with a reason. */
-static void test_malformed_envelope(void **state)
+static void malformed_envelopes_are_eproto_with_a_reason(void **state)
 {
 	static const struct {
 		long status;
@@ -189,7 +189,7 @@ static void test_malformed_envelope(void **state)
 	}
 }
 
-static void test_wrong_types(void **state)
+static void wrongly_typed_envelope_fields_are_eproto(void **state)
 {
 	static const char *const cases[] = {
 		"{\"type\":1}",
@@ -208,7 +208,7 @@ static void test_wrong_types(void **state)
 	}
 }
 
-static void test_truncated_real_reply(void **state)
+static void truncated_reply_at_any_cut_is_not_json(void **state)
 {
 	struct capture c;
 
@@ -223,7 +223,7 @@ static void test_truncated_real_reply(void **state)
 	free(c.body);
 }
 
-static void test_trailing_garbage_and_nul(void **state)
+static void trailing_value_or_nul_is_not_json(void **state)
 {
 	static const char twice[] = "{\"type\":\"sync\"}{\"type\":\"sync\"}";
 	static const char nul[] = "{\"type\":\"sync\"}\0 ";
@@ -236,7 +236,7 @@ static void test_trailing_garbage_and_nul(void **state)
 	assert_int_equal(parse_text(200, "{\"type\":\"sync\"} \r\n", &resp), 0);
 }
 
-static void test_huge_body_refused(void **state)
+static void body_over_the_cap_is_refused(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 	size_t len = LXD_MAX_RESPONSE + 1;
@@ -253,7 +253,7 @@ static void test_huge_body_refused(void **state)
 	free(big);
 }
 
-static void test_deep_nesting_refused(void **state)
+static void deep_nesting_is_refused(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 	size_t depth = 100000, n = 0;
@@ -270,7 +270,7 @@ static void test_deep_nesting_refused(void **state)
 	free(deep);
 }
 
-static void test_non_utf8_refused(void **state)
+static void non_utf8_body_is_refused(void **state)
 {
 	static const char *const cases[] = {
 		"{\"type\":\"sync\",\"error\":\"\xff\"}",
@@ -289,7 +289,7 @@ static void test_non_utf8_refused(void **state)
 	}
 }
 
-static void test_error_without_text_gets_one(void **state)
+static void error_without_text_gets_one(void **state)
 {
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 
@@ -310,7 +310,7 @@ static struct json_object *json(const char *text)
 	return o;
 }
 
-static void test_server_wrong_types(void **state)
+static void wrongly_typed_server_fields_are_refused(void **state)
 {
 	static const char *const cases[] = {
 		"[]",
@@ -336,7 +336,7 @@ static void test_server_wrong_types(void **state)
 	}
 }
 
-static void test_server_minimal(void **state)
+static void minimal_server_reply_parses_absent_fields_as_null(void **state)
 {
 	_cleanup_(json_object_putp) struct json_object *md =
 		json("{\"api_extensions\":[\"device_patch_removal\"],"
@@ -349,7 +349,7 @@ static void test_server_minimal(void **state)
 	assert_true(lxd_server_has_extension(s, "device_patch_removal"));
 }
 
-static void test_instance_list_wrong_types(void **state)
+static void wrongly_typed_instance_fields_are_refused(void **state)
 {
 	static const char *const cases[] = {
 		"{}",
@@ -376,7 +376,7 @@ static void test_instance_list_wrong_types(void **state)
 	}
 }
 
-static void test_instance_list_fields(void **state)
+static void instance_list_reads_vm_and_privileged_location_may_be_absent(void **state)
 {
 	_cleanup_(json_object_putp) struct json_object *md =
 		json("[{\"name\":\"v1\",\"status\":\"Stopped\","
@@ -396,24 +396,24 @@ static void test_instance_list_fields(void **state)
 int main(void)
 {
 	struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_real_server_reply),
-		cmocka_unit_test(test_real_instance_list),
-		cmocka_unit_test(test_real_empty_list),
-		cmocka_unit_test(test_real_instance_keeps_etag),
-		cmocka_unit_test(test_real_errors),
-		cmocka_unit_test(test_real_async_and_operation),
-		cmocka_unit_test(test_malformed_envelope),
-		cmocka_unit_test(test_wrong_types),
-		cmocka_unit_test(test_truncated_real_reply),
-		cmocka_unit_test(test_trailing_garbage_and_nul),
-		cmocka_unit_test(test_huge_body_refused),
-		cmocka_unit_test(test_deep_nesting_refused),
-		cmocka_unit_test(test_non_utf8_refused),
-		cmocka_unit_test(test_error_without_text_gets_one),
-		cmocka_unit_test(test_server_wrong_types),
-		cmocka_unit_test(test_server_minimal),
-		cmocka_unit_test(test_instance_list_wrong_types),
-		cmocka_unit_test(test_instance_list_fields),
+		cmocka_unit_test(captured_server_reply_gives_5_0_2_and_its_extensions),
+		cmocka_unit_test(captured_instance_list_gives_each_field),
+		cmocka_unit_test(captured_empty_list_is_no_instances),
+		cmocka_unit_test(captured_instance_keeps_its_quoted_etag),
+		cmocka_unit_test(captured_refusals_map_to_the_error_contract),
+		cmocka_unit_test(captured_async_reply_names_its_operation),
+		cmocka_unit_test(malformed_envelopes_are_eproto_with_a_reason),
+		cmocka_unit_test(wrongly_typed_envelope_fields_are_eproto),
+		cmocka_unit_test(truncated_reply_at_any_cut_is_not_json),
+		cmocka_unit_test(trailing_value_or_nul_is_not_json),
+		cmocka_unit_test(body_over_the_cap_is_refused),
+		cmocka_unit_test(deep_nesting_is_refused),
+		cmocka_unit_test(non_utf8_body_is_refused),
+		cmocka_unit_test(error_without_text_gets_one),
+		cmocka_unit_test(wrongly_typed_server_fields_are_refused),
+		cmocka_unit_test(minimal_server_reply_parses_absent_fields_as_null),
+		cmocka_unit_test(wrongly_typed_instance_fields_are_refused),
+		cmocka_unit_test(instance_list_reads_vm_and_privileged_location_may_be_absent),
 	};
 
 	if (TEST_ORDER(tests) < 0)

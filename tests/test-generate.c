@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "devpass/rules/generate.h"
+#include "devpass/rules/parse.h"
 #include "fixture-structs.h"
 #include "test-util.h"
 
@@ -210,8 +211,18 @@ static void instance_must_be_an_instance_name(void **state)
 	assert_int_equal(generate_rule(d, "", &text), -EINVAL);
 	assert_int_equal(generate_rule(d, "a\nInstance=b", &text), -EINVAL);
 	assert_int_equal(generate_rule(d, "glob*", &text), -EINVAL);
+	/* LXD's instance names are host names: what Instance= refuses,
+	 * generate refuses too, so a generated rule always loads. */
+	assert_int_equal(generate_rule(d, "My_vm.2-b", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "2vm", &text), -EINVAL);
+	assert_int_equal(generate_rule(d, "vm-", &text), -EINVAL);
 	assert_null(text);
-	text = generate(d, "My_vm.2-b");
+	text = generate(d, "My-vm-2b");
+	_cleanup_(rule_freep) struct rule *r = NULL;
+	assert_int_equal(rule_parse("50-x", "50-x.rules", text, strlen(text), &r,
+				    NULL),
+			 0);
+	assert_string_equal(r->instances[0], "My-vm-2b");
 	free(text);
 	device_free(d);
 }

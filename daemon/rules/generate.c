@@ -7,6 +7,7 @@
 #include "devpass/model/device.h"
 #include "devpass/model/node.h"
 #include "devpass/rules/generate.h"
+#include "devpass/rules/rule.h"
 #include "devpass/util/log.h"
 #include "devpass/util/text.h"
 
@@ -154,24 +155,14 @@ static int write_rule(FILE *f, const void *arg)
 	return 0;
 }
 
-/* LXD instance names are host names; '_' and '.' are let through too. */
-static bool instance_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 63 &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789-_.") == n;
-}
-
 int generate_rule(const struct device *d, const char *instance, char **out_text)
 {
 	struct generate_args a = {.d = d, .instance = instance};
 
-	if (instance && !instance_name_valid(instance)) {
+	if (instance && !rule_instance_name_valid(instance)) {
 		_cleanup_(freep) char *shown = text_escape_dup(instance);
-		log_err("\"%s\" is not an instance name (1-63 letters, digits, "
-			"'-', '_' or '.')",
+		log_err("\"%s\" is not an instance name (1-63 letters, digits "
+			"and '-', starting with a letter)",
 			shown ? shown : "?");
 		return -EINVAL;
 	}

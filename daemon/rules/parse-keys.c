@@ -302,14 +302,6 @@ static int parse_subsystem(struct parser *p, const struct key_def *k,
 	return 0;
 }
 
-/* LXD instance names: a hostname label that starts with a letter. */
-static bool instance_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-	return n > 0 && n <= 63 && is_alpha(s[0]) && s[n - 1] != '-' &&
-	       all_chars(s, "-");
-}
-
 static int parse_instance(struct parser *p, const struct key_def *k,
 			  char *value)
 {
@@ -318,7 +310,7 @@ static int parse_instance(struct parser *p, const struct key_def *k,
 	if (r < 0)
 		return r;
 	for (char **s = v; *s; s++)
-		if (!instance_name_valid(*s))
+		if (!rule_instance_name_valid(*s))
 			r = parse_report(
 				p, p->line,
 				"bad instance name \"%s\" for Instance= "

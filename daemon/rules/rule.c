@@ -45,6 +45,17 @@ static int lookup(const char *const *names, size_t n, const char *s)
 	return -EINVAL;
 }
 
+bool rule_instance_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	bool alpha = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z');
+
+	for (const char *c = s; *c; c++)
+		if (!text_is_device_name_char(*c) || strchr("/:_.", *c))
+			return false;
+	return n > 0 && n <= 63 && alpha && s[n - 1] != '-';
+}
+
 const char *rule_key_to_string(enum match_key k)
 {
 	return (unsigned)k < ARRAY_SIZE(key_names) ? key_names[k] : NULL;

@@ -130,6 +130,14 @@ DEFINE_FREEP(struct ruleset, ruleset_free)
  * return the value, or -EINVAL for a name the language does not have.
  */
 const char *rule_key_to_string(enum match_key k);
+
+/**
+ * rule_instance_name_valid() - whether @s can name an LXD instance: a host
+ * name label (LXD's ValidHostname): 1-63 letters, digits and '-', starting
+ * with a letter, not ending with '-'. Instance= and `devpass generate
+ * --instance` both hold names to it.
+ */
+bool rule_instance_name_valid(const char *s);
 const char *rule_subsystem_to_string(enum rule_subsystem s);
 int rule_subsystem_from_string(const char *s);
 const char *rule_iommu_to_string(enum iommu_policy p);

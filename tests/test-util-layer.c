@@ -98,6 +98,22 @@ static void printf_builds_a_new_string_of_any_length(void **state)
 	assert_int_equal(big[4999], 'x');
 }
 
+static void json_add_takes_the_value_and_add_ref_shares_it(void **state)
+{
+	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+	_cleanup_(json_object_putp) json_object *shared =
+		json_object_new_string("v");
+
+	assert_int_equal(json_add(o, "taken", json_object_new_int(1)), 0);
+	assert_int_equal(json_add(o, "null", NULL), 0);
+	assert_int_equal(json_add_ref(o, "shared", shared), 0);
+	assert_string_equal(json_object_to_json_string(o),
+			    "{ \"taken\": 1, \"null\": null, \"shared\": \"v\" }");
+	/* Both hold it: dropping the object leaves ours alive (ASan). */
+	json_object_put(steal_ptr(&o));
+	assert_string_equal(json_object_get_string(shared), "v");
+}
+
 static int parse(const char *text, json_object **out)
 {
 	char why[128];
@@ -140,6 +156,7 @@ int main(void)
 	    cmocka_unit_test(utf8_valid_takes_nul_but_not_a_cut_sequence),
 	    cmocka_unit_test(device_name_chars_are_lxds),
 	    cmocka_unit_test(printf_builds_a_new_string_of_any_length),
+	    cmocka_unit_test(json_add_takes_the_value_and_add_ref_shares_it),
 	    cmocka_unit_test(json_buffer_is_one_whole_strict_value),
 	};
 	if (TEST_ORDER(tests) < 0)

@@ -61,14 +61,6 @@ static int desired_check(struct json_object *desired, const char *prefix)
 	return 0;
 }
 
-static int add_ref(struct json_object *obj, const char *key,
-		   struct json_object *val)
-{
-	return json_object_object_add(obj, key, json_object_get(val)) < 0
-		       ? -ENOMEM
-		       : 0;
-}
-
 /* The prefixed entries that differ from @desired go into @changes;
  * entries to remove are counted, and added as null when @with_nulls. */
 static int devices_diff(const struct sync_ctx *x, struct json_object *current,
@@ -84,7 +76,7 @@ static int devices_diff(const struct sync_ctx *x, struct json_object *current,
 		if (json_object_object_get_ex(current, name, &cur) &&
 		    json_object_equal(cur, entry))
 			continue;
-		if ((r = add_ref(changes, name, entry)) < 0)
+		if ((r = json_add_ref(changes, name, entry)) < 0)
 			return r;
 	}
 	json_object_object_foreach(current, key, val)
@@ -95,7 +87,7 @@ static int devices_diff(const struct sync_ctx *x, struct json_object *current,
 			continue;
 		(*removals)++;
 		if (with_nulls &&
-		    json_object_object_add(changes, key, NULL) < 0)
+		    json_add(changes, key, NULL) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -111,10 +103,10 @@ static int body_patch(struct json_object *inst, struct json_object *changes,
 		json_object_new_object();
 	struct json_object *desc;
 
-	if (!body || add_ref(body, "devices", changes) < 0)
+	if (!body || json_add_ref(body, "devices", changes) < 0)
 		return -ENOMEM;
 	if (json_object_object_get_ex(inst, "description", &desc) &&
-	    add_ref(body, "description", desc) < 0)
+	    json_add_ref(body, "description", desc) < 0)
 		return -ENOMEM;
 	*out = steal_ptr(&body);
 	return 0;
@@ -132,24 +124,21 @@ static int body_put(const struct sync_ctx *x, struct json_object *inst,
 		json_object_new_object();
 	struct json_object *devices = json_object_new_object(), *v;
 
-	if (!body || !devices ||
-	    json_object_object_add(body, "devices", devices) < 0) {
-		json_object_put(devices);
+	if (!body || !devices || json_add(body, "devices", devices) < 0)
 		return -ENOMEM;
-	}
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
 		if (json_object_object_get_ex(inst, keep[i], &v) &&
-		    add_ref(body, keep[i], v) < 0)
+		    json_add_ref(body, keep[i], v) < 0)
 			return -ENOMEM;
 	json_object_object_foreach(current, key, val)
 	{
 		if (!has_prefix(key, x->prefix) &&
-		    add_ref(devices, key, val) < 0)
+		    json_add_ref(devices, key, val) < 0)
 			return -ENOMEM;
 	}
 	json_object_object_foreach(x->desired, name, entry)
 	{
-		if (add_ref(devices, name, entry) < 0)
+		if (json_add_ref(devices, name, entry) < 0)
 			return -ENOMEM;
 	}
 	*out = steal_ptr(&body);

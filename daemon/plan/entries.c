@@ -8,6 +8,7 @@
 
 #include "devpass/plan/entries.h"
 #include "devpass/util/text.h"
+#include "devpass/util/json.h"
 
 #define FNV1A_OFFSET 2166136261u
 #define FNV1A_PRIME  16777619u
@@ -65,11 +66,7 @@ static int add_string(struct json_object *o, const char *key, const char *v)
 {
 	struct json_object *s = json_object_new_string(v);
 
-	if (!s || json_object_object_add(o, key, s) < 0) {
-		json_object_put(s);
-		return -ENOMEM;
-	}
-	return 0;
+	return s ? json_add(o, key, s) : -ENOMEM;
 }
 
 static int add_number(struct json_object *o, const char *key, int64_t v)
@@ -86,17 +83,6 @@ static int add_hex4(struct json_object *o, const char *key, unsigned v)
 
 	snprintf(buf, sizeof(buf), "%04x", v & 0xffff);
 	return add_string(o, key, buf);
-}
-
-/* Adds @entry under @name to @map; the map owns it afterwards. */
-static int map_add(struct json_object *map, const char *name,
-		   struct json_object *entry)
-{
-	if (json_object_object_add(map, name, entry) < 0) {
-		json_object_put(entry);
-		return -ENOMEM;
-	}
-	return 0;
 }
 
 /* A new entry {"type": @type}. Return: 0 or -ENOMEM. */
@@ -204,7 +190,7 @@ static int node_entry(const struct rule *r, const struct device *d,
 				      json_object_object_get(other, "source")),
 			      n->devnode, d->id, name);
 	ret = unix_char_entry(r, n, &e);
-	return ret < 0 ? ret : map_add(map, name, steal_ptr(&e));
+	return ret < 0 ? ret : json_add(map, name, steal_ptr(&e));
 }
 
 /* Says which selected nodes lie outside /dev; refuses when no node is left. */
@@ -274,7 +260,7 @@ static int usb_vm_entry(const struct rule *r, const struct device *d,
 	    (ret = add_string(e, "serial", d->serial)) < 0)
 		return ret;
 	entry_name(r->name, d->id, NULL, name);
-	return map_add(map, name, steal_ptr(&e));
+	return json_add(map, name, steal_ptr(&e));
 }
 
 static int pci_entry(const struct rule *r, const struct device *d,
@@ -301,7 +287,7 @@ static int pci_entry(const struct rule *r, const struct device *d,
 	if (ret < 0)
 		return ret;
 	entry_name(r->name, d->id, NULL, name);
-	return map_add(map, name, steal_ptr(&e));
+	return json_add(map, name, steal_ptr(&e));
 }
 
 int entries_build(const struct rule *r, const struct device *d,

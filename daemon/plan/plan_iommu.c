@@ -161,11 +161,8 @@ static int take_member(struct plan *p, struct placement *pl,
 		return -EINVAL;
 	json_object_object_foreach(map, name, value)
 	{
-		json_object *v = json_object_get(value);
-		if (json_object_object_add(pl->entries, name, v) < 0) {
-			json_object_put(v);
+		if (json_add_ref(pl->entries, name, value) < 0)
 			return -ENOMEM;
-		}
 	}
 	struct placement *pm = placement_of(p, m);
 	return pm && pm != pl ? cover(pm, pl) : 0;

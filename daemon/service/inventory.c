@@ -4,6 +4,7 @@
 #include "devpass/plan/entries.h"
 #include "devpass/service/inventory.h"
 #include "devpass/util/log.h"
+#include "devpass/util/json.h"
 
 int inventory_projects(const struct ruleset *rs, const struct ledger *l,
 		       char ***out)
@@ -33,11 +34,8 @@ static json_object *own_entries(json_object *devices)
 	{
 		if (!entry_is_ours(name))
 			continue;
-		json_object *v = json_object_get(value);
-		if (json_object_object_add(own, name, v) < 0) {
-			json_object_put(v);
+		if (json_add_ref(own, name, value) < 0)
 			return NULL;
-		}
 	}
 	return steal_ptr(&own);
 }

@@ -12,6 +12,20 @@ json_object *json_string_or_null(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
+int json_add(json_object *o, const char *key, json_object *v)
+{
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int json_add_ref(json_object *o, const char *key, json_object *v)
+{
+	return json_add(o, key, json_object_get(v));
+}
+
 json_object *json_from_strv(char *const *v)
 {
 	json_object *a = json_object_new_array();

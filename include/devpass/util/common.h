@@ -20,7 +20,9 @@
  * failed and why (which device, rule, instance, file or request). Callers
  * that forward it do not log it again; a caller logs only what it adds
  * (what it gave up on because of it). Out of memory is logged where the
- * allocation failed.
+ * allocation failed, except in pure code (the planner, the LXD reply
+ * parsers), which returns -ENOMEM unlogged to the first caller that can
+ * say what it was doing.
  *
  * A module that produces reasons for a person (the planner's "waiting:
  * c1 is not running") returns them as data and logs nothing; the service

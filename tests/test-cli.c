@@ -230,17 +230,28 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+static void rules_dir_remove(void *data)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (const char *)data);
+	if (system(cmd) != 0)
+		fprintf(stderr, "test-cli: cannot remove %s\n", (char *)data);
+}
+
+/* A rules directory of each test's own, removed even if the test dies. */
 static int rules_setup(void **state)
 {
 	snprintf(rules_dir, sizeof(rules_dir), "/tmp/devpass-cli-XXXXXX");
-	return mkdtemp(rules_dir) ? 0 : -1;
+	if (!mkdtemp(rules_dir))
+		return -1;
+	return at_exit_or_kill(rules_dir_remove, rules_dir);
 }
 
 static int rules_teardown(void **state)
 {
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rules_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	at_exit_or_kill_cancel(rules_dir_remove, rules_dir);
+	rules_dir_remove(rules_dir);
+	return 0;
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, rules_setup, rules_teardown)

@@ -424,7 +424,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag,
 static const char *testbed_sys(void)
 {
 	if (!fuzz.tb) {
-		fuzz.tb = umockdev_testbed_new();
+		fuzz.tb = testbed_new(); /* removed at exit, even when killed */
 		fuzz.sys = umockdev_testbed_get_sys_dir(fuzz.tb);
 		fuzz.udev = udev_new();
 		if (!fuzz.udev || monitor_new(fuzz.udev, &fuzz.monitor) < 0)

@@ -48,7 +48,7 @@ int cli_load_rules(const struct cli_options *o, bool quiet,
 		return r; /* logged by ruleset_load() */
 	/* The problems of the rule files are data: shown here, once. */
 	if (!quiet)
-		STRV_FOREACH (e, (*out)->errors)
+		STRV_FOREACH(e, (*out)->errors)
 			fprintf(stderr, "%s\n", *e);
 	return 0;
 }

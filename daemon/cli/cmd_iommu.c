@@ -151,7 +151,7 @@ static void print_group(const struct iommu_group *g,
 	printf("IOMMU group %d: %s\n", g->number, v ? v : "?");
 	for (char **a = g->addresses; *a; a++)
 		print_member(*a, device_find(l, *a), !a[1] && !bridges);
-	STRV_FOREACH (b, bridges) {
+	STRV_FOREACH(b, bridges) {
 		_cleanup_(freep) char *acs = acs_text(*b);
 		printf("  %s ACS of upstream bridge %s: %s\n",
 		       b[1] ? "├─" : "└─", *b, acs ? acs : "?");
@@ -161,7 +161,7 @@ static void print_group(const struct iommu_group *g,
 static json_object *acs_json(char **bridges)
 {
 	json_object *arr = json_object_new_array();
-	STRV_FOREACH (b, bridges) {
+	STRV_FOREACH(b, bridges) {
 		_cleanup_(freep) char *acs = acs_text(*b);
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "bridge", json_object_new_string(*b));
@@ -210,7 +210,8 @@ static void print_json(const struct iommu_list *groups,
 			       json_object_new_boolean(groups != NULL));
 	json_object_object_add(
 		root, "advice",
-		json_string_or_null(groups ? NULL : host_guard_no_iommu_advice));
+		json_string_or_null(groups ? NULL
+					   : host_guard_no_iommu_advice));
 	json_object_object_add(root, "groups", arr);
 	for (size_t i = 0; groups && i < groups->n_groups; i++)
 		json_object_array_add(arr, group_json(&groups->groups[i], l));

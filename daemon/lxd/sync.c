@@ -32,8 +32,7 @@ static int entry_check(const char *name, struct json_object *entry)
 	if (!json_object_is_type(entry, json_type_object))
 		return log_err_errno(-EINVAL,
 				     "device entry %s is not an object", name);
-	json_object_object_foreach(entry, key, val)
-	{
+	json_object_object_foreach(entry, key, val) {
 		if (!json_object_is_type(val, json_type_string))
 			return log_err_errno(-EINVAL,
 					     "device entry %s: option %s is "
@@ -47,8 +46,7 @@ static int desired_check(struct json_object *desired, const char *prefix)
 {
 	if (!prefix[0] || !json_object_is_type(desired, json_type_object))
 		return log_err_errno(-EINVAL, "bad device sync request");
-	json_object_object_foreach(desired, name, entry)
-	{
+	json_object_object_foreach(desired, name, entry) {
 		if (!has_prefix(name, prefix))
 			return log_err_errno(-EINVAL,
 					     "device entry %s lacks the %s "
@@ -71,23 +69,20 @@ static int devices_diff(const struct sync_ctx *x, struct json_object *current,
 	int r;
 
 	*removals = 0;
-	json_object_object_foreach(x->desired, name, entry)
-	{
+	json_object_object_foreach(x->desired, name, entry) {
 		if (json_object_object_get_ex(current, name, &cur) &&
 		    json_object_equal(cur, entry))
 			continue;
 		if ((r = json_add_ref(changes, name, entry)) < 0)
 			return r;
 	}
-	json_object_object_foreach(current, key, val)
-	{
+	json_object_object_foreach(current, key, val) {
 		(void)val;
 		if (!has_prefix(key, x->prefix) ||
 		    json_object_object_get_ex(x->desired, key, NULL))
 			continue;
 		(*removals)++;
-		if (with_nulls &&
-		    json_add(changes, key, NULL) < 0)
+		if (with_nulls && json_add(changes, key, NULL) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -130,14 +125,12 @@ static int body_put(const struct sync_ctx *x, struct json_object *inst,
 		if (json_object_object_get_ex(inst, keep[i], &v) &&
 		    json_add_ref(body, keep[i], v) < 0)
 			return -ENOMEM;
-	json_object_object_foreach(current, key, val)
-	{
+	json_object_object_foreach(current, key, val) {
 		if (!has_prefix(key, x->prefix) &&
 		    json_add_ref(devices, key, val) < 0)
 			return -ENOMEM;
 	}
-	json_object_object_foreach(x->desired, name, entry)
-	{
+	json_object_object_foreach(x->desired, name, entry) {
 		if (json_add_ref(devices, name, entry) < 0)
 			return -ENOMEM;
 	}

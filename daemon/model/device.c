@@ -90,8 +90,7 @@ static int device_enumerate_into(struct device_list *l, struct udev *udev)
 	int r = udev_enumerate_scan_devices(e);
 	if (r < 0)
 		return log_err_errno(r, "udev enumerate: %s", strerror(-r));
-	udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(e))
-	{
+	udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(e)) {
 		r = device_list_add_syspath(l, udev,
 					    udev_list_entry_get_name(entry));
 		if (r < 0)

@@ -65,11 +65,11 @@ int udev_read_props(struct udev_device *ud, struct device_prop **props,
 	_cleanup_(prop_array_clear) struct prop_array a = {0};
 	size_t n = 0;
 
-	udev_list_entry_foreach(e, first) n++;
+	udev_list_entry_foreach(e, first)
+		n++;
 	if (!(a.v = calloc(n ? n : 1, sizeof(*a.v))))
 		return -ENOMEM;
-	udev_list_entry_foreach(e, first)
-	{
+	udev_list_entry_foreach(e, first) {
 		const char *value = udev_list_entry_get_value(e);
 		struct device_prop *p = &a.v[a.n++];
 		p->key = strdup(udev_list_entry_get_name(e));

@@ -114,8 +114,7 @@ static int usb_read_children(struct device *d, struct udev_device *ud)
 	int r = udev_enumerate_scan_devices(e);
 	if (r < 0)
 		return r;
-	udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(e))
-	{
+	udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(e)) {
 		const char *syspath = udev_list_entry_get_name(entry);
 		if (!streq_ptr(syspath, d->syspath) &&
 		    (r = usb_add_child(d, udev, syspath)) < 0)

@@ -29,7 +29,8 @@ static void name_put(struct name_writer *w, const char *s)
 	for (; *s; s++) {
 		w->hash = (w->hash ^ (uint8_t)*s) * FNV1A_PRIME;
 		if (w->len < ENTRY_NAME_MAX)
-			w->out[w->len++] = text_is_device_name_char(*s) ? *s : '_';
+			w->out[w->len++] =
+				text_is_device_name_char(*s) ? *s : '_';
 		w->total++;
 	}
 }

@@ -23,7 +23,6 @@ const char host_guard_no_iommu_advice[] =
 	"firmware and boot with intel_iommu=on (Intel; AMD enables it by "
 	"default) and iommu=pt";
 
-
 bool host_guard_is_bridge(const struct device *d)
 {
 	unsigned cls = d->pci_class >> 8;
@@ -111,7 +110,8 @@ static int mark_sysdir(const struct device_list *l, const char *sysdir,
 	return mark_slaves(l, real, h, depth);
 }
 
-static int mark_dev(const struct device_list *l, dev_t dev, struct host_guard *h)
+static int mark_dev(const struct device_list *l, dev_t dev,
+		    struct host_guard *h)
 {
 	char sysdir[64];
 	if (major(dev) == 0) /* tmpfs, overlay, proc...: no block device */
@@ -160,7 +160,7 @@ static int read_busy_storage(const struct device_list *l, const char *mountinfo,
 }
 
 int host_guard_read(const struct device_list *l, const char *groups_dir,
-		  const char *mountinfo, struct host_guard *h)
+		    const char *mountinfo, struct host_guard *h)
 {
 	_cleanup_(iommu_list_freep) struct iommu_list *groups = NULL;
 	*h = (struct host_guard){0};

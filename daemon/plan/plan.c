@@ -24,8 +24,7 @@ void plan_free(struct plan *p)
 /* Does @inst already hold any entry of @entries? */
 static bool holds_any(const struct instance *inst, json_object *entries)
 {
-	json_object_object_foreach(entries, name, value)
-	{
+	json_object_object_foreach(entries, name, value) {
 		(void)value;
 		if (inst->entries &&
 		    json_object_object_get_ex(inst->entries, name, NULL))
@@ -45,14 +44,15 @@ static int entries_for(const struct placement *p, const struct instance *inst,
 {
 	if (inst->type == INSTANCE_CONTAINER && inst->privileged &&
 	    !p->rule->allow_privileged) {
-		*why = text_printf("%s is a privileged container "
-			    "(security.privileged=true) and rule %s does not "
-			    "say AllowPrivileged=yes",
-			    inst->name, p->rule->name);
+		*why = text_printf(
+			"%s is a privileged container "
+			"(security.privileged=true) and rule %s does not "
+			"say AllowPrivileged=yes",
+			inst->name, p->rule->name);
 		return *why ? ENTRIES_E_REFUSED : -ENOMEM;
 	}
-	return entries_build(p->rule, p->device, inst->type, f->usb_serial,
-			     out, why);
+	return entries_build(p->rule, p->device, inst->type, f->usb_serial, out,
+			     why);
 }
 
 /* Sets @p's state and its reason (owned; NULL is -ENOMEM). */
@@ -81,12 +81,12 @@ static char *waiting_reason(const struct rule *r,
 			    const struct instance_set *set)
 {
 	_cleanup_(strv_freep) char **parts = NULL;
-	STRV_FOREACH (n, r->instances) {
+	STRV_FOREACH(n, r->instances) {
 		_cleanup_(freep) char *part =
 			text_printf("%s %s", *n,
-			     instance_set_find(set, r->project, *n)
-				     ? "is not running"
-				     : "does not exist");
+				    instance_set_find(set, r->project, *n)
+					    ? "is not running"
+					    : "does not exist");
 		if (!part || strv_push(&parts, part) < 0)
 			return NULL;
 	}
@@ -160,7 +160,7 @@ static int place_running(struct placement *p, const struct instance_set *set,
 			 const struct plan_features *f, char **refusal)
 {
 	_cleanup_(candidate_clear) struct candidate first = {0};
-	STRV_FOREACH (n, p->rule->instances) {
+	STRV_FOREACH(n, p->rule->instances) {
 		_cleanup_(candidate_clear) struct candidate c = {0};
 		const struct instance *inst =
 			instance_set_find(set, p->rule->project, *n);
@@ -194,7 +194,7 @@ static int place_at_rest(struct placement *p, const struct instance_set *set,
 			 const struct plan_features *f, char **refusal,
 			 bool *placed)
 {
-	STRV_FOREACH (n, p->rule->instances) {
+	STRV_FOREACH(n, p->rule->instances) {
 		_cleanup_(candidate_clear) struct candidate c = {0};
 		const struct instance *inst =
 			instance_set_find(set, p->rule->project, *n);
@@ -205,15 +205,17 @@ static int place_at_rest(struct placement *p, const struct instance_set *set,
 			continue;
 		*placed = true;
 		if (inst->running)
-			return set_reason(p, PLACEMENT_WAITING,
-					  text_printf("waits for %s's next start: LXD "
-					       "lacks pci_hotplug",
-					       inst->name));
+			return set_reason(
+				p, PLACEMENT_WAITING,
+				text_printf("waits for %s's next start: LXD "
+					    "lacks pci_hotplug",
+					    inst->name));
 		take_candidate(p, &c);
-		return set_reason(p, PLACEMENT_ATTACH,
-				  text_printf("in %s's config: %s is stopped and "
-				       "takes it when it starts",
-				       inst->name, inst->name));
+		return set_reason(
+			p, PLACEMENT_ATTACH,
+			text_printf("in %s's config: %s is stopped and "
+				    "takes it when it starts",
+				    inst->name, inst->name));
 	}
 	return 0;
 }
@@ -259,11 +261,11 @@ static int note_usb_twin(struct placement *p, const struct device_list *l,
 	const struct device *twin = usb_twin(p, l, f);
 	if (!twin)
 		return 0;
-	return set_reason(p, PLACEMENT_ATTACH,
-			  text_printf("LXD lacks device_usb_serial: the entry takes "
-			       "any %04x:%04x device, and %s is one too",
-			       p->device->vendor, p->device->product,
-			       twin->id));
+	return set_reason(
+		p, PLACEMENT_ATTACH,
+		text_printf("LXD lacks device_usb_serial: the entry takes "
+			    "any %04x:%04x device, and %s is one too",
+			    p->device->vendor, p->device->product, twin->id));
 }
 
 int plan_build(const struct ruleset *rs, const struct device_list *devices,

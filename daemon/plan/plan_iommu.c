@@ -159,8 +159,7 @@ static int take_member(struct plan *p, struct placement *pl,
 		return r;
 	if (r == ENTRIES_E_REFUSED) /* never: a VM takes any PCI function */
 		return -EINVAL;
-	json_object_object_foreach(map, name, value)
-	{
+	json_object_object_foreach(map, name, value) {
 		if (json_add_ref(pl->entries, name, value) < 0)
 			return -ENOMEM;
 	}
@@ -170,7 +169,8 @@ static int take_member(struct plan *p, struct placement *pl,
 
 /* IommuGroup=whole: every endpoint of the group to @pl's VM, or none. */
 static int take_group(struct plan *p, struct placement *pl,
-		      const struct device_list *devs, const struct host_guard *h)
+		      const struct device_list *devs,
+		      const struct host_guard *h)
 {
 	for (size_t i = 0; i < devs->n_devices; i++) {
 		const struct device *m = devs->devices[i];
@@ -214,17 +214,20 @@ static int check_strict(struct plan *p, struct placement *pl,
 }
 
 typedef int check_fn(struct plan *p, struct placement *pl,
-		     const struct device_list *devs, const struct host_guard *h);
+		     const struct device_list *devs,
+		     const struct host_guard *h);
 
 static int host_check(struct plan *p, struct placement *pl,
-		      const struct device_list *devs, const struct host_guard *h)
+		      const struct device_list *devs,
+		      const struct host_guard *h)
 {
 	(void)p, (void)devs;
 	return check_host(pl, h);
 }
 
 static int whole_check(struct plan *p, struct placement *pl,
-		       const struct device_list *devs, const struct host_guard *h)
+		       const struct device_list *devs,
+		       const struct host_guard *h)
 {
 	if (pl->rule->iommu != IOMMU_POLICY_WHOLE)
 		return 0;
@@ -244,7 +247,8 @@ static int strict_check(struct plan *p, struct placement *pl,
 /* Runs @check on every placement of a PCI device to a VM; *@changed when
  * one was refused. */
 static int each_to_vm(struct plan *p, const struct device_list *devs,
-		      const struct host_guard *h, check_fn *check, bool *changed)
+		      const struct host_guard *h, check_fn *check,
+		      bool *changed)
 {
 	for (size_t i = 0; i < p->n_placements; i++) {
 		struct placement *pl = &p->placements[i];

@@ -48,7 +48,8 @@ static int lookup(const char *const *names, size_t n, const char *s)
 bool rule_instance_name_valid(const char *s)
 {
 	size_t n = strlen(s);
-	bool alpha = (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z');
+	bool alpha =
+		(s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z');
 
 	for (const char *c = s; *c; c++)
 		if (!text_is_device_name_char(*c) || strchr("/:_.", *c))

@@ -8,8 +8,7 @@
 static int names_not_in(json_object *a, json_object *b, bool or_differs,
 			char ***out)
 {
-	json_object_object_foreach(a, name, value)
-	{
+	json_object_object_foreach(a, name, value) {
 		json_object *other = NULL;
 		bool there = json_object_object_get_ex(b, name, &other);
 		if (there && (!or_differs || json_object_equal(value, other)))
@@ -35,8 +34,7 @@ int changes_diff(json_object *want, json_object *have, char ***added,
 static char *names_in(json_object *entries, char **names)
 {
 	_cleanup_(strv_freep) char **v = NULL;
-	json_object_object_foreach(entries, name, value)
-	{
+	json_object_object_foreach(entries, name, value) {
 		(void)value;
 		if (strv_contains(names, name) && strv_push(&v, name) < 0)
 			return NULL;

@@ -30,8 +30,7 @@ static json_object *own_entries(json_object *devices)
 	_cleanup_(json_object_putp) json_object *own = json_object_new_object();
 	if (!own || !json_object_is_type(devices, json_type_object))
 		return steal_ptr(&own);
-	json_object_object_foreach(devices, name, value)
-	{
+	json_object_object_foreach(devices, name, value) {
 		if (!entry_is_ours(name))
 			continue;
 		if (json_add_ref(own, name, value) < 0)
@@ -81,7 +80,7 @@ int inventory_read(struct lxd_client *lxd, const char *member,
 	if (instance_set_new(&set) < 0)
 		return log_err_errno(-ENOMEM,
 				     "out of memory reading the instances");
-	STRV_FOREACH (p, projects) {
+	STRV_FOREACH(p, projects) {
 		int r = add_project(lxd, member, *p, set);
 		if (r == -ENXIO && strv_push(&lacks, *p) < 0)
 			r = log_err_errno(-ENOMEM, "out of memory reading "

@@ -125,8 +125,7 @@ void outcomes_log_changes(const struct outcomes *before,
 static json_object *entry_names(json_object *entries)
 {
 	json_object *a = json_object_new_array();
-	json_object_object_foreach(entries, name, value)
-	{
+	json_object_object_foreach(entries, name, value) {
 		(void)value;
 		json_object_array_add(a, json_object_new_string(name));
 	}

@@ -131,7 +131,7 @@ static int read_instances(struct reconciler *rc, const struct ruleset *rs,
 		set_lxd_error(rc, "cannot list LXD instances", r);
 	if (r < 0)
 		return r;
-	STRV_FOREACH (m, missing)
+	STRV_FOREACH(m, missing)
 		if (!strv_contains(rc->missing_projects, *m))
 			log_warning("LXD has no project \"%s\" (named by a "
 				    "rule)",
@@ -157,8 +157,7 @@ static int ledger_record(struct reconciler *rc, const struct plan *p,
 		const struct placement *pl = &p->placements[i];
 		if (pl->target != inst)
 			continue;
-		json_object_object_foreach(pl->entries, name, value)
-		{
+		json_object_object_foreach(pl->entries, name, value) {
 			(void)value;
 			if (ledger_add(&rc->ledger, inst->project, inst->name,
 				       name, pl->rule->name,
@@ -350,9 +349,9 @@ json_object *reconciler_status(const struct reconciler *rc,
 			       json_object_new_boolean(rc && rc->dry_run));
 	for (size_t i = 0; devices && i < devices->n_devices; i++)
 		json_object_array_add(
-			devs, outcome_device_json(
-				      o, devices->devices[i],
-				      match_ruleset(rs, devices->devices[i]),
-				      error));
+			devs,
+			outcome_device_json(
+				o, devices->devices[i],
+				match_ruleset(rs, devices->devices[i]), error));
 	return root;
 }

@@ -50,8 +50,7 @@ owner_of(const struct plan *p, const struct instance *inst, const char *entry)
 
 static void drop_entries(json_object *want, const struct placement *pl)
 {
-	json_object_object_foreach(pl->entries, name, value)
-	{
+	json_object_object_foreach(pl->entries, name, value) {
 		(void)value;
 		json_object_object_del(want, name);
 	}

@@ -210,7 +210,8 @@ static int connect_events(struct service *s)
 
 static void drop_events(struct service *s)
 {
-	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, lxd_events_get_fd(s->events), NULL);
+	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, lxd_events_get_fd(s->events),
+		  NULL);
 	lxd_events_free(steal_ptr(&s->events));
 }
 

@@ -72,16 +72,15 @@ static int parse_value(const char *buf, size_t len, json_object **out,
 		return 0;
 	}
 	snprintf(why, why_size, "%s at byte %zu",
-		 jerr == json_tokener_continue ? "truncated"
-		 : jerr == json_tokener_success
-			 ? "trailing data"
-			 : json_tokener_error_desc(jerr),
+		 jerr == json_tokener_continue	? "truncated"
+		 : jerr == json_tokener_success ? "trailing data"
+						: json_tokener_error_desc(jerr),
 		 end);
 	return -EBADMSG;
 }
 
-int json_parse_buffer(const char *buf, size_t len, json_object **out,
-		      char *why, size_t why_size)
+int json_parse_buffer(const char *buf, size_t len, json_object **out, char *why,
+		      size_t why_size)
 {
 	if (len == 0 || len > INT_MAX) {
 		snprintf(why, why_size, len ? "too large" : "empty");

@@ -37,5 +37,5 @@ json_object *json_from_strv(char *const *v);
  * Return: 0 with *@out set (json_object_put() it), -EBADMSG, -ENOMEM
  * (logged).
  */
-int json_parse_buffer(const char *buf, size_t len, json_object **out,
-		      char *why, size_t why_size);
+int json_parse_buffer(const char *buf, size_t len, json_object **out, char *why,
+		      size_t why_size);

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Nothing this run writes may be group-writable: devpass refuses such rules.
 umask 022
 
-PACKAGES=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3
+PACKAGES=(meson ninja-build pkg-config gcc clang clang-format libclang-rt-14-dev python3
 	libudev-dev libpci-dev libcurl4-openssl-dev
 	libjson-c-dev libcmocka-dev libumockdev-dev umockdev
 	lxd lxd-client busybox-static pciutils usbutils)

@@ -155,6 +155,19 @@ struct match_term *fx_term(struct rule *r, enum match_key key,
 }
 
 
+struct instance fx_instance(const char *name, bool running,
+			    enum instance_type type)
+{
+	struct instance i = {.project = xstrdup("default"),
+			     .name = xstrdup(name),
+			     .type = type,
+			     .running = running,
+			     .entries = json_object_new_object()};
+	if (!i.entries)
+		abort();
+	return i;
+}
+
 struct ruleset *fx_ruleset(struct rule **rules, size_t n)
 {
 	struct ruleset *rs = xzalloc(sizeof(*rs));

@@ -10,6 +10,7 @@
  */
 
 #include "devpass/model/device.h"
+#include "devpass/plan/instance.h"
 #include "devpass/rules/rule.h"
 
 struct device *fx_usb(const char *port, uint16_t vendor, uint16_t product);
@@ -31,6 +32,11 @@ struct rule *fx_rule(const char *name, enum rule_subsystem s);
  */
 struct match_term *fx_term(struct rule *r, enum match_key key,
 			   const char *property, const char *values);
+
+/* An instance of project "default" with no entries; free its project,
+ * name and entries (or let instance_set_free() do it). */
+struct instance fx_instance(const char *name, bool running,
+			    enum instance_type type);
 
 /* A ruleset of @n rules taking ownership of them; ruleset_free() frees. */
 struct ruleset *fx_ruleset(struct rule **rules, size_t n);

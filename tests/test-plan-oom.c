@@ -79,12 +79,7 @@ struct world {
 static void add_instance(struct world *w, const char *name, bool running,
 			 enum instance_type type)
 {
-	struct instance *i = &w->insts[w->set.n_instances++];
-	*i = (struct instance){.project = strdup("default"),
-			       .name = strdup(name),
-			       .type = type,
-			       .running = running,
-			       .entries = json_object_new_object()};
+	w->insts[w->set.n_instances++] = fx_instance(name, running, type);
 	w->set.instances = w->insts;
 }
 

@@ -4,7 +4,7 @@
 /*
  * Hand-built struct device / struct rule for unit tests, so they need
  * neither udev nor the rule parser. Everything is heap-allocated the way
- * device.c and rules.c do, so device_free(), rule_free() and
+ * the model and the rule parser do, so device_free(), rule_free() and
  * ruleset_free() free what these build. Allocation
  * failure aborts the test.
  */

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/**
+ * DOC: the instances as devpassd knows them between full reads
+ *
+ * What the planner needs of each instance (struct instance) is kept here,
+ * so that a plug costs requests for the instances it writes to, never a
+ * list of every instance on the host or in the cluster. It changes on:
+ *
+ * - a full read of a project (instance_cache_fill_begin() +
+ *   instance_cache_put()): at start, when the event stream (re)connects,
+ *   and on doubt (instance_cache_invalidate());
+ * - LXD's lifecycle events (instance_cache_event()): started and
+ *   restarted set it running, stopped and shutdown set it stopped,
+ *   deleted drops it, renamed renames it; created, updated and every
+ *   other instance event (paused, resumed, restored...) mark it stale:
+ *   it is read again by name before the next plan;
+ * - devpassd's own writes (instance_cache_write_begin() / _end()): the
+ *   entries written are the entries it has, and the instance-updated
+ *   event each accepted write causes is taken for it (not marked stale).
+ *
+ * Each instance carries a generation that changes whenever LXD tells of a
+ * change devpassd did not make; the memory of LXD's refusals
+ * (refusal.h) holds while it stays the same.
+ *
+ * Pure: no I/O, no logging; -ENOMEM is returned unlogged.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "devpass/lxd/events.h"
+#include "devpass/plan/instance.h"
+
+/**
+ * struct cached_instance - one instance.
+ * @inst: its state; @inst.entries owned (never changed in place: a new
+ *        state replaces the object, so a snapshot may keep references).
+ * @known: @inst was read from LXD; false while only its name is known
+ *         (an instance-created event, a name to look up): not planned.
+ * @stale: to be read again by name before the next plan.
+ * @gen: changes with every change LXD told of that devpassd did not make.
+ * @own_writes: devpassd's writes whose instance-updated event is due.
+ */
+struct cached_instance {
+	struct instance inst;
+	bool known;
+	bool stale;
+	unsigned gen;
+	unsigned own_writes;
+};
+
+/**
+ * struct instance_cache - the instances of the projects read in full.
+ * @v, @n: the instances, in no particular order.
+ * @projects: the projects read in full since the last doubt.
+ * @clock: the last generation given out.
+ */
+struct instance_cache {
+	struct cached_instance *v;
+	size_t n;
+	char **projects;
+	unsigned clock;
+};
+
+/* Frees what @c holds (not @c itself) and empties it. */
+void instance_cache_clear(struct instance_cache *c);
+
+/**
+ * instance_cache_invalidate() - doubt: forget everything, so that every
+ * project is read in full again.
+ */
+void instance_cache_invalidate(struct instance_cache *c);
+
+/* Whether @project was read in full since the last doubt. */
+bool instance_cache_has_project(const struct instance_cache *c,
+				const char *project);
+
+/**
+ * instance_cache_fill_begin() - a full read of @project starts: its
+ * instances are forgotten and it counts as read; instance_cache_put()
+ * then adds what the read found.
+ * Return: 0 or -ENOMEM.
+ */
+int instance_cache_fill_begin(struct instance_cache *c, const char *project);
+
+/**
+ * instance_cache_put() - @inst as LXD has it now (known, not stale). Its
+ * generation changes if it was not known or its type, running, privileged
+ * or entries differ. @inst's project and name are copied; its entries (a
+ * reference) are taken over whatever the outcome.
+ * Return: 0 or -ENOMEM.
+ */
+int instance_cache_put(struct instance_cache *c, const struct instance *inst);
+
+/* Forgets @project/@name (deleted, moved to another member, not found). */
+void instance_cache_drop(struct instance_cache *c, const char *project,
+			 const char *name);
+
+/**
+ * instance_cache_mark_stale() - read @project/@name again before the next
+ * plan; an instance not cached is added by name only (known false).
+ * Return: 0 or -ENOMEM.
+ */
+int instance_cache_mark_stale(struct instance_cache *c, const char *project,
+			      const char *name);
+
+/**
+ * enum instance_cache_outcome - what instance_cache_event() found besides
+ * an event it took (0).
+ * @INSTANCE_CACHE_E_UNTRACKED: the event's project is not read in full,
+ *     or the instance is on another cluster member: nothing to keep.
+ * @INSTANCE_CACHE_E_DOUBT: the event cannot be applied (a rename without
+ *     the old name): the cache was invalidated.
+ */
+enum instance_cache_outcome {
+	INSTANCE_CACHE_E_UNTRACKED = 1,
+	INSTANCE_CACHE_E_DOUBT,
+};
+
+/**
+ * instance_cache_event() - apply one lifecycle event (see the DOC).
+ * @member: this cluster member, or NULL when not clustered; an event whose
+ *          location is another member touches only an instance cached.
+ * Return: 0, an enum instance_cache_outcome, or -ENOMEM.
+ */
+int instance_cache_event(struct instance_cache *c, const struct lxd_event *ev,
+			 const char *member);
+
+/* A write to @project/@name is about to go out. */
+void instance_cache_write_begin(struct instance_cache *c, const char *project,
+				const char *name);
+
+/**
+ * instance_cache_write_end() - the write of instance_cache_write_begin()
+ * ended: with @entries (borrowed) the entries the instance now has (LXD
+ * accepted it), or NULL when nothing was written (refused, failed): the
+ * instance is marked stale if the outcome is unsure (@unsure).
+ * Return: 0 or -ENOMEM.
+ */
+int instance_cache_write_end(struct instance_cache *c, const char *project,
+			     const char *name, json_object *entries,
+			     bool unsure);
+
+/* The instance @project/@name, or NULL. */
+struct cached_instance *instance_cache_find(const struct instance_cache *c,
+					    const char *project,
+					    const char *name);
+
+/* The generation of @project/@name, 0 if it is not known. */
+unsigned instance_cache_gen(const struct instance_cache *c, const char *project,
+			    const char *name);
+
+/**
+ * instance_cache_snapshot() - the known instances of @projects as a new
+ * set for the planner (names copied, entries referenced), which later
+ * changes to the cache leave alone.
+ * Return: 0 or -ENOMEM.
+ */
+int instance_cache_snapshot(const struct instance_cache *c,
+			    char *const *projects, struct instance_set **out);

@@ -166,8 +166,7 @@ static void own_write_takes_its_update_event(void **state)
 	unsigned gen = get(c, "c1")->gen;
 	json_object *e = one_entry("devpass-cam");
 	instance_cache_write_begin(c, "default", "c1");
-	assert_int_equal(instance_cache_write_end(c, "default", "c1", e, false),
-			 0);
+	instance_cache_write_end(c, "default", "c1", INSTANCE_WRITE_ACCEPTED, e);
 	assert_true(json_object_equal(get(c, "c1")->inst.entries, e));
 	json_object_put(e);
 	/* the event of our write: nothing to read again */
@@ -183,19 +182,44 @@ static void refused_write_expects_no_event(void **state)
 {
 	struct instance_cache *c = *state;
 	instance_cache_write_begin(c, "default", "c1");
-	assert_int_equal(
-		instance_cache_write_end(c, "default", "c1", NULL, false), 0);
+	instance_cache_write_end(c, "default", "c1", INSTANCE_WRITE_NONE, NULL);
 	assert_false(get(c, "c1")->stale);
 	assert_int_equal(apply(c, "instance-updated.json", NULL), 0);
 	assert_true(get(c, "c1")->stale);
+}
+
+/* An event that comes before the write's answer is the write's too. */
+static void update_event_before_the_answer_is_the_writes(void **state)
+{
+	struct instance_cache *c = *state;
+	json_object *e = one_entry("devpass-cam");
+	instance_cache_write_begin(c, "default", "c1");
+	assert_int_equal(apply(c, "instance-updated.json", NULL), 0);
+	instance_cache_write_end(c, "default", "c1", INSTANCE_WRITE_ACCEPTED, e);
+	json_object_put(e);
+	assert_false(get(c, "c1")->stale);
+	assert_int_equal(apply(c, "instance-updated.json", NULL), 0);
+	assert_true(get(c, "c1")->stale);
+}
+
+/* ... and someone else's if the write wrote nothing. */
+static void update_event_during_a_refused_write_is_a_change(void **state)
+{
+	struct instance_cache *c = *state;
+	unsigned gen = get(c, "c1")->gen;
+	instance_cache_write_begin(c, "default", "c1");
+	assert_int_equal(apply(c, "instance-updated.json", NULL), 0);
+	assert_false(get(c, "c1")->stale);
+	instance_cache_write_end(c, "default", "c1", INSTANCE_WRITE_NONE, NULL);
+	assert_true(get(c, "c1")->stale);
+	assert_int_not_equal(get(c, "c1")->gen, gen);
 }
 
 static void unsure_write_is_read_again(void **state)
 {
 	struct instance_cache *c = *state;
 	instance_cache_write_begin(c, "default", "c1");
-	assert_int_equal(
-		instance_cache_write_end(c, "default", "c1", NULL, true), 0);
+	instance_cache_write_end(c, "default", "c1", INSTANCE_WRITE_UNSURE, NULL);
 	assert_true(get(c, "c1")->stale);
 }
 
@@ -299,6 +323,8 @@ int main(void)
 		T(foreign_update_marks_it_stale_and_changes_its_generation),
 		T(own_write_takes_its_update_event),
 		T(refused_write_expects_no_event),
+		T(update_event_before_the_answer_is_the_writes),
+		T(update_event_during_a_refused_write_is_a_change),
 		T(unsure_write_is_read_again),
 		T(other_instance_events_are_read_again_generation_kept),
 		T(projects_not_read_are_untracked),

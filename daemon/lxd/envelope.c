@@ -339,3 +339,19 @@ int lxd_instance_list_parse(struct json_object *md,
 	*out = steal_ptr(&l);
 	return 0;
 }
+
+int lxd_instance_parse(struct json_object *md, struct lxd_instance_list **out,
+		       char **error)
+{
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
+
+	if (!(l = calloc(1, sizeof(*l))) ||
+	    !(l->items = calloc(1, sizeof(*l->items))))
+		return -ENOMEM;
+	l->n = 1; /* whatever the parse left is freed with the list */
+	int r = instance_parse(md, &l->items[0], error);
+	if (r < 0)
+		return r;
+	*out = steal_ptr(&l);
+	return 0;
+}

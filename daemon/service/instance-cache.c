@@ -177,13 +177,18 @@ static int rename_to(struct instance_cache *c, const struct lxd_event *ev)
 	return 0;
 }
 
-/* instance-updated: ours if one of our writes is due, else a change. */
+/* instance-updated: ours if one of our writes is due or in flight, else
+ * a change. */
 static int updated(struct instance_cache *c, const char *project,
 		   const char *name)
 {
 	struct cached_instance *ci = instance_cache_find(c, project, name);
 	if (ci && ci->own_writes > 0) {
 		ci->own_writes--;
+		return 0;
+	}
+	if (ci && ci->in_flight > 0) {
+		ci->early++; /* the write's own, unless it fails */
 		return 0;
 	}
 	int r = instance_cache_mark_stale(c, project, name);
@@ -238,27 +243,35 @@ void instance_cache_write_begin(struct instance_cache *c, const char *project,
 {
 	struct cached_instance *ci = instance_cache_find(c, project, name);
 	if (ci)
-		ci->own_writes++;
+		ci->in_flight++;
 }
 
-int instance_cache_write_end(struct instance_cache *c, const char *project,
-			     const char *name, json_object *entries,
-			     bool unsure)
+void instance_cache_write_end(struct instance_cache *c, const char *project,
+			      const char *name, enum instance_write how,
+			      json_object *entries)
 {
 	struct cached_instance *ci = instance_cache_find(c, project, name);
 	if (!ci)
-		return 0; /* deleted meanwhile */
-	if (!entries) {
-		if (ci->own_writes > 0)
-			ci->own_writes--;
-		if (unsure)
-			ci->stale = true;
-		return 0;
+		return; /* deleted meanwhile */
+	if (ci->in_flight > 0)
+		ci->in_flight--;
+	if (how == INSTANCE_WRITE_ACCEPTED && ci->early > 0)
+		ci->early--;
+	else if (how == INSTANCE_WRITE_ACCEPTED)
+		ci->own_writes++;
+	/* events taken for writes that wrote nothing were someone else's */
+	if (ci->in_flight == 0 && ci->early > 0) {
+		ci->early = 0;
+		ci->stale = true;
+		ci->gen = ++c->clock;
 	}
-	json_object *copy = json_object_get(entries);
-	json_object_put(ci->inst.entries);
-	ci->inst.entries = copy;
-	return 0;
+	if (how == INSTANCE_WRITE_UNSURE)
+		ci->stale = true;
+	if (entries) {
+		json_object *copy = json_object_get(entries);
+		json_object_put(ci->inst.entries);
+		ci->inst.entries = copy;
+	}
 }
 
 int instance_cache_snapshot(const struct instance_cache *c,

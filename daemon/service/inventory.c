@@ -44,51 +44,141 @@ static bool is_local(const char *member, const struct lxd_instance *li)
 	return !member || !li->location || strcmp(li->location, member) == 0;
 }
 
-static int add_project(struct lxd_client *lxd, const char *member,
-		       const char *project, struct instance_set *set)
+/* @li as the planner sees it, into @cache (or out of it, when it is
+ * another member's); takes nothing of @li. */
+static int cache_put(struct instance_cache *cache, const char *member,
+		     const char *project, const struct lxd_instance *li)
+{
+	if (!is_local(member, li)) {
+		instance_cache_drop(cache, project, li->name);
+		return 0;
+	}
+	const struct instance inst = {
+		.project = (char *)project, /* copied */
+		.name = li->name,
+		.type = li->vm ? INSTANCE_VM : INSTANCE_CONTAINER,
+		.running = li->running,
+		.privileged = li->privileged,
+		.entries = own_entries(li->devices),
+	};
+	return inst.entries ? instance_cache_put(cache, &inst) : -ENOMEM;
+}
+
+/* The full read of @project: GET /1.0/instances?recursion=1. */
+static int list_project(const struct inventory *inv, const char *project)
 {
 	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
-	int r = lxd_instances_list(lxd, project, &l);
-	for (size_t i = 0; r == 0 && i < l->n; i++) {
-		const struct lxd_instance *li = &l->items[i];
-		if (!is_local(member, li))
-			continue;
-		const struct instance inst = {
-			.project = (char *)project, /* copied */
-			.name = li->name,
-			.type = li->vm ? INSTANCE_VM : INSTANCE_CONTAINER,
-			.running = li->running,
-			.privileged = li->privileged,
-			.entries = own_entries(li->devices),
-		};
-		r = inst.entries ? instance_set_add(set, &inst) : -ENOMEM;
-	}
-	if (r == -ENOMEM)
-		return log_err_errno(r,
-				     "out of memory reading the instances "
-				     "of project %s",
-				     project);
+	inv->stats->lists++;
+	int r = lxd_instances_list(inv->lxd, project, &l);
+	if (r == 0)
+		r = instance_cache_fill_begin(inv->cache, project);
+	for (size_t i = 0; r == 0 && i < l->n; i++)
+		r = cache_put(inv->cache, inv->member, project, &l->items[i]);
+	if (r < 0)
+		instance_cache_invalidate(inv->cache); /* half read */
 	return r;
 }
 
-int inventory_read(struct lxd_client *lxd, const char *member,
-		   char *const *projects, struct instance_set **out,
-		   char ***missing)
+/* The read of one instance by name: GET /1.0/instances/NAME. */
+static int read_one(const struct inventory *inv, const char *project,
+		    const char *name)
 {
-	_cleanup_(instance_set_freep) struct instance_set *set = NULL;
-	_cleanup_(strv_freep) char **lacks = NULL;
-	if (instance_set_new(&set) < 0)
-		return log_err_errno(-ENOMEM,
-				     "out of memory reading the instances");
-	STRV_FOREACH(p, projects) {
-		int r = add_project(lxd, member, *p, set);
-		if (r == -ENXIO && strv_push(&lacks, *p) < 0)
-			r = log_err_errno(-ENOMEM, "out of memory reading "
-						   "the instances");
-		if (r < 0 && r != -ENXIO)
+	_cleanup_(json_object_putp) json_object *md = NULL;
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
+	_cleanup_(freep) char *etag = NULL, *why = NULL;
+	inv->stats->reads++;
+	int r = lxd_instance_get(inv->lxd, project, name, &md, &etag);
+	if (r == -ENXIO) {
+		instance_cache_drop(inv->cache, project, name);
+		return 0;
+	}
+	if (r == 0 && (r = lxd_instance_parse(md, &l, &why)) == -EPROTO)
+		log_err("LXD's instance %s/%s is malformed: %s", project, name,
+			why ? why : "?");
+	return r < 0 ? r
+		     : cache_put(inv->cache, inv->member, project,
+				 &l->items[0]);
+}
+
+/* Without events the cache may be behind: what the plan may write to is
+ * read by name: the instances the rules name, and those holding entries. */
+static int mark_candidates(const struct inventory *inv,
+			   const struct ruleset *rs, char *const *fresh)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < rs->n_rules; i++) {
+		const char *project = rs->rules[i]->project;
+		if (strv_contains(fresh, project) ||
+		    !instance_cache_has_project(inv->cache, project))
+			continue;
+		STRV_FOREACH(n, rs->rules[i]->instances)
+			if (r == 0)
+				r = instance_cache_mark_stale(inv->cache,
+							      project, *n);
+	}
+	for (size_t i = 0; r == 0 && i < inv->cache->n; i++) {
+		struct cached_instance *ci = &inv->cache->v[i];
+		if (ci->known && json_object_object_length(ci->inst.entries) &&
+		    !strv_contains(fresh, ci->inst.project))
+			ci->stale = true;
+	}
+	return r;
+}
+
+/* Reads every stale instance again (a read may drop one: from the end). */
+static int read_stale(const struct inventory *inv)
+{
+	for (size_t i = inv->cache->n; i-- > 0;) {
+		if (i >= inv->cache->n || !inv->cache->v[i].stale)
+			continue;
+		_cleanup_(freep) char *project =
+			strdup(inv->cache->v[i].inst.project);
+		_cleanup_(freep) char *name =
+			strdup(inv->cache->v[i].inst.name);
+		if (!project || !name)
+			return -ENOMEM;
+		int r = read_one(inv, project, name);
+		if (r < 0)
 			return r;
 	}
-	*out = steal_ptr(&set);
+	return 0;
+}
+
+/* Lists the projects not read in full into @fresh; those LXD lacks go to
+ * @lacks. */
+static int list_missing(const struct inventory *inv, char *const *projects,
+			char ***fresh, char ***lacks)
+{
+	STRV_FOREACH(p, projects) {
+		if (instance_cache_has_project(inv->cache, *p))
+			continue;
+		int r = list_project(inv, *p);
+		if (r == 0)
+			r = strv_push(fresh, *p);
+		else if (r == -ENXIO)
+			r = strv_push(lacks, *p);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int inventory_refresh(const struct inventory *inv, const struct ruleset *rs,
+		      char *const *projects, bool trusted,
+		      struct instance_set **out, char ***missing)
+{
+	_cleanup_(strv_freep) char **lacks = NULL, **fresh = NULL;
+	int r = list_missing(inv, projects, &fresh, &lacks);
+	if (r == 0 && !trusted)
+		r = mark_candidates(inv, rs, fresh);
+	if (r == 0)
+		r = read_stale(inv);
+	if (r == 0)
+		r = instance_cache_snapshot(inv->cache, projects, out);
+	if (r == -ENOMEM)
+		return log_err_errno(r, "out of memory reading the instances");
+	if (r < 0)
+		return r;
 	*missing = steal_ptr(&lacks);
 	return 0;
 }

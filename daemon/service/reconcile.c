@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The diff-and-apply loop: read the instances (inventory.c), plan, write
- * each instance whose devpass-* entries differ from the plan's, log what
- * changed (changes.c), keep the outcomes. LXD's refusals are kept by
+ * The diff-and-apply loop: bring the instances up to date (inventory.c,
+ * from the instance cache that LXD's events keep, instance-cache.c), plan,
+ * write each instance whose devpass-* entries differ from the plan's, log
+ * what changed (changes.c), keep the outcomes. LXD's refusals are kept by
  * refusal.c, what was attached by ledger.c, what became of each device by
  * outcome.c.
  */
@@ -12,6 +13,7 @@
 
 #include "devpass/util/json.h"
 #include "devpass/service/changes.h"
+#include "devpass/service/instance-cache.h"
 #include "devpass/service/inventory.h"
 #include "devpass/service/ledger.h"
 #include "devpass/util/log.h"
@@ -39,6 +41,10 @@ struct reconciler {
 	char *lxd_error;
 	struct ledger ledger;
 	struct outcomes outcomes;
+	struct instance_cache cache;
+	struct inventory_stats reads;
+	bool events_up; /* the event stream keeps the cache */
+	struct refusal_memory refused;
 };
 
 /* Logs running out of memory while @what; returns -ENOMEM. */
@@ -65,6 +71,8 @@ void reconciler_free(struct reconciler *rc)
 		return;
 	ledger_clear(&rc->ledger);
 	outcomes_clear(&rc->outcomes);
+	instance_cache_clear(&rc->cache);
+	refusal_memory_clear(&rc->refused);
 	free(rc->member);
 	strv_free(rc->missing_projects);
 	free(rc->lxd_error);
@@ -119,14 +127,48 @@ int reconciler_refresh_server(struct reconciler *rc)
 	return 0;
 }
 
+void reconciler_events_up(struct reconciler *rc, bool up)
+{
+	if (up)
+		instance_cache_invalidate(&rc->cache); /* events were missed */
+	rc->events_up = up;
+}
+
+void reconciler_lxd_event(struct reconciler *rc, const struct lxd_event *ev)
+{
+	int r = instance_cache_event(&rc->cache, ev, rc->member);
+	if (r == -ENOMEM) {
+		log_err("out of memory keeping LXD's event for %s/%s: reading "
+			"every instance again",
+			ev->project, ev->instance ? ev->instance : "?");
+		instance_cache_invalidate(&rc->cache);
+	} else if (r == INSTANCE_CACHE_E_DOUBT) {
+		log_info(
+			"LXD renamed %s/%s without its old name: reading every "
+			"instance again",
+			ev->project, ev->instance);
+	}
+}
+
+void reconciler_rules_changed(struct reconciler *rc)
+{
+	refusal_memory_clear(&rc->refused);
+}
+
 static int read_instances(struct reconciler *rc, const struct ruleset *rs,
 			  struct instance_set **out)
 {
 	_cleanup_(strv_freep) char **projects = NULL, **missing = NULL;
+	const struct inventory inv = {
+		.lxd = rc->lxd,
+		.member = rc->member,
+		.cache = &rc->cache,
+		.stats = &rc->reads,
+	};
 	int r = inventory_projects(rs, &rc->ledger, &projects);
 	if (r == 0)
-		r = inventory_read(rc->lxd, rc->member, projects, out,
-				   &missing);
+		r = inventory_refresh(&inv, rs, projects, rc->events_up, out,
+				      &missing);
 	if (r < 0 && r != -ENOMEM)
 		set_lxd_error(rc, "cannot list LXD instances", r);
 	if (r < 0)
@@ -173,17 +215,41 @@ static int ledger_record(struct reconciler *rc, const struct plan *p,
  * the rest written again, so one bad device keeps no other out.
  * Return: 0; RECONCILE_E_UNWRITTEN; -errno (logged).
  */
+/* One lxd_instance_sync_devices(), told to the cache as a write. */
+static int sync_once(struct reconciler *rc, const struct instance *inst,
+		     json_object *want, char **why)
+{
+	struct lxd_sync_stats stats = {0};
+	instance_cache_write_begin(&rc->cache, inst->project, inst->name);
+	int r = lxd_instance_sync_devices(rc->lxd, inst->project, inst->name,
+					  ENTRY_PREFIX, want, rc->patch_removal,
+					  &stats, why);
+	rc->writes += stats.writes;
+	enum instance_write how = stats.writes ? INSTANCE_WRITE_ACCEPTED
+				  : r == 0 || r == -EIO ? INSTANCE_WRITE_NONE
+							: INSTANCE_WRITE_UNSURE;
+	instance_cache_write_end(&rc->cache, inst->project, inst->name, how,
+				 r == 0 ? want : NULL);
+	if (r == -ENXIO)
+		instance_cache_drop(&rc->cache, inst->project, inst->name);
+	else if (stats.retries) /* it changed under us: read it again */
+		instance_cache_mark_stale(&rc->cache, inst->project,
+					  inst->name);
+	return r;
+}
+
+/*
+ * Writes @want to @inst. A device whose entry LXD refuses is set aside and
+ * the rest written again, so one bad device keeps no other out.
+ * Return: 0; RECONCILE_E_UNWRITTEN; -errno (logged).
+ */
 static int sync_instance(struct reconciler *rc, const struct plan *p,
 			 const struct instance *inst, json_object *want,
 			 struct refusals *rs)
 {
 	for (size_t tries = 0; tries <= p->n_placements; tries++) {
-		struct lxd_sync_stats stats = {0};
 		char *why = NULL;
-		int r = lxd_instance_sync_devices(
-			rc->lxd, inst->project, inst->name, ENTRY_PREFIX, want,
-			rc->patch_removal, &stats, &why);
-		rc->writes += stats.writes;
+		int r = sync_once(rc, inst, want, &why);
 		if (r != -EIO) {
 			free(why);
 			/* -ENXIO: deleted since the list; its event re-plans */
@@ -220,6 +286,12 @@ static int apply_instance(struct reconciler *rc, const struct plan *p,
 		plan_desired_entries(p, inst);
 	if (!want)
 		return oom("merging the plan's entries");
+	if (refusal_memory_has(&rc->refused, inst->project, inst->name) &&
+	    refusal_memory_recall(
+		    &rc->refused, p, inst,
+		    instance_cache_gen(&rc->cache, inst->project, inst->name),
+		    want, rs) < 0)
+		return oom("recalling LXD's refusals");
 	if (json_object_equal(want, inst->entries))
 		return 0;
 	long long t0 = now_ms();
@@ -269,6 +341,12 @@ static int record_outcomes(struct reconciler *rc, const struct plan *p,
 	return 0;
 }
 
+static unsigned gen_of(const struct instance *inst, void *userdata)
+{
+	const struct reconciler *rc = userdata;
+	return instance_cache_gen(&rc->cache, inst->project, inst->name);
+}
+
 static int apply_plan(struct reconciler *rc, const struct plan *p,
 		      const struct instance_set *set)
 {
@@ -276,6 +354,8 @@ static int apply_plan(struct reconciler *rc, const struct plan *p,
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < set->n_instances; i++)
 		r = apply_instance(rc, p, &set->instances[i], &rs);
+	if (r >= 0 && refusal_memory_keep(&rc->refused, &rs, gen_of, rc) < 0)
+		r = oom("remembering LXD's refusals");
 	if (r >= 0)
 		r = record_outcomes(rc, p, &rs);
 	refusals_clear(&rs);
@@ -331,6 +411,14 @@ static json_object *lxd_status(const struct reconciler *rc, const char *error)
 	json_object_object_add(lxd, "error", json_string_or_null(error));
 	json_object_object_add(lxd, "writes",
 			       json_object_new_int64(rc ? rc->writes : 0));
+	json_object_object_add(
+		lxd, "instance_lists",
+		json_object_new_int64(rc ? (int64_t)rc->reads.lists : 0));
+	json_object_object_add(
+		lxd, "instance_reads",
+		json_object_new_int64(rc ? (int64_t)rc->reads.reads : 0));
+	json_object_object_add(lxd, "events",
+			       json_object_new_boolean(rc && rc->events_up));
 	return lxd;
 }
 

@@ -109,6 +109,8 @@ static int load_rules(struct service *s, bool reload)
 	log_info("%zu rule%s loaded", rs->n_rules, rs->n_rules == 1 ? "" : "s");
 	ruleset_free(s->rules);
 	s->rules = steal_ptr(&rs);
+	if (s->rc)
+		reconciler_rules_changed(s->rc);
 	s->dirty = true;
 	return 0;
 }
@@ -183,6 +185,8 @@ static void on_lxd_event(const struct lxd_event *ev, void *userdata)
 	log_debug("LXD event %s %s/%s", lxd_event_action_to_string(ev->action),
 		  ev->project ? ev->project : "default",
 		  ev->instance ? ev->instance : "?");
+	if (s->rc)
+		reconciler_lxd_event(s->rc, ev);
 	s->dirty = true;
 }
 
@@ -204,6 +208,7 @@ static int connect_events(struct service *s)
 	log_info("listening to LXD events on %s",
 		 lxd_client_socket_path(s->lxd));
 	reconciler_refresh_server(s->rc);
+	reconciler_events_up(s->rc, true);
 	s->dirty = true;
 	return 0;
 }
@@ -213,6 +218,8 @@ static void drop_events(struct service *s)
 	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, lxd_events_get_fd(s->events),
 		  NULL);
 	lxd_events_free(steal_ptr(&s->events));
+	if (s->rc)
+		reconciler_events_up(s->rc, false);
 }
 
 /* Says why the next reconcile waits: LXD's failures are logged where

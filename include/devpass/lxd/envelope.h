@@ -148,3 +148,13 @@ DEFINE_FREEP(struct lxd_instance_list, lxd_instance_list_free)
  */
 int lxd_instance_list_parse(struct json_object *md,
 			    struct lxd_instance_list **out, char **error);
+
+/**
+ * lxd_instance_parse() - the instance of GET /1.0/instances/NAME's
+ * metadata @md, as a list of one.
+ * @error: on -EPROTO, what was wrong (caller frees); may be NULL.
+ * Return: 0; -EPROTO as for one entry of lxd_instance_list_parse();
+ * -ENOMEM.
+ */
+int lxd_instance_parse(struct json_object *md, struct lxd_instance_list **out,
+		       char **error);

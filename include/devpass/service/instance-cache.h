@@ -41,7 +41,11 @@
  *         (an instance-created event, a name to look up): not planned.
  * @stale: to be read again by name before the next plan.
  * @gen: changes with every change LXD told of that devpassd did not make.
- * @own_writes: devpassd's writes whose instance-updated event is due.
+ * @own_writes: devpassd's accepted writes whose instance-updated event is
+ *              due.
+ * @in_flight: devpassd's writes sent and not answered yet.
+ * @early: instance-updated events that came while a write was in flight
+ *         (the write's, if it is accepted).
  */
 struct cached_instance {
 	struct instance inst;
@@ -49,6 +53,8 @@ struct cached_instance {
 	bool stale;
 	unsigned gen;
 	unsigned own_writes;
+	unsigned in_flight;
+	unsigned early;
 };
 
 /**
@@ -128,20 +134,35 @@ enum instance_cache_outcome {
 int instance_cache_event(struct instance_cache *c, const struct lxd_event *ev,
 			 const char *member);
 
-/* A write to @project/@name is about to go out. */
+/**
+ * instance_cache_write_begin() - a write to @project/@name is about to go
+ * out: an instance-updated event of it that comes before
+ * instance_cache_write_end() is taken for this write.
+ */
 void instance_cache_write_begin(struct instance_cache *c, const char *project,
 				const char *name);
 
 /**
- * instance_cache_write_end() - the write of instance_cache_write_begin()
- * ended: with @entries (borrowed) the entries the instance now has (LXD
- * accepted it), or NULL when nothing was written (refused, failed): the
- * instance is marked stale if the outcome is unsure (@unsure).
- * Return: 0 or -ENOMEM.
+ * enum instance_write - how a write of instance_cache_write_begin() ended.
+ * @INSTANCE_WRITE_ACCEPTED: LXD took it; its instance-updated event is due.
+ * @INSTANCE_WRITE_NONE: nothing was written (LXD refused it, or had the
+ *     entries already); no event is due.
+ * @INSTANCE_WRITE_UNSURE: it failed on the way (timeout, broken
+ *     connection, kept changing): the instance is read again.
  */
-int instance_cache_write_end(struct instance_cache *c, const char *project,
-			     const char *name, json_object *entries,
-			     bool unsure);
+enum instance_write {
+	INSTANCE_WRITE_ACCEPTED,
+	INSTANCE_WRITE_NONE,
+	INSTANCE_WRITE_UNSURE,
+};
+
+/**
+ * instance_cache_write_end() - the write ended as @how; @entries
+ * (borrowed), when not NULL, are the entries the instance has now.
+ */
+void instance_cache_write_end(struct instance_cache *c, const char *project,
+			      const char *name, enum instance_write how,
+			      json_object *entries);
 
 /* The instance @project/@name, or NULL. */
 struct cached_instance *instance_cache_find(const struct instance_cache *c,

@@ -4,15 +4,18 @@
 /**
  * DOC: the inventory: the instances as LXD has them now
  *
- * Before each plan the reconciler reads from LXD every instance of the
- * projects that matter: its type, whether it runs, whether it is
- * privileged, and its devpass-* entries. In a cluster only this member's
+ * Before each plan the reconciler needs every instance of the projects
+ * that matter: its type, whether it runs, whether it is privileged, and
+ * its devpass-* entries. They come from the instance cache, which LXD's
+ * events keep; the inventory reads from LXD only what the cache cannot
+ * vouch for (inventory_refresh()). In a cluster only this member's
  * instances count.
  */
 
 #include "devpass/lxd/client.h"
 #include "devpass/plan/instance.h"
 #include "devpass/rules/rule.h"
+#include "devpass/service/instance-cache.h"
 #include "devpass/service/ledger.h"
 
 /**
@@ -25,13 +28,43 @@ int inventory_projects(const struct ruleset *rs, const struct ledger *l,
 		       char ***out);
 
 /**
- * inventory_read() - the instances of @projects.
+ * struct inventory_stats - requests the inventory made.
+ * @lists: full reads of a project (GET /1.0/instances?recursion=1).
+ * @reads: reads of one instance by name (GET /1.0/instances/NAME).
+ */
+struct inventory_stats {
+	unsigned long lists;
+	unsigned long reads;
+};
+
+/**
+ * struct inventory - where the inventory reads and what it counts.
+ * @lxd: the client.
  * @member: this cluster member's name, or NULL when not clustered.
- * @missing: set to the projects LXD does not have (skipped; not logged:
- *           the caller says so when that changes), or NULL.
+ * @cache: the instances known (instance-cache.h).
+ * @stats: added to with every request.
+ */
+struct inventory {
+	struct lxd_client *lxd;
+	const char *member;
+	struct instance_cache *cache;
+	struct inventory_stats *stats;
+};
+
+/**
+ * inventory_refresh() - the instances of @projects, as a new set for the
+ * planner, with as few requests as the cache allows:
+ * - a project not read in full since the cache's last doubt is listed;
+ * - without events (@trusted false: the stream is down, so the cache may
+ *   have missed a change), the instances the rules of @rs name and those
+ *   the cache shows holding devpass-* entries are read by name: the
+ *   instances a plan may write to, however many others there are;
+ * - every instance the cache marks stale is read by name.
+ * @missing: set to the projects LXD does not have (skipped, listed again
+ *           next time; not logged: the caller says so when that changes).
  * Return: 0; -ENOMEM (logged); another -errno of the LXD client (logged
  * there).
  */
-int inventory_read(struct lxd_client *lxd, const char *member,
-		   char *const *projects, struct instance_set **out,
-		   char ***missing);
+int inventory_refresh(const struct inventory *inv, const struct ruleset *rs,
+		      char *const *projects, bool trusted,
+		      struct instance_set **out, char ***missing);

@@ -20,6 +20,7 @@
 
 #include "devpass/model/device.h"
 #include "devpass/lxd/client.h"
+#include "devpass/lxd/events.h"
 #include "devpass/plan/plan.h"
 #include "devpass/rules/rule.h"
 
@@ -41,6 +42,26 @@ DEFINE_FREEP(struct reconciler, reconciler_free)
  * Return: 0 or an error of the LXD client (lxd/client.h; logged).
  */
 int reconciler_refresh_server(struct reconciler *rc);
+
+/**
+ * reconciler_events_up() - the event stream is @up (connected: everything
+ * is read in full once, for events may have been missed before) or down
+ * (the instances a plan may write to are read by name on every pass,
+ * inventory.h, until it is up again).
+ */
+void reconciler_events_up(struct reconciler *rc, bool up);
+
+/**
+ * reconciler_lxd_event() - keep what LXD's lifecycle event @ev tells of an
+ * instance (instance-cache.h); the caller marks the state dirty.
+ */
+void reconciler_lxd_event(struct reconciler *rc, const struct lxd_event *ev);
+
+/**
+ * reconciler_rules_changed() - the rules were reloaded: LXD's remembered
+ * refusals (refusal.h) are forgotten, every device is tried again.
+ */
+void reconciler_rules_changed(struct reconciler *rc);
 
 /**
  * reconcile_run() - converge LXD on what the rules want for @devices.
@@ -65,7 +86,10 @@ bool reconciler_all_attached(const struct reconciler *rc);
 
 /**
  * reconciler_status() - the last outcome: {"lxd": {...}, "devices":
- * [{device..., rule, project, instance, state, reason, entries}]} with
+ * [{device..., rule, project, instance, state, reason, entries}]}, "lxd"
+ * holding the socket, the last error, and counters: writes, instance_lists
+ * (full reads of a project), instance_reads (reads of one instance by
+ * name), and whether the event stream is up ("events"); with
  * state one of "attached", "waiting", "refused", "would-attach" (dry run),
  * "pending" (a rule owns it, LXD has not been reached since it appeared)
  * and "unmatched" (enum outcome_state). @rc may be NULL while LXD has not

@@ -236,13 +236,18 @@ bool wait_state(struct daemon_harness *d, const char *id, const char *state, int
 	return wait_until(state_is, &w, timeout_ms);
 }
 
-unsigned daemon_writes(struct daemon_harness *d)
+unsigned daemon_lxd_counter(struct daemon_harness *d, const char *name)
 {
 	json_object *s = daemon_status(d);
 	json_object *lxd = json_object_object_get(s, "lxd");
-	unsigned n = (unsigned)json_object_get_int64(json_object_object_get(lxd, "writes"));
+	unsigned n = (unsigned)json_object_get_int64(json_object_object_get(lxd, name));
 	json_object_put(s);
 	return n;
+}
+
+unsigned daemon_writes(struct daemon_harness *d)
+{
+	return daemon_lxd_counter(d, "writes");
 }
 
 int lxc(struct daemon_harness *d, const char *const *args)

@@ -63,6 +63,9 @@ const char *status_state(json_object *status, const char *id);
 bool wait_state(struct daemon_harness *d, const char *id, const char *state, int timeout_ms);
 /* The number of LXD writes the daemon made so far. */
 unsigned daemon_writes(struct daemon_harness *d);
+/* A counter of the status's "lxd" object ("writes", "instance_lists",
+ * "instance_reads"). */
+unsigned daemon_lxd_counter(struct daemon_harness *d, const char *name);
 
 /* Whether @path is a character device inside @instance (lxc exec test -c). */
 bool container_has_node(struct daemon_harness *d, const char *instance, const char *path);

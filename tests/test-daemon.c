@@ -513,6 +513,92 @@ static void lxd_refusal_is_the_device_state_and_keeps_no_other_out(void **state)
 	json_object_put(after);
 }
 
+/* Once it has read the instances at start, the daemon lists them no more:
+ * a plug, and every lifecycle event of another container (created, started,
+ * stopped, renamed, deleted by `lxc`), is seen from the events and from
+ * reads of single instances by name. */
+static void lifecycle_events_are_seen_without_a_list(void **state)
+{
+	struct fixture *f = *state;
+	write_rule(f, "10-cam", "Port=1-2", "Instance=c6 c5");
+	write_rule(f, "20-kbd", "Port=1-3", "Instance=c1");
+	g_free(plug(f->tb, "1-2", 0x0843, NULL, 60, false));
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_state(&f->d, "1-2", "waiting", WAIT_MS));
+	unsigned lists = daemon_lxd_counter(&f->d, "instance_lists");
+	print_message("instance lists at start: %u\n", lists);
+	assert_true(lists >= 1);
+
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 61, false));
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-kbd-1-3", true, WAIT_MS));
+	assert_int_equal(lxc(&f->d, (const char *[]){"init", "busybox", "c5", "--quiet", NULL}), 0);
+	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c5", NULL}), 0);
+	assert_true(wait_entry(&f->d, "c5", "devpass-10-cam-1-2", true, WAIT_MS));
+	assert_true(wait_state(&f->d, "1-2", "attached", WAIT_MS));
+	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c5", "--force", NULL}), 0);
+	assert_true(wait_state(&f->d, "1-2", "waiting", WAIT_MS));
+	assert_int_equal(lxc(&f->d, (const char *[]){"rename", "c5", "c6", NULL}), 0);
+	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c6", NULL}), 0);
+	assert_true(wait_state(&f->d, "1-2", "attached", WAIT_MS));
+	assert_true(wait_entry(&f->d, "c6", "devpass-10-cam-1-2", true, WAIT_MS));
+	assert_int_equal(lxc(&f->d, (const char *[]){"delete", "--force", "c6", NULL}), 0);
+	assert_true(wait_state(&f->d, "1-2", "waiting", WAIT_MS));
+
+	unsigned reads = daemon_lxd_counter(&f->d, "instance_reads");
+	print_message("after a plug and 6 lifecycle changes: %u list(s), %u "
+		      "read(s) by name\n",
+		      daemon_lxd_counter(&f->d, "instance_lists"), reads);
+	assert_int_equal(daemon_lxd_counter(&f->d, "instance_lists"), lists);
+	assert_true(reads >= 1); /* c5 read by name after its creation */
+}
+
+static int lifecycle_teardown(void **state)
+{
+	struct fixture *f = *state;
+	lxc(&f->d, (const char *[]){"delete", "--force", "c5", NULL});
+	lxc(&f->d, (const char *[]){"delete", "--force", "c6", NULL});
+	return fixture_teardown(state);
+}
+
+/* A device LXD refused is not sent again on the next passes (a plug of
+ * another device to the same container, the event of that write), only
+ * once the container changes. */
+static void refusal_is_not_retried_until_the_instance_changes(void **state)
+{
+	struct fixture *f = *state;
+	g_free(testbed_add_pci_device(f->tb, "0000:0b:00.0", 0x10de, 0x1b80,
+				      0x030000, NULL, -1));
+	g_free(plug(f->tb, "1-2", 0x0843, NULL, 97, false));
+	daemon_write_rule(&f->d, "10-gpu",
+			  "[Match]\nSubsystem=pci\nClass=0300\n[Attach]\nInstance=c1\n");
+	write_rule(f, "20-cam", "Vendor=046d", "Instance=c1");
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-cam-1-2", true, WAIT_MS));
+	assert_true(wait_state(&f->d, "0000:0b:00.0", "refused", WAIT_MS));
+	unsigned tries = log_count(&f->d, "LXD refused 10-gpu");
+	assert_int_equal(tries, 1);
+
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 98, false));
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-cam-1-3", true, WAIT_MS));
+	unsigned writes = daemon_writes(&f->d);
+	sleep_ms(500); /* the event of that write, and its pass */
+	assert_int_equal(log_count(&f->d, "LXD refused 10-gpu"), 1);
+	assert_int_equal(daemon_writes(&f->d), writes);
+	assert_true(wait_state(&f->d, "0000:0b:00.0", "refused", 0));
+
+	/* someone changes c1: LXD may think otherwise now */
+	assert_int_equal(lxc(&f->d, (const char *[]){"config", "set", "c1",
+						     "user.devpass-test=1", NULL}),
+			 0);
+	long long deadline = now_ms() + WAIT_MS;
+	while (log_count(&f->d, "LXD refused 10-gpu") < 2 && now_ms() < deadline)
+		sleep_ms(50);
+	assert_int_equal(log_count(&f->d, "LXD refused 10-gpu"), 2);
+	assert_int_equal(lxc(&f->d, (const char *[]){"config", "unset", "c1",
+						     "user.devpass-test", NULL}),
+			 0);
+}
+
 /* A device that waits is said once, not on every reconcile: not on the
  * plugs of other devices, not on the events of our own writes, not on a
  * reload. */
@@ -670,6 +756,9 @@ int main(void)
 		T(sighup_reloads_and_keeps_old_rules_when_broken),
 		T(lxd_refusal_is_the_device_state_and_keeps_no_other_out),
 		T(waiting_is_logged_once_across_reconciles),
+		cmocka_unit_test_setup_teardown(lifecycle_events_are_seen_without_a_list,
+						fixture_setup, lifecycle_teardown),
+		T(refusal_is_not_retried_until_the_instance_changes),
 		cmocka_unit_test_setup_teardown(tells_systemd_ready_reloading_stopping,
 						fixture_setup, notify_teardown),
 		T(status_is_for_root_only),

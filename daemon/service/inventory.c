@@ -44,11 +44,12 @@ static bool is_local(const char *member, const struct lxd_instance *li)
 	return !member || !li->location || strcmp(li->location, member) == 0;
 }
 
-static int add_project(struct lxd_client *lxd, const char *member,
-		       const char *project, struct instance_set *set)
+/* Adds this member's instances of @l (in @project) to @set. */
+static int add_listed(const char *member, const char *project,
+		      const struct lxd_instance_list *l,
+		      struct instance_set *set)
 {
-	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
-	int r = lxd_instances_list(lxd, project, &l);
+	int r = 0;
 	for (size_t i = 0; r == 0 && i < l->n; i++) {
 		const struct lxd_instance *li = &l->items[i];
 		if (!is_local(member, li))
@@ -71,24 +72,93 @@ static int add_project(struct lxd_client *lxd, const char *member,
 	return r;
 }
 
-int inventory_read(struct lxd_client *lxd, const char *member,
-		   char *const *projects, struct instance_set **out,
-		   char ***missing)
+/* One inventory read in flight: the projects are listed one by one. */
+struct inventory_read {
+	struct lxd_client *lxd;
+	char *member;
+	char **projects;
+	size_t next;
+	struct instance_set *set;
+	char **missing;
+	inventory_done_t done;
+	void *userdata;
+};
+
+static void read_free(struct inventory_read *x)
 {
-	_cleanup_(instance_set_freep) struct instance_set *set = NULL;
-	_cleanup_(strv_freep) char **lacks = NULL;
-	if (instance_set_new(&set) < 0)
+	if (!x)
+		return;
+	free(x->member);
+	strv_free(x->projects);
+	instance_set_free(x->set);
+	strv_free(x->missing);
+	free(x);
+}
+DEFINE_FREEP(struct inventory_read, read_free)
+
+static void read_finish(struct inventory_read *x, int r)
+{
+	_cleanup_(read_freep) struct inventory_read *owned = x;
+	if (r < 0)
+		return x->done(r, NULL, NULL, x->userdata);
+	x->done(0, steal_ptr(&x->set), steal_ptr(&x->missing), x->userdata);
+}
+
+static void on_listed(int r, struct lxd_instance_list *l, void *userdata);
+
+/* Lists the next project, or ends the read when none is left. */
+static void read_next(struct inventory_read *x)
+{
+	const char *project = x->projects[x->next];
+	int r = project ? lxd_instances_list_start(x->lxd, project, on_listed,
+						   x)
+			: 0;
+	if (r < 0 || !project)
+		read_finish(x, r);
+}
+
+static void on_listed(int r, struct lxd_instance_list *l, void *userdata)
+{
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *owned = l;
+	struct inventory_read *x = userdata;
+	const char *project = x->projects[x->next++];
+
+	if (r == 0)
+		r = add_listed(x->member, project, l, x->set);
+	if (r == -ENXIO && strv_push(&x->missing, project) < 0)
+		r = log_err_errno(-ENOMEM, "out of memory reading the "
+					   "instances");
+	if (r < 0 && r != -ENXIO)
+		return read_finish(x, r);
+	read_next(x);
+}
+
+/* Copies @projects; also for none, so that read_next() finds the end. */
+static int copy_projects(char *const *projects, char ***out)
+{
+	_cleanup_(strv_freep) char **v = calloc(1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	STRV_FOREACH(p, projects)
+		if (strv_push(&v, *p) < 0)
+			return -ENOMEM;
+	*out = steal_ptr(&v);
+	return 0;
+}
+
+int inventory_read_start(struct lxd_client *lxd, const char *member,
+			 char *const *projects, inventory_done_t done,
+			 void *userdata)
+{
+	_cleanup_(read_freep) struct inventory_read *x = calloc(1, sizeof(*x));
+	if (!x || (member && !(x->member = strdup(member))) ||
+	    copy_projects(projects, &x->projects) < 0 ||
+	    instance_set_new(&x->set) < 0)
 		return log_err_errno(-ENOMEM,
 				     "out of memory reading the instances");
-	STRV_FOREACH(p, projects) {
-		int r = add_project(lxd, member, *p, set);
-		if (r == -ENXIO && strv_push(&lacks, *p) < 0)
-			r = log_err_errno(-ENOMEM, "out of memory reading "
-						   "the instances");
-		if (r < 0 && r != -ENXIO)
-			return r;
-	}
-	*out = steal_ptr(&set);
-	*missing = steal_ptr(&lacks);
+	x->lxd = lxd;
+	x->done = done;
+	x->userdata = userdata;
+	read_next(steal_ptr(&x));
 	return 0;
 }

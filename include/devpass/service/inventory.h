@@ -24,14 +24,28 @@
 int inventory_projects(const struct ruleset *rs, const struct ledger *l,
 		       char ***out);
 
-/**
- * inventory_read() - the instances of @projects.
- * @member: this cluster member's name, or NULL when not clustered.
- * @missing: set to the projects LXD does not have (skipped; not logged:
- *           the caller says so when that changes), or NULL.
- * Return: 0; -ENOMEM (logged); another -errno of the LXD client (logged
- * there).
+/*
+ * Done callback of inventory_read_start(): on 0, @set (the instances) and
+ * @missing (the projects LXD does not have, skipped; not logged: the
+ * caller says so when that changes; may be NULL) are the callee's; on a
+ * negative errno (-ENOMEM logged here, others by the LXD client) both are
+ * NULL.
  */
-int inventory_read(struct lxd_client *lxd, const char *member,
-		   char *const *projects, struct instance_set **out,
-		   char ***missing);
+typedef void (*inventory_done_t)(int r, struct instance_set *set,
+				 char **missing, void *userdata);
+
+/**
+ * inventory_read_start() - read the instances of @projects, in the
+ * background of the caller's loop (the LXD client's fd).
+ * @member: this cluster member's name, or NULL when not clustered.
+ *
+ * This is the reconciler's one seam to what LXD holds: how the instances
+ * are known (listed now, or kept from events) is this module's business.
+ *
+ * Return: 0 when started (@done is called once, possibly before this
+ * returns when there is nothing to read or starting failed), or -ENOMEM
+ * (logged; @done is not called).
+ */
+int inventory_read_start(struct lxd_client *lxd, const char *member,
+			 char *const *projects, inventory_done_t done,
+			 void *userdata);

@@ -4,11 +4,17 @@
 /**
  * DOC: the reconciler
  *
- * The one place that changes LXD. reconcile_run() reads the instances of
- * every project the rules name, builds the plan, and makes each instance's
- * devpass-* entries equal to what the plan wants there: one write per
- * instance that differs, none for the others. Whatever triggered it (a
+ * The one place that changes LXD. A pass (reconcile_start()) reads the
+ * instances of every project the rules name, builds the plan, and makes each
+ * instance's devpass-* entries equal to what the plan wants there: one write
+ * per instance that differs, none for the others. Whatever triggered it (a
  * uevent, an LXD event, a reload, a reconnect) heals the same way.
+ *
+ * A pass never blocks: every LXD request runs on the client's fd
+ * (lxd/client.h), the daemon's loop dispatches it, and the pass's end
+ * comes to a callback. One pass at a time; the instances' writes within
+ * it run side by side, at most one per instance, so whatever changes
+ * meanwhile goes into the next pass's write.
  *
  * It keeps the outcome for `devpass status`, and a ledger of what it
  * attached, so a detach can be logged with its rule and device even after
@@ -36,18 +42,38 @@ void reconciler_free(struct reconciler *rc);
 DEFINE_FREEP(struct reconciler, reconciler_free)
 
 /**
- * reconciler_refresh_server() - (re)read GET /1.0: the features the plan
- * depends on and, in a cluster, this member's name.
- * Return: 0 or an error of the LXD client (lxd/client.h; logged).
+ * reconciler_forget_server() - have the next pass read GET /1.0 again (the
+ * features the plan depends on and, in a cluster, this member's name):
+ * after a reconnect LXD may be another version.
  */
-int reconciler_refresh_server(struct reconciler *rc);
+void reconciler_forget_server(struct reconciler *rc);
+
+/* Called once when a pass ends, with what reconcile_run() would return. */
+typedef void (*reconcile_done_t)(int r, void *userdata);
 
 /**
- * reconcile_run() - converge LXD on what the rules want for @devices.
+ * reconcile_start() - start a pass converging LXD on what the rules want
+ * for @devices. @rs and @devices are borrowed until @done is called: the
+ * caller must not change or free them meanwhile (reconciler_busy()).
+ * Return: 0 when started (@done is called once, from the LXD client's
+ * dispatch or already before this returns); -EBUSY while a pass is in
+ * flight; another negative errno (logged) when it could not start (@done
+ * is not called).
+ */
+int reconcile_start(struct reconciler *rc, const struct ruleset *rs,
+		    const struct device_list *devices, reconcile_done_t done,
+		    void *userdata);
+
+/* Whether a pass is in flight (false for a NULL @rc). */
+bool reconciler_busy(const struct reconciler *rc);
+
+/**
+ * reconcile_run() - one pass, waited for (`devpassd --once`).
  * Return: 0 when every instance was read and written as needed;
  * a negative errno when LXD could not be reached, a write failed or
  * memory ran out (logged where it happened; the caller retries with
- * backoff). Devices whose instance LXD refused keep that refusal as their
+ * backoff; -EAGAIN: LXD refused for a passing reason). Devices whose
+ * instance LXD refused keep that refusal as their
  * state and do not make this fail. A device's state is logged when it
  * changes (outcome.h), not on every pass.
  */

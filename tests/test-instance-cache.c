@@ -71,6 +71,7 @@ static int setup(void **state)
 	assert_int_equal(instance_cache_fill_begin(c, "default"), 0);
 	put(c, "default", "c1", true, NULL);
 	put(c, "default", "c2", false, NULL);
+	instance_cache_fill_end(c, "default", true);
 	*state = c;
 	return 0;
 }
@@ -244,10 +245,12 @@ static void projects_not_read_are_untracked(void **state)
 	assert_int_equal(apply(c, "instance-created-project.json", NULL),
 			 INSTANCE_CACHE_E_UNTRACKED);
 	assert_int_equal(instance_cache_fill_begin(c, "p1"), 0);
+	instance_cache_fill_end(c, "p1", true);
 	assert_int_equal(apply(c, "instance-created-project.json", NULL), 0);
 	assert_non_null(instance_cache_find(c, "p1", "c4"));
 	/* refilling p1 leaves default alone */
 	assert_int_equal(instance_cache_fill_begin(c, "p1"), 0);
+	instance_cache_fill_end(c, "p1", true);
 	assert_null(instance_cache_find(c, "p1", "c4"));
 	assert_non_null(get(c, "c1"));
 }
@@ -308,7 +311,70 @@ static void generations_are_never_reused_after_doubt(void **state)
 	assert_int_equal(instance_cache_gen(c, "default", "c1"), 0);
 	assert_int_equal(instance_cache_fill_begin(c, "default"), 0);
 	put(c, "default", "c1", true, NULL);
+	instance_cache_fill_end(c, "default", true);
 	assert_true(instance_cache_gen(c, "default", "c1") > gen);
+}
+
+/* A read's answer may be older than an event that came meanwhile. */
+static void event_during_a_read_leaves_it_stale(void **state)
+{
+	struct instance_cache *c = *state;
+	assert_int_equal(instance_cache_read_begin(c, "default", "c1"), 0);
+	assert_int_equal(apply(c, "instance-shutdown.json", NULL), 0);
+	struct instance old = {.project = "default", .name = "c1",
+			       .running = true,
+			       .entries = json_object_new_object()};
+	assert_int_equal(instance_cache_read_end(c, "default", "c1", &old, true),
+			 0);
+	assert_true(get(c, "c1")->stale);
+	/* read again, quietly this time */
+	assert_int_equal(instance_cache_read_begin(c, "default", "c1"), 0);
+	struct instance now = {.project = "default", .name = "c1",
+			       .entries = json_object_new_object()};
+	assert_int_equal(instance_cache_read_end(c, "default", "c1", &now, true),
+			 0);
+	assert_false(get(c, "c1")->stale);
+	assert_false(get(c, "c1")->inst.running);
+}
+
+static void deleted_during_a_read_is_read_again(void **state)
+{
+	struct instance_cache *c = *state;
+	assert_int_equal(instance_cache_read_begin(c, "default", "c2"), 0);
+	assert_int_equal(apply(c, "instance-deleted.json", NULL), 0); /* c2 */
+	struct instance old = {.project = "default", .name = "c2",
+			       .entries = json_object_new_object()};
+	assert_int_equal(instance_cache_read_end(c, "default", "c2", &old, true),
+			 0);
+	assert_true(get(c, "c2")->stale);
+	assert_int_equal(instance_cache_read_begin(c, "default", "c2"), 0);
+	assert_int_equal(instance_cache_read_end(c, "default", "c2", NULL, false),
+			 0);
+	assert_null(get(c, "c2"));
+}
+
+static void event_during_a_full_read_leaves_it_stale(void **state)
+{
+	struct instance_cache *c = *state;
+	assert_int_equal(instance_cache_fill_begin(c, "default"), 0);
+	assert_int_equal(apply(c, "instance-started.json", NULL), 0); /* c1 */
+	put(c, "default", "c1", false, NULL); /* listed before it started */
+	put(c, "default", "c2", false, NULL);
+	instance_cache_fill_end(c, "default", true);
+	assert_true(get(c, "c1")->stale);
+	assert_false(get(c, "c2")->stale);
+	/* after the read, events apply again */
+	assert_int_equal(apply(c, "instance-deleted.json", NULL), 0);
+	assert_null(get(c, "c2"));
+}
+
+static void failed_full_read_is_read_again(void **state)
+{
+	struct instance_cache *c = *state;
+	assert_int_equal(instance_cache_fill_begin(c, "p1"), 0);
+	instance_cache_fill_end(c, "p1", false);
+	assert_false(instance_cache_has_project(c, "p1"));
+	assert_true(instance_cache_has_project(c, "default"));
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -332,6 +398,10 @@ int main(void)
 		T(rename_without_old_name_is_doubt),
 		T(snapshot_is_not_changed_by_later_events),
 		T(generations_are_never_reused_after_doubt),
+		T(event_during_a_read_leaves_it_stale),
+		T(deleted_during_a_read_is_read_again),
+		T(event_during_a_full_read_leaves_it_stale),
+		T(failed_full_read_is_read_again),
 	};
 	if (TEST_ORDER(tests) < 0)
 		return 1;

@@ -148,7 +148,24 @@ static int envelope_result(struct lxd_response *resp)
 	int code = resp->error_code ? resp->error_code : (int)resp->http_status;
 	if (!resp->error || !resp->error[0])
 		error_set(&resp->error, "LXD error %d", code);
-	return code == 412 ? -ESTALE : code == 404 ? -ENXIO : -EIO;
+	if (code == 412)
+		return -ESTALE;
+	if (code == 404)
+		return -ENXIO;
+	return code == 503 || lxd_error_is_transient(resp->error) ? -EAGAIN
+								  : -EIO;
+}
+
+bool lxd_error_is_transient(const char *error)
+{
+	static const char *const passing[] = {
+		"A matching non-reusable operation has now succeeded",
+		"Instance is busy running a",
+	};
+	for (size_t i = 0; error && i < ARRAY_SIZE(passing); i++)
+		if (strstr(error, passing[i]))
+			return true;
+	return false;
 }
 
 int lxd_response_parse(long http_status, const char *etag, const char *body,

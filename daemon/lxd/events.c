@@ -297,7 +297,7 @@ int lxd_events_get_fd(const struct lxd_events *ev)
 	return ws_conn_get_fd(ev->ws);
 }
 
-static int unix_connect(const char *path)
+static int unix_connect(const char *path, int flags)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_(closep) int fd = -1;
@@ -306,7 +306,7 @@ static int unix_connect(const char *path)
 		return log_err_errno(-ENAMETOOLONG,
 				     "LXD socket path too long: %s", path);
 	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
 	if (fd < 0)
 		return log_err_errno(-errno, "socket: %m");
 	/* Expected while LXD restarts: the caller retries with backoff. */
@@ -327,7 +327,7 @@ int lxd_events_connect(struct lxd_events **ret, const char *socket_path)
 	ev = calloc(1, sizeof(*ev));
 	if (!ev)
 		return log_err_errno(-ENOMEM, "lxd events: out of memory");
-	fd = unix_connect(socket_path);
+	fd = unix_connect(socket_path, 0);
 	if (fd < 0)
 		return fd;
 	/* ws_conn_new() owns fd from here, even when it fails. */
@@ -336,6 +336,25 @@ int lxd_events_connect(struct lxd_events **ret, const char *socket_path)
 	if (r < 0)
 		return r;
 	log_debug("listening to LXD events on %s", socket_path);
+	*ret = steal_ptr(&ev);
+	return 0;
+}
+
+int lxd_events_start(struct lxd_events **ret, const char *socket_path)
+{
+	_cleanup_(lxd_events_freep) struct lxd_events *ev = NULL;
+	int fd, r;
+
+	ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return log_err_errno(-ENOMEM, "lxd events: out of memory");
+	/* A unix socket connects at once or not at all (EAGAIN: backlog). */
+	fd = unix_connect(socket_path, SOCK_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	r = ws_conn_start(&ev->ws, fd, "lxd", LXD_EVENTS_PATH);
+	if (r < 0)
+		return r;
 	*ret = steal_ptr(&ev);
 	return 0;
 }
@@ -370,6 +389,8 @@ int lxd_events_dispatch(struct lxd_events *ev, lxd_events_handler_t handler,
 		int r = ws_conn_read(ev->ws, &msg);
 		if (r == 0)
 			return 0;
+		if (r == WS_OPENED)
+			return LXD_EVENTS_OPENED;
 		if (r == WS_CLOSED) {
 			log_info("LXD closed the event stream");
 			return LXD_EVENTS_CLOSED;

@@ -31,6 +31,26 @@ int lxd_request(struct lxd_client *c, const char *method, const char *path,
 		struct json_object *body, const char *if_match,
 		struct lxd_response *resp);
 
+/*
+ * Done callback of lxd_request_start(): @r as lxd_request() returns (or
+ * -ECANCELED); @resp is filled in either way and cleared after the call
+ * (steal what you keep).
+ */
+typedef void (*lxd_request_done_t)(int r, struct lxd_response *resp,
+				   void *userdata);
+
+/**
+ * lxd_request_start() - lxd_request(), asynchronously.
+ * @extra_ms: added to the client's total timeout (an operation wait).
+ * Return: 0 when started (@done will be called once, from
+ * lxd_client_dispatch() or lxd_client_free()); a negative errno (logged)
+ * when not (@done is not called).
+ */
+int lxd_request_start(struct lxd_client *c, const char *method,
+		      const char *path, struct json_object *body,
+		      const char *if_match, long extra_ms,
+		      lxd_request_done_t done, void *userdata);
+
 /**
  * lxd_instance_path() - "/1.0/instances/NAME?project=PROJECT", both
  * escaped. Return: 0 or -ENOMEM (logged).

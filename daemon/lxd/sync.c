@@ -9,17 +9,34 @@
 #include "devpass/lxd/sync.h"
 #include "request.h"
 
-/* One sync: what it works on and where it reports. */
+/* One sync in flight: what it works on, how far it got, whom it tells. */
 struct sync_ctx {
 	struct lxd_client *c;
-	const char *instance;
-	const char *prefix;
-	struct json_object *desired;
+	char *project;
+	char *instance;
+	const char *prefix; /* ENTRY_PREFIX-like constant of the caller */
+	struct json_object *desired; /* a reference of our own */
 	bool has_patch_removal;
 	char *path; /* "/1.0/instances/NAME?project=P", escaped */
-	struct lxd_sync_stats *stats;
-	char **lxd_error;
+	unsigned attempt;
+	struct lxd_sync_stats stats;
+	char *lxd_error;
+	lxd_sync_done_t done;
+	void *userdata;
 };
+
+static void sync_ctx_free(struct sync_ctx *x)
+{
+	if (!x)
+		return;
+	free(x->project);
+	free(x->instance);
+	json_object_put(x->desired);
+	free(x->path);
+	free(x->lxd_error);
+	free(x);
+}
+DEFINE_FREEP(struct sync_ctx, sync_ctx_free)
 
 static bool has_prefix(const char *s, const char *prefix)
 {
@@ -138,24 +155,57 @@ static int body_put(const struct sync_ctx *x, struct json_object *inst,
 	return 0;
 }
 
-/* Sends the write; waits for it when LXD runs it as an operation. */
-static int sync_write(const struct sync_ctx *x, const char *method,
-		      struct json_object *body, const char *etag)
+/* Tells the caller and frees @x: every path of a sync ends here. */
+static void sync_finish(struct sync_ctx *x, int r)
 {
-	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
-	char **err = x->lxd_error;
-	int r = lxd_request(x->c, method, x->path, body, etag, &resp);
+	_cleanup_(sync_ctx_freep) struct sync_ctx *owned = x;
+	x->done(r, &x->stats, r == -EIO ? x->lxd_error : NULL, x->userdata);
+}
 
-	if (r == -EIO && err) {
-		free(*err);
-		*err = steal_ptr(&resp.error);
-	}
-	if (r == 0 && resp.type == LXD_RESPONSE_ASYNC)
-		r = lxd_operation_wait(x->c, resp.operation,
-				       LXD_SYNC_OP_TIMEOUT_S, err);
+static void sync_read(struct sync_ctx *x);
+
+/* After the write (and its operation): done, or read again on a 412. */
+static void sync_written(struct sync_ctx *x, int r)
+{
 	if (r == 0)
-		x->stats->writes++;
-	return r;
+		x->stats.writes++;
+	if (r != -ESTALE)
+		return sync_finish(x, r);
+	x->stats.retries++;
+	if (++x->attempt < LXD_SYNC_MAX_ATTEMPTS)
+		return sync_read(x);
+	log_err("instance %s changed under every one of %d attempts to write "
+		"its devices; giving up",
+		x->instance, LXD_SYNC_MAX_ATTEMPTS);
+	sync_finish(x, -ESTALE);
+}
+
+static void on_waited(int r, const char *lxd_error, void *userdata)
+{
+	struct sync_ctx *x = userdata;
+
+	if (r == -EIO && lxd_error) {
+		free(x->lxd_error);
+		x->lxd_error = strdup(lxd_error);
+	}
+	sync_written(x, r);
+}
+
+/* The write's answer; an async one is waited for as an operation. */
+static void on_written(int r, struct lxd_response *resp, void *userdata)
+{
+	struct sync_ctx *x = userdata;
+
+	if (r == -EIO) {
+		free(x->lxd_error);
+		x->lxd_error = steal_ptr(&resp->error);
+	}
+	if (r < 0 || resp->type != LXD_RESPONSE_ASYNC)
+		return sync_written(x, r);
+	r = lxd_operation_wait_start(x->c, resp->operation,
+				     LXD_SYNC_OP_TIMEOUT_S, on_waited, x);
+	if (r < 0)
+		sync_finish(x, r);
 }
 
 /* Building a body fails only for want of memory. */
@@ -165,22 +215,16 @@ static int sync_oom(const struct sync_ctx *x)
 			     x->instance);
 }
 
-/* One read-compare-write round; -ESTALE when the instance changed. */
-static int sync_once(const struct sync_ctx *x, const char *project)
+/* The write one read calls for (NULL body: nothing differs). */
+static int sync_body(const struct sync_ctx *x, struct json_object *inst,
+		     struct json_object **body, const char **method)
 {
-	_cleanup_(json_object_putp) struct json_object *inst = NULL;
 	_cleanup_(json_object_putp) struct json_object *changes = NULL;
-	_cleanup_(json_object_putp) struct json_object *body = NULL;
 	_cleanup_(json_object_putp) struct json_object *empty = NULL;
-	_cleanup_(freep) char *etag = NULL;
 	struct json_object *current = NULL;
 	size_t removals;
 	int r;
 
-	if ((r = lxd_instance_get(x->c, project, x->instance, &inst, &etag)) <
-	    0)
-		return r;
-	lxd_client_after_read(x->c);
 	if (!json_object_object_get_ex(inst, "devices", &current) ||
 	    !json_object_is_type(current, json_type_object))
 		current = empty = json_object_new_object();
@@ -192,14 +236,103 @@ static int sync_once(const struct sync_ctx *x, const char *project)
 	if (json_object_object_length(changes) == 0 && !removals)
 		return 0;
 	bool put = removals > 0 && !x->has_patch_removal;
-	r = put ? body_put(x, inst, current, &body)
-		: body_patch(inst, changes, &body);
+	r = put ? body_put(x, inst, current, body)
+		: body_patch(inst, changes, body);
 	if (r < 0)
 		return sync_oom(x);
-	log_debug("LXD %s %s: %d entries to write, %zu to remove",
-		  put ? "PUT" : "PATCH", x->path,
-		  json_object_object_length(changes), removals);
-	return sync_write(x, put ? "PUT" : "PATCH", body, etag);
+	*method = put ? "PUT" : "PATCH";
+	log_debug("LXD %s %s: %d entries to write, %zu to remove", *method,
+		  x->path, json_object_object_length(changes), removals);
+	return 0;
+}
+
+/* The read's answer: compare, then write what differs, if anything. */
+static void on_read(int r, struct json_object *inst, const char *etag,
+		    void *userdata)
+{
+	_cleanup_(json_object_putp) struct json_object *body = NULL;
+	struct sync_ctx *x = userdata;
+	const char *method = NULL;
+
+	if (r < 0)
+		return sync_finish(x, r);
+	lxd_client_after_read(x->c);
+	if ((r = sync_body(x, inst, &body, &method)) < 0 || !body)
+		return sync_finish(x, r);
+	r = lxd_request_start(x->c, method, x->path, body, etag, 0, on_written,
+			      x);
+	if (r < 0)
+		sync_finish(x, r);
+}
+
+/* One read-compare-write round; on_read() goes on from the answer. */
+static void sync_read(struct sync_ctx *x)
+{
+	int r = lxd_instance_get_start(x->c, x->project, x->instance, on_read,
+				       x);
+	if (r < 0)
+		sync_finish(x, r);
+}
+
+/* The sync's context, with copies of what it must keep. */
+static int sync_new(struct lxd_client *c, const char *project,
+		    const char *instance, const char *prefix,
+		    struct json_object *desired, struct sync_ctx **out)
+{
+	_cleanup_(sync_ctx_freep) struct sync_ctx *x = calloc(1, sizeof(*x));
+	int r;
+
+	if (!x || !(x->project = strdup(project)) ||
+	    !(x->instance = strdup(instance)))
+		return log_err_errno(-ENOMEM, "instance %s: out of memory",
+				     instance);
+	if ((r = desired_check(desired, prefix)) < 0 ||
+	    (r = lxd_instance_path(project, instance, &x->path)) < 0)
+		return r;
+	x->c = c;
+	x->prefix = prefix;
+	x->desired = json_object_get(desired);
+	*out = steal_ptr(&x);
+	return 0;
+}
+
+int lxd_instance_sync_start(struct lxd_client *c, const char *project,
+			    const char *instance, const char *prefix,
+			    struct json_object *desired, bool has_patch_removal,
+			    lxd_sync_done_t done, void *userdata)
+{
+	_cleanup_(sync_ctx_freep) struct sync_ctx *x = NULL;
+	int r = sync_new(c, project, instance, prefix, desired, &x);
+
+	if (r < 0)
+		return r;
+	x->has_patch_removal = has_patch_removal;
+	x->done = done;
+	x->userdata = userdata;
+	r = lxd_instance_get_start(c, project, instance, on_read, x);
+	if (r == 0)
+		x = NULL; /* on_read() owns it now */
+	return r;
+}
+
+/* What a blocking sync waits for. */
+struct sync_waiter {
+	bool done;
+	int r;
+	struct lxd_sync_stats *stats;
+	char **lxd_error;
+};
+
+static void sync_waited(int r, const struct lxd_sync_stats *stats,
+			const char *lxd_error, void *userdata)
+{
+	struct sync_waiter *w = userdata;
+
+	*w->stats = *stats;
+	if (w->lxd_error && lxd_error)
+		*w->lxd_error = strdup(lxd_error);
+	w->r = r;
+	w->done = true;
 }
 
 int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
@@ -208,36 +341,19 @@ int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
 			      bool has_patch_removal,
 			      struct lxd_sync_stats *stats, char **lxd_error)
 {
-	_cleanup_(freep) char *path = NULL;
 	struct lxd_sync_stats dummy;
-	struct sync_ctx x = {
-		.c = c,
-		.instance = instance,
-		.prefix = prefix,
-		.desired = desired,
-		.has_patch_removal = has_patch_removal,
-		.stats = stats ? stats : &dummy,
-		.lxd_error = lxd_error,
-	};
+	struct sync_waiter w = {.stats = stats ? stats : &dummy,
+				.lxd_error = lxd_error};
 	int r;
 
-	*x.stats = (struct lxd_sync_stats){0};
+	*w.stats = (struct lxd_sync_stats){0};
 	if (lxd_error)
 		*lxd_error = NULL;
-	if ((r = desired_check(desired, prefix)) < 0 ||
-	    (r = lxd_instance_path(project, instance, &path)) < 0)
+	r = lxd_instance_sync_start(c, project, instance, prefix, desired,
+				    has_patch_removal, sync_waited, &w);
+	if (r < 0 || (r = lxd_client_run(c, &w.done)) < 0)
 		return r;
-	x.path = path;
-	for (unsigned i = 0; i < LXD_SYNC_MAX_ATTEMPTS; i++) {
-		r = sync_once(&x, project);
-		if (r != -ESTALE)
-			return r;
-		x.stats->retries++;
-	}
-	return log_err_errno(-ESTALE,
-			     "instance %s changed under every one of %d "
-			     "attempts to write its devices; giving up",
-			     instance, LXD_SYNC_MAX_ATTEMPTS);
+	return w.r;
 }
 
 char *lxd_error_device(const char *lxd_error, const char *prefix)

@@ -17,6 +17,10 @@
 
 struct ws_conn {
 	int fd;
+	bool open; /* the 101 came and checked out */
+	char key[WS_KEY_LEN + 1];
+	size_t head_len;
+	char head[WS_HEAD_MAX];
 	struct ws_decoder *dec;
 	size_t in_off;
 	size_t in_len;
@@ -85,62 +89,63 @@ static int send_all(int fd, const void *buf, size_t len, int64_t deadline)
 }
 
 /*
- * Reads the response head up to the blank line. One byte at a time, so
- * nothing after the head (frames LXD may send right away) is read here:
- * it stays in the socket for the decoder. The head is ~130 bytes once
- * per connection, so the syscalls do not matter.
+ * Reads what has come of the response head, up to the blank line. One
+ * byte at a time, so nothing after the head (frames LXD may send right
+ * away) is read here: it stays in the socket for the decoder. The head is
+ * ~130 bytes once per connection, so the syscalls do not matter.
+ * Return: 1 when the head is complete, 0 when more must come, < 0.
  */
-static int read_head(int fd, char *buf, size_t size, int64_t deadline)
+static int head_step(struct ws_conn *c)
 {
-	size_t len = 0;
-
-	while (len < 4 || memcmp(buf + len - 4, "\r\n\r\n", 4) != 0) {
-		if (len + 1 >= size)
+	while (c->head_len < 4 ||
+	       memcmp(c->head + c->head_len - 4, "\r\n\r\n", 4) != 0) {
+		if (c->head_len + 1 >= sizeof(c->head))
 			return -EPROTO;
-		ssize_t n = read(fd, buf + len, 1);
+		ssize_t n = read(c->fd, c->head + c->head_len, 1);
 		if (n == 0)
 			return -ECONNRESET;
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN) {
-			int r = wait_fd(fd, POLLIN, deadline);
-			if (r < 0)
-				return r;
-			continue;
-		}
+		if (n < 0 && errno == EAGAIN)
+			return 0;
 		if (n < 0)
 			return -errno;
-		len++;
+		c->head_len++;
 	}
-	buf[len] = '\0';
-	return 0;
+	c->head[c->head_len] = '\0';
+	return 1;
 }
 
-static int handshake(int fd, const char *host, const char *path, int timeout_ms)
+/* The handshake's next step: 0 (wait for the fd), WS_OPENED or < 0. */
+static int handshake_step(struct ws_conn *c)
 {
-	int64_t deadline = now_ms() + timeout_ms;
-	_cleanup_(freep) char *req = NULL;
-	char key[WS_KEY_LEN + 1], head[WS_HEAD_MAX];
-	int r;
-
-	r = ws_handshake_key(key);
-	if (r < 0)
+	int r = head_step(c);
+	if (r <= 0)
 		return r;
-	r = ws_handshake_request(host, path, key, &req);
-	if (r < 0)
+	if ((r = ws_handshake_check(c->head, c->key)) < 0)
 		return r;
-	r = send_all(fd, req, strlen(req), deadline);
-	if (r >= 0)
-		r = read_head(fd, head, sizeof(head), deadline);
-	if (r < 0)
-		return log_err_errno(r,
-				     "websocket: handshake for %s failed: %s",
-				     path, strerror(-r));
-	return ws_handshake_check(head, key);
+	c->open = true;
+	return WS_OPENED;
 }
 
-int ws_conn_new(struct ws_conn **ret, int fd, const char *host,
-		const char *path, int timeout_ms)
+/* Sends the upgrade request; a fresh socket takes its ~200 bytes at once,
+ * and one that does not is a server not reading: no waiting for it. */
+static int send_request(struct ws_conn *c, const char *host, const char *path)
+{
+	_cleanup_(freep) char *req = NULL;
+	int r = ws_handshake_key(c->key);
+
+	if (r < 0 || (r = ws_handshake_request(host, path, c->key, &req)) < 0)
+		return r;
+	size_t len = strlen(req);
+	ssize_t n = send(c->fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EAGAIN;
+}
+
+int ws_conn_start(struct ws_conn **ret, int fd, const char *host,
+		  const char *path)
 {
 	_cleanup_(closep) int owned = fd;
 	_cleanup_(ws_conn_freep) struct ws_conn *c = NULL;
@@ -149,9 +154,6 @@ int ws_conn_new(struct ws_conn **ret, int fd, const char *host,
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return log_err_errno(-errno, "websocket: fcntl: %m");
-	r = handshake(fd, host, path, timeout_ms);
-	if (r < 0)
-		return r;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return log_err_errno(-ENOMEM, "websocket: out of memory");
@@ -160,6 +162,32 @@ int ws_conn_new(struct ws_conn **ret, int fd, const char *host,
 	if (r < 0)
 		return log_err_errno(r, "websocket: no decoder: %s",
 				     strerror(-r));
+	if ((r = send_request(c, host, path)) < 0)
+		return log_err_errno(r,
+				     "websocket: sending the handshake for "
+				     "%s: %s",
+				     path, strerror(-r));
+	*ret = steal_ptr(&c);
+	return 0;
+}
+
+int ws_conn_new(struct ws_conn **ret, int fd, const char *host,
+		const char *path, int timeout_ms)
+{
+	_cleanup_(ws_conn_freep) struct ws_conn *c = NULL;
+	int64_t deadline = now_ms() + timeout_ms;
+	struct ws_message msg;
+	int r = ws_conn_start(&c, fd, host, path);
+
+	if (r < 0)
+		return r;
+	while ((r = ws_conn_read(c, &msg)) == 0)
+		if ((r = wait_fd(c->fd, POLLIN, deadline)) < 0)
+			break;
+	if (r < 0)
+		return log_err_errno(r,
+				     "websocket: handshake for %s failed: %s",
+				     path, strerror(-r));
 	*ret = steal_ptr(&c);
 	return 0;
 }
@@ -239,6 +267,8 @@ static int conn_fill(struct ws_conn *c)
 
 int ws_conn_read(struct ws_conn *c, struct ws_message *msg)
 {
+	if (!c->open)
+		return handshake_step(c);
 	for (;;) {
 		int r;
 		if (c->in_off == c->in_len) {

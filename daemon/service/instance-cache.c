@@ -17,6 +17,7 @@ void instance_cache_clear(struct instance_cache *c)
 		cached_clear(&c->v[i]);
 	free(c->v);
 	strv_free(c->projects);
+	strv_free(c->filling);
 	*c = (struct instance_cache){.clock = c->clock};
 }
 
@@ -48,9 +49,34 @@ static void drop_project(struct instance_cache *c, const char *project)
 int instance_cache_fill_begin(struct instance_cache *c, const char *project)
 {
 	drop_project(c, project);
-	if (instance_cache_has_project(c, project))
-		return 0;
-	return strv_push(&c->projects, project);
+	int r = strv_contains(c->filling, project)
+			? 0
+			: strv_push(&c->filling, project);
+	if (r == 0 && !instance_cache_has_project(c, project))
+		r = strv_push(&c->projects, project);
+	return r;
+}
+
+/* Takes @s out of @v (a NULL-terminated array). */
+static void strv_remove(char **v, const char *s)
+{
+	for (char **p = v; p && *p; p++)
+		if (strcmp(*p, s) == 0) {
+			free(*p);
+			memmove(p, p + 1,
+				(strv_length(p + 1) + 1) * sizeof(*p));
+			return;
+		}
+}
+
+void instance_cache_fill_end(struct instance_cache *c, const char *project,
+			     bool ok)
+{
+	strv_remove(c->filling, project);
+	if (ok)
+		return;
+	drop_project(c, project);
+	strv_remove(c->projects, project);
 }
 
 struct cached_instance *instance_cache_find(const struct instance_cache *c,
@@ -122,7 +148,41 @@ int instance_cache_put(struct instance_cache *c, const struct instance *inst)
 	ci->inst.running = inst->running;
 	ci->inst.privileged = inst->privileged;
 	ci->known = true;
-	ci->stale = false;
+	ci->stale = ci->touched;
+	return 0;
+}
+
+int instance_cache_read_begin(struct instance_cache *c, const char *project,
+			      const char *name)
+{
+	struct cached_instance *ci = find_or_add(c, project, name);
+	if (!ci)
+		return -ENOMEM;
+	if (ci->reading++ == 0)
+		ci->touched = false;
+	return 0;
+}
+
+int instance_cache_read_end(struct instance_cache *c, const char *project,
+			    const char *name, const struct instance *inst,
+			    bool found)
+{
+	_cleanup_(json_object_putp) json_object *entries =
+		inst ? inst->entries : NULL;
+	struct cached_instance *ci = instance_cache_find(c, project, name);
+	if (!ci)
+		return 0; /* its project was read in full again meanwhile */
+	if (ci->reading > 0)
+		ci->reading--;
+	if (inst) {
+		struct instance copy = *inst;
+		copy.entries = steal_ptr(&entries);
+		return instance_cache_put(c, &copy);
+	}
+	if (found || ci->touched)
+		ci->stale = true;
+	else
+		instance_cache_drop(c, project, name);
 	return 0;
 }
 
@@ -212,11 +272,51 @@ static bool untracked(const struct instance_cache *c,
 		 instance_cache_find(c, ev->project, ev->old_name));
 }
 
+/* Marks @project/@name read again, touched by an event during its read. */
+static int touch(struct instance_cache *c, const char *project,
+		 const char *name)
+{
+	struct cached_instance *ci = find_or_add(c, project, name);
+	if (!ci)
+		return -ENOMEM;
+	ci->touched = true;
+	ci->stale = true;
+	ci->gen = ++c->clock;
+	return 0;
+}
+
+static bool being_read(const struct instance_cache *c, const char *project,
+		       const char *name)
+{
+	const struct cached_instance *ci =
+		name ? instance_cache_find(c, project, name) : NULL;
+	return strv_contains(c->filling, project) || (ci && ci->reading);
+}
+
+/* An event on an instance being read: what the read answers may be older,
+ * so it is read again (and an instance-updated of our own write is ours). */
+static int during_read(struct instance_cache *c, const struct lxd_event *ev)
+{
+	struct cached_instance *ci =
+		instance_cache_find(c, ev->project, ev->instance);
+	if (ev->action == LXD_EVENT_UPDATED && ci && ci->own_writes > 0) {
+		ci->own_writes--;
+		return 0;
+	}
+	int r = touch(c, ev->project, ev->instance);
+	if (r == 0 && ev->action == LXD_EVENT_RENAMED && ev->old_name)
+		r = touch(c, ev->project, ev->old_name);
+	return r;
+}
+
 int instance_cache_event(struct instance_cache *c, const struct lxd_event *ev,
 			 const char *member)
 {
 	if (untracked(c, ev, member))
 		return INSTANCE_CACHE_E_UNTRACKED;
+	if (being_read(c, ev->project, ev->instance) ||
+	    being_read(c, ev->project, ev->old_name))
+		return during_read(c, ev);
 	switch (ev->action) {
 	case LXD_EVENT_STARTED:
 	case LXD_EVENT_RESTARTED:

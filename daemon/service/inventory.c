@@ -44,141 +44,288 @@ static bool is_local(const char *member, const struct lxd_instance *li)
 	return !member || !li->location || strcmp(li->location, member) == 0;
 }
 
-/* @li as the planner sees it, into @cache (or out of it, when it is
- * another member's); takes nothing of @li. */
-static int cache_put(struct instance_cache *cache, const char *member,
-		     const char *project, const struct lxd_instance *li)
+/* @li as the planner sees it (entries taken from its devices), into
+ * @inst; its name is borrowed. NULL entries on ENOMEM. */
+static struct instance as_instance(const char *project,
+				   const struct lxd_instance *li)
 {
-	if (!is_local(member, li)) {
-		instance_cache_drop(cache, project, li->name);
-		return 0;
-	}
-	const struct instance inst = {
-		.project = (char *)project, /* copied */
+	return (struct instance){
+		.project = (char *)project, /* copied by the cache */
 		.name = li->name,
 		.type = li->vm ? INSTANCE_VM : INSTANCE_CONTAINER,
 		.running = li->running,
 		.privileged = li->privileged,
 		.entries = own_entries(li->devices),
 	};
-	return inst.entries ? instance_cache_put(cache, &inst) : -ENOMEM;
 }
 
-/* The full read of @project: GET /1.0/instances?recursion=1. */
-static int list_project(const struct inventory *inv, const char *project)
+/* Puts this member's instances of @l (in @project) into the cache. */
+static int put_listed(const struct inventory *inv, const char *project,
+		      const struct lxd_instance_list *l)
 {
-	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
-	inv->stats->lists++;
-	int r = lxd_instances_list(inv->lxd, project, &l);
-	if (r == 0)
-		r = instance_cache_fill_begin(inv->cache, project);
-	for (size_t i = 0; r == 0 && i < l->n; i++)
-		r = cache_put(inv->cache, inv->member, project, &l->items[i]);
-	if (r < 0)
-		instance_cache_invalidate(inv->cache); /* half read */
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < l->n; i++) {
+		const struct lxd_instance *li = &l->items[i];
+		if (!is_local(inv->member, li))
+			continue;
+		const struct instance inst = as_instance(project, li);
+		r = inst.entries ? instance_cache_put(inv->cache, &inst)
+				 : -ENOMEM;
+	}
 	return r;
 }
 
-/* The read of one instance by name: GET /1.0/instances/NAME. */
-static int read_one(const struct inventory *inv, const char *project,
-		    const char *name)
+/* A name to read, kept by value: the cache may move its slots. */
+struct name_ref {
+	char *project;
+	char *name;
+};
+
+/* One inventory read in flight: the projects not read in full are listed
+ * one by one, then the stale instances read by name one by one. */
+struct inventory_read {
+	struct inventory inv;
+	char **projects;
+	size_t next;
+	char **fresh; /* listed by this read */
+	char **missing;
+	struct name_ref *names;
+	size_t n_names, next_name;
+	const struct ruleset *rs;
+	bool trusted;
+	inventory_done_t done;
+	void *userdata;
+};
+
+static void read_free(struct inventory_read *x)
 {
-	_cleanup_(json_object_putp) json_object *md = NULL;
-	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
-	_cleanup_(freep) char *etag = NULL, *why = NULL;
-	inv->stats->reads++;
-	int r = lxd_instance_get(inv->lxd, project, name, &md, &etag);
-	if (r == -ENXIO) {
-		instance_cache_drop(inv->cache, project, name);
-		return 0;
+	if (!x)
+		return;
+	strv_free(x->projects);
+	strv_free(x->fresh);
+	strv_free(x->missing);
+	for (size_t i = 0; i < x->n_names; i++) {
+		free(x->names[i].project);
+		free(x->names[i].name);
 	}
-	if (r == 0 && (r = lxd_instance_parse(md, &l, &why)) == -EPROTO)
-		log_err("LXD's instance %s/%s is malformed: %s", project, name,
-			why ? why : "?");
-	return r < 0 ? r
-		     : cache_put(inv->cache, inv->member, project,
-				 &l->items[0]);
+	free(x->names);
+	free(x);
+}
+DEFINE_FREEP(struct inventory_read, read_free)
+
+static void read_finish(struct inventory_read *x, int r)
+{
+	_cleanup_(read_freep) struct inventory_read *owned = x;
+	struct instance_set *set = NULL;
+	if (r == 0)
+		r = instance_cache_snapshot(x->inv.cache, x->projects, &set);
+	if (r == -ENOMEM)
+		log_err("out of memory reading the instances");
+	if (r < 0)
+		return x->done(r, NULL, NULL, x->userdata);
+	x->done(0, set, steal_ptr(&x->missing), x->userdata);
+}
+
+static void on_listed(int r, struct lxd_instance_list *l, void *userdata);
+static void read_names(struct inventory_read *x);
+
+/* The next project the cache lacks, or NULL. */
+static const char *next_unread(struct inventory_read *x)
+{
+	for (; x->projects[x->next]; x->next++)
+		if (!instance_cache_has_project(x->inv.cache,
+						x->projects[x->next]))
+			return x->projects[x->next];
+	return NULL;
+}
+
+/* Lists the next project the cache lacks; then the reads by name. */
+static void list_next(struct inventory_read *x)
+{
+	const char *project = next_unread(x);
+	if (!project)
+		return read_names(x);
+	int r = instance_cache_fill_begin(x->inv.cache, project);
+	if (r == 0) {
+		x->inv.stats->lists++;
+		r = lxd_instances_list_start(x->inv.lxd, project, on_listed, x);
+	}
+	if (r < 0) {
+		instance_cache_fill_end(x->inv.cache, project, false);
+		read_finish(x, r);
+	}
+}
+
+static void on_listed(int r, struct lxd_instance_list *l, void *userdata)
+{
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *owned = l;
+	struct inventory_read *x = userdata;
+	const char *project = x->projects[x->next++];
+
+	if (r == 0)
+		r = put_listed(&x->inv, project, l);
+	instance_cache_fill_end(x->inv.cache, project, r == 0);
+	if (r == 0)
+		r = strv_push(&x->fresh, project);
+	else if (r == -ENXIO)
+		r = strv_push(&x->missing, project);
+	if (r < 0)
+		return read_finish(x, r);
+	list_next(x);
 }
 
 /* Without events the cache may be behind: what the plan may write to is
- * read by name: the instances the rules name, and those holding entries. */
-static int mark_candidates(const struct inventory *inv,
-			   const struct ruleset *rs, char *const *fresh)
+ * read by name: the instances the rules name, and those holding entries
+ * (not in a project this read listed: that is fresh). */
+static int mark_candidates(const struct inventory_read *x,
+			   const struct ruleset *rs)
 {
+	struct instance_cache *cache = x->inv.cache;
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < rs->n_rules; i++) {
 		const char *project = rs->rules[i]->project;
-		if (strv_contains(fresh, project) ||
-		    !instance_cache_has_project(inv->cache, project))
+		if (strv_contains(x->fresh, project) ||
+		    !instance_cache_has_project(cache, project))
 			continue;
 		STRV_FOREACH(n, rs->rules[i]->instances)
 			if (r == 0)
-				r = instance_cache_mark_stale(inv->cache,
-							      project, *n);
+				r = instance_cache_mark_stale(cache, project,
+							      *n);
 	}
-	for (size_t i = 0; r == 0 && i < inv->cache->n; i++) {
-		struct cached_instance *ci = &inv->cache->v[i];
+	for (size_t i = 0; r == 0 && i < cache->n; i++) {
+		struct cached_instance *ci = &cache->v[i];
 		if (ci->known && json_object_object_length(ci->inst.entries) &&
-		    !strv_contains(fresh, ci->inst.project))
+		    !strv_contains(x->fresh, ci->inst.project))
 			ci->stale = true;
 	}
 	return r;
 }
 
-/* Reads every stale instance again (a read may drop one: from the end). */
-static int read_stale(const struct inventory *inv)
+/* The stale instances of the projects wanted, by value. */
+static int collect_stale(struct inventory_read *x)
 {
-	for (size_t i = inv->cache->n; i-- > 0;) {
-		if (i >= inv->cache->n || !inv->cache->v[i].stale)
+	const struct instance_cache *cache = x->inv.cache;
+	if (cache->n && !(x->names = calloc(cache->n, sizeof(*x->names))))
+		return -ENOMEM;
+	for (size_t i = 0; i < cache->n; i++) {
+		const struct cached_instance *ci = &cache->v[i];
+		if (!ci->stale || !strv_contains(x->projects, ci->inst.project))
 			continue;
-		_cleanup_(freep) char *project =
-			strdup(inv->cache->v[i].inst.project);
-		_cleanup_(freep) char *name =
-			strdup(inv->cache->v[i].inst.name);
-		if (!project || !name)
+		struct name_ref *n = &x->names[x->n_names++];
+		n->project = strdup(ci->inst.project);
+		n->name = strdup(ci->inst.name);
+		if (!n->project || !n->name)
 			return -ENOMEM;
-		int r = read_one(inv, project, name);
-		if (r < 0)
-			return r;
 	}
 	return 0;
 }
 
-/* Lists the projects not read in full into @fresh; those LXD lacks go to
- * @lacks. */
-static int list_missing(const struct inventory *inv, char *const *projects,
-			char ***fresh, char ***lacks)
+static void on_read(int r, struct json_object *md, const char *etag,
+		    void *userdata);
+
+/* Reads the next stale instance by name, or ends the read. */
+static void read_next_name(struct inventory_read *x)
 {
-	STRV_FOREACH(p, projects) {
-		if (instance_cache_has_project(inv->cache, *p))
-			continue;
-		int r = list_project(inv, *p);
-		if (r == 0)
-			r = strv_push(fresh, *p);
-		else if (r == -ENXIO)
-			r = strv_push(lacks, *p);
-		if (r < 0)
-			return r;
+	if (x->next_name == x->n_names)
+		return read_finish(x, 0);
+	const struct name_ref *n = &x->names[x->next_name];
+	int r = instance_cache_read_begin(x->inv.cache, n->project, n->name);
+	if (r == 0) {
+		x->inv.stats->reads++;
+		r = lxd_instance_get_start(x->inv.lxd, n->project, n->name,
+					   on_read, x);
 	}
-	return 0;
+	if (r < 0) {
+		instance_cache_read_end(x->inv.cache, n->project, n->name, NULL,
+					true);
+		read_finish(x, r);
+	}
 }
 
-int inventory_refresh(const struct inventory *inv, const struct ruleset *rs,
-		      char *const *projects, bool trusted,
-		      struct instance_set **out, char ***missing)
+/* Puts the instance read into the cache (or out of it: gone, elsewhere). */
+static int take_read(const struct inventory_read *x, const struct name_ref *n,
+		     struct json_object *md)
 {
-	_cleanup_(strv_freep) char **lacks = NULL, **fresh = NULL;
-	int r = list_missing(inv, projects, &fresh, &lacks);
-	if (r == 0 && !trusted)
-		r = mark_candidates(inv, rs, fresh);
-	if (r == 0)
-		r = read_stale(inv);
-	if (r == 0)
-		r = instance_cache_snapshot(inv->cache, projects, out);
-	if (r == -ENOMEM)
-		return log_err_errno(r, "out of memory reading the instances");
-	if (r < 0)
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
+	_cleanup_(freep) char *why = NULL;
+	int r = lxd_instance_parse(md, &l, &why);
+	if (r == -EPROTO)
+		log_err("LXD's instance %s/%s is malformed: %s", n->project,
+			n->name, why ? why : "?");
+	if (r < 0) {
+		instance_cache_read_end(x->inv.cache, n->project, n->name, NULL,
+					true);
 		return r;
-	*missing = steal_ptr(&lacks);
+	}
+	if (!is_local(x->inv.member, &l->items[0]))
+		return instance_cache_read_end(x->inv.cache, n->project,
+					       n->name, NULL, false);
+	const struct instance inst = as_instance(n->project, &l->items[0]);
+	if (!inst.entries) {
+		instance_cache_read_end(x->inv.cache, n->project, n->name, NULL,
+					true);
+		return -ENOMEM;
+	}
+	return instance_cache_read_end(x->inv.cache, n->project, n->name, &inst,
+				       true);
+}
+
+static void on_read(int r, struct json_object *md, const char *etag,
+		    void *userdata)
+{
+	struct inventory_read *x = userdata;
+	const struct name_ref *n = &x->names[x->next_name++];
+	(void)etag;
+
+	if (r == 0)
+		r = take_read(x, n, md);
+	else if (r == -ENXIO)
+		r = instance_cache_read_end(x->inv.cache, n->project, n->name,
+					    NULL, false);
+	else
+		instance_cache_read_end(x->inv.cache, n->project, n->name, NULL,
+					true);
+	if (r < 0)
+		return read_finish(x, r);
+	read_next_name(x);
+}
+
+static void read_names(struct inventory_read *x)
+{
+	int r = x->trusted ? 0 : mark_candidates(x, x->rs);
+	if (r == 0)
+		r = collect_stale(x);
+	if (r < 0)
+		return read_finish(x, r);
+	read_next_name(x);
+}
+
+/* Copies @projects; also for none, so that list_next() finds the end. */
+static int copy_projects(char *const *projects, char ***out)
+{
+	_cleanup_(strv_freep) char **v = calloc(1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	STRV_FOREACH(p, projects)
+		if (strv_push(&v, *p) < 0)
+			return -ENOMEM;
+	*out = steal_ptr(&v);
+	return 0;
+}
+
+int inventory_read_start(const struct inventory *inv, const struct ruleset *rs,
+			 char *const *projects, bool trusted,
+			 inventory_done_t done, void *userdata)
+{
+	_cleanup_(read_freep) struct inventory_read *x = calloc(1, sizeof(*x));
+	if (!x || copy_projects(projects, &x->projects) < 0)
+		return log_err_errno(-ENOMEM,
+				     "out of memory reading the instances");
+	x->inv = *inv;
+	x->rs = rs;
+	x->trusted = trusted;
+	x->done = done;
+	x->userdata = userdata;
+	list_next(steal_ptr(&x));
 	return 0;
 }

@@ -4,8 +4,8 @@
  * from the instance cache that LXD's events keep, instance-cache.c), plan,
  * write each instance whose devpass-* entries differ from the plan's, log
  * what changed (changes.c), keep the outcomes. LXD's refusals are kept by
- * refusal.c, what was attached by ledger.c, what became of each device by
- * outcome.c.
+ * refusal.c (in one pass, and remembered across passes), what was attached
+ * by ledger.c, what became of each device by outcome.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,10 +41,40 @@ struct reconciler {
 	char *lxd_error;
 	struct ledger ledger;
 	struct outcomes outcomes;
+	struct pass *pass; /* the pass in flight, or NULL */
 	struct instance_cache cache;
 	struct inventory_stats reads;
 	bool events_up; /* the event stream keeps the cache */
 	struct refusal_memory refused;
+};
+
+/*
+ * One reconcile pass in flight: it reads the instances, plans, and writes
+ * each instance that differs; the instances' writes run side by side, at
+ * most one per instance. The rules and devices it planned with must stay
+ * as they are until it ends (reconciler_busy()).
+ */
+struct pass {
+	struct reconciler *rc;
+	const struct ruleset *rs;
+	const struct device_list *devices;
+	struct instance_set *set;
+	struct plan *p;
+	struct refusals refusals;
+	size_t pending; /* instance writes in flight */
+	bool started;	/* every write is started: the last to end ends it */
+	int result;
+	reconcile_done_t done;
+	void *userdata;
+};
+
+/* One instance's write within a pass. */
+struct job {
+	struct pass *pass;
+	const struct instance *inst;
+	json_object *want;
+	size_t tries;
+	long long t0;
 };
 
 /* Logs running out of memory while @what; returns -ENOMEM. */
@@ -70,6 +100,7 @@ void reconciler_free(struct reconciler *rc)
 	if (!rc)
 		return;
 	ledger_clear(&rc->ledger);
+	/* a pass in flight ends when the client is freed (-ECANCELED) */
 	outcomes_clear(&rc->outcomes);
 	instance_cache_clear(&rc->cache);
 	refusal_memory_clear(&rc->refused);
@@ -98,33 +129,9 @@ static void clear_lxd_error(struct reconciler *rc)
 	rc->lxd_error = NULL;
 }
 
-int reconciler_refresh_server(struct reconciler *rc)
+void reconciler_forget_server(struct reconciler *rc)
 {
-	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
-	int r = lxd_server_get(rc->lxd, &s);
-	if (r < 0) {
-		set_lxd_error(rc, "cannot reach LXD", r);
-		return r;
-	}
-	_cleanup_(freep) char *member = NULL;
-	if (s->clustered && s->server_name &&
-	    !(member = strdup(s->server_name)))
-		return oom("reading LXD's server");
-	rc->features.usb_serial =
-		lxd_server_has_extension(s, "device_usb_serial");
-	rc->features.pci_hotplug = lxd_server_has_extension(s, "pci_hotplug");
-	rc->patch_removal = lxd_server_has_extension(s, "device_patch_removal");
-	free(rc->member);
-	rc->member = steal_ptr(&member);
-	rc->server_known = true;
-	log_info("LXD %s at %s: usb serial %s, pci hotplug %s, "
-		 "removal by %s",
-		 s->server_version ? s->server_version : "(unknown version)",
-		 lxd_client_socket_path(rc->lxd),
-		 rc->features.usb_serial ? "yes" : "no",
-		 rc->features.pci_hotplug ? "yes" : "no",
-		 rc->patch_removal ? "PATCH" : "PUT");
-	return 0;
+	rc->server_known = false;
 }
 
 void reconciler_events_up(struct reconciler *rc, bool up)
@@ -155,32 +162,40 @@ void reconciler_rules_changed(struct reconciler *rc)
 	refusal_memory_clear(&rc->refused);
 }
 
-static int read_instances(struct reconciler *rc, const struct ruleset *rs,
-			  struct instance_set **out)
+/* Takes the features the plan needs and this member's name from @s. */
+static int take_server(struct reconciler *rc, const struct lxd_server *s)
 {
-	_cleanup_(strv_freep) char **projects = NULL, **missing = NULL;
-	const struct inventory inv = {
-		.lxd = rc->lxd,
-		.member = rc->member,
-		.cache = &rc->cache,
-		.stats = &rc->reads,
-	};
-	int r = inventory_projects(rs, &rc->ledger, &projects);
-	if (r == 0)
-		r = inventory_refresh(&inv, rs, projects, rc->events_up, out,
-				      &missing);
-	if (r < 0 && r != -ENOMEM)
-		set_lxd_error(rc, "cannot list LXD instances", r);
-	if (r < 0)
-		return r;
+	_cleanup_(freep) char *member = NULL;
+	if (s->clustered && s->server_name &&
+	    !(member = strdup(s->server_name)))
+		return oom("reading LXD's server");
+	rc->features.usb_serial =
+		lxd_server_has_extension(s, "device_usb_serial");
+	rc->features.pci_hotplug = lxd_server_has_extension(s, "pci_hotplug");
+	rc->patch_removal = lxd_server_has_extension(s, "device_patch_removal");
+	free(rc->member);
+	rc->member = steal_ptr(&member);
+	rc->server_known = true;
+	log_info("LXD %s at %s: usb serial %s, pci hotplug %s, "
+		 "removal by %s",
+		 s->server_version ? s->server_version : "(unknown version)",
+		 lxd_client_socket_path(rc->lxd),
+		 rc->features.usb_serial ? "yes" : "no",
+		 rc->features.pci_hotplug ? "yes" : "no",
+		 rc->patch_removal ? "PATCH" : "PUT");
+	return 0;
+}
+
+/* Says once which projects the rules name but LXD lacks. */
+static void note_missing(struct reconciler *rc, char **missing)
+{
 	STRV_FOREACH(m, missing)
 		if (!strv_contains(rc->missing_projects, *m))
 			log_warning("LXD has no project \"%s\" (named by a "
 				    "rule)",
 				    *m);
 	strv_free(rc->missing_projects);
-	rc->missing_projects = steal_ptr(&missing);
-	return 0;
+	rc->missing_projects = missing;
 }
 
 static long long now_ms(void)
@@ -210,60 +225,6 @@ static int ledger_record(struct reconciler *rc, const struct plan *p,
 	return 0;
 }
 
-/*
- * Writes @want to @inst. A device whose entry LXD refuses is set aside and
- * the rest written again, so one bad device keeps no other out.
- * Return: 0; RECONCILE_E_UNWRITTEN; -errno (logged).
- */
-/* One lxd_instance_sync_devices(), told to the cache as a write. */
-static int sync_once(struct reconciler *rc, const struct instance *inst,
-		     json_object *want, char **why)
-{
-	struct lxd_sync_stats stats = {0};
-	instance_cache_write_begin(&rc->cache, inst->project, inst->name);
-	int r = lxd_instance_sync_devices(rc->lxd, inst->project, inst->name,
-					  ENTRY_PREFIX, want, rc->patch_removal,
-					  &stats, why);
-	rc->writes += stats.writes;
-	enum instance_write how = stats.writes ? INSTANCE_WRITE_ACCEPTED
-				  : r == 0 || r == -EIO ? INSTANCE_WRITE_NONE
-							: INSTANCE_WRITE_UNSURE;
-	instance_cache_write_end(&rc->cache, inst->project, inst->name, how,
-				 r == 0 ? want : NULL);
-	if (r == -ENXIO)
-		instance_cache_drop(&rc->cache, inst->project, inst->name);
-	else if (stats.retries) /* it changed under us: read it again */
-		instance_cache_mark_stale(&rc->cache, inst->project,
-					  inst->name);
-	return r;
-}
-
-/*
- * Writes @want to @inst. A device whose entry LXD refuses is set aside and
- * the rest written again, so one bad device keeps no other out.
- * Return: 0; RECONCILE_E_UNWRITTEN; -errno (logged).
- */
-static int sync_instance(struct reconciler *rc, const struct plan *p,
-			 const struct instance *inst, json_object *want,
-			 struct refusals *rs)
-{
-	for (size_t tries = 0; tries <= p->n_placements; tries++) {
-		char *why = NULL;
-		int r = sync_once(rc, inst, want, &why);
-		if (r != -EIO) {
-			free(why);
-			/* -ENXIO: deleted since the list; its event re-plans */
-			return r == -ENXIO ? RECONCILE_E_UNWRITTEN : r;
-		}
-		r = refusals_take(rs, p, inst, want, why);
-		if (r < 0)
-			return oom("keeping LXD's refusal");
-		if (r == REFUSALS_E_WHOLE)
-			return RECONCILE_E_UNWRITTEN;
-	}
-	return RECONCILE_E_UNWRITTEN;
-}
-
 /* Logs what changed on @inst and keeps it in the ledger. */
 static int record_changes(struct reconciler *rc, const struct plan *p,
 			  const struct instance *inst, json_object *want,
@@ -276,31 +237,6 @@ static int record_changes(struct reconciler *rc, const struct plan *p,
 	changes_log_attaches(p, inst, added, rc->dry_run, ms);
 	changes_log_detaches(&rc->ledger, inst, removed, rc->dry_run, ms);
 	return rc->dry_run ? 0 : ledger_record(rc, p, inst, removed);
-}
-
-/* Makes @inst's devpass-* entries what @p wants there. */
-static int apply_instance(struct reconciler *rc, const struct plan *p,
-			  const struct instance *inst, struct refusals *rs)
-{
-	_cleanup_(json_object_putp) json_object *want =
-		plan_desired_entries(p, inst);
-	if (!want)
-		return oom("merging the plan's entries");
-	if (refusal_memory_has(&rc->refused, inst->project, inst->name) &&
-	    refusal_memory_recall(
-		    &rc->refused, p, inst,
-		    instance_cache_gen(&rc->cache, inst->project, inst->name),
-		    want, rs) < 0)
-		return oom("recalling LXD's refusals");
-	if (json_object_equal(want, inst->entries))
-		return 0;
-	long long t0 = now_ms();
-	int r = rc->dry_run ? 0 : sync_instance(rc, p, inst, want, rs);
-	if (r < 0)
-		return r;
-	if (r == RECONCILE_E_UNWRITTEN)
-		return 0;
-	return record_changes(rc, p, inst, want, now_ms() - t0);
 }
 
 /* What became of @pl: the plan's decision, unless LXD refused it. */
@@ -341,27 +277,6 @@ static int record_outcomes(struct reconciler *rc, const struct plan *p,
 	return 0;
 }
 
-static unsigned gen_of(const struct instance *inst, void *userdata)
-{
-	const struct reconciler *rc = userdata;
-	return instance_cache_gen(&rc->cache, inst->project, inst->name);
-}
-
-static int apply_plan(struct reconciler *rc, const struct plan *p,
-		      const struct instance_set *set)
-{
-	struct refusals rs = {0};
-	int r = 0;
-	for (size_t i = 0; r >= 0 && i < set->n_instances; i++)
-		r = apply_instance(rc, p, &set->instances[i], &rs);
-	if (r >= 0 && refusal_memory_keep(&rc->refused, &rs, gen_of, rc) < 0)
-		r = oom("remembering LXD's refusals");
-	if (r >= 0)
-		r = record_outcomes(rc, p, &rs);
-	refusals_clear(&rs);
-	return r;
-}
-
 /* The host's PCI facts, then the plan (both pure of LXD). */
 static int plan_now(const struct reconciler *rc, const struct ruleset *rs,
 		    const struct device_list *devices,
@@ -379,21 +294,278 @@ static int plan_now(const struct reconciler *rc, const struct ruleset *rs,
 	return 0;
 }
 
-int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
-		  const struct device_list *devices)
+static void pass_free(struct pass *x)
 {
-	_cleanup_(instance_set_freep) struct instance_set *set = NULL;
-	_cleanup_(plan_freep) struct plan *p = NULL;
-	int r = rc->server_known ? 0 : reconciler_refresh_server(rc);
-	if (r < 0 || (r = read_instances(rc, rs, &set)) < 0 ||
-	    (r = plan_now(rc, rs, devices, set, &p)) < 0)
-		return r;
-	r = apply_plan(rc, p, set);
-	if (r < 0 && r != -ENOMEM)
+	if (!x)
+		return;
+	instance_set_free(x->set);
+	plan_free(x->p);
+	refusals_clear(&x->refusals);
+	free(x);
+}
+DEFINE_FREEP(struct pass, pass_free)
+
+static unsigned gen_of(const struct instance *inst, void *userdata)
+{
+	const struct reconciler *rc = userdata;
+	return instance_cache_gen(&rc->cache, inst->project, inst->name);
+}
+
+/* The pass's end: outcomes, the error for `devpass status`, the caller. */
+static void pass_end(struct pass *x)
+{
+	_cleanup_(pass_freep) struct pass *owned = x;
+	struct reconciler *rc = x->rc;
+	int r = x->result;
+
+	if (r >= 0 && x->p &&
+	    refusal_memory_keep(&rc->refused, &x->refusals, gen_of, rc) < 0)
+		r = oom("remembering LXD's refusals");
+	if (r >= 0 && x->p)
+		r = record_outcomes(rc, x->p, &x->refusals);
+	if (r < 0 && r != -ENOMEM && r != -ECANCELED && x->p)
 		set_lxd_error(rc, "cannot write to LXD", r);
 	else if (r == 0)
 		clear_lxd_error(rc);
+	rc->pass = NULL;
+	x->done(r, x->userdata);
+}
+
+/* Keeps the first failure; an unwritten instance is none. */
+static void pass_fail(struct pass *x, int r)
+{
+	if (r < 0 && x->result == 0)
+		x->result = r;
+}
+
+static void job_end(struct job *j, int r)
+{
+	struct pass *x = j->pass;
+
+	pass_fail(x, r);
+	json_object_put(j->want);
+	free(j);
+	if (--x->pending == 0 && x->started)
+		pass_end(x);
+}
+
+static void on_synced(int r, const struct lxd_sync_stats *stats,
+		      const char *why, void *userdata);
+
+/* Tells the cache how the job's write ended: what the instance holds now
+ * when it is sure, to be read again when not. */
+static void tell_cache(struct reconciler *rc, const struct job *j, int r,
+		       const struct lxd_sync_stats *stats)
+{
+	const char *project = j->inst->project, *name = j->inst->name;
+	enum instance_write how = stats->writes ? INSTANCE_WRITE_ACCEPTED
+				  : r == 0 || r == -EIO ? INSTANCE_WRITE_NONE
+							: INSTANCE_WRITE_UNSURE;
+	instance_cache_write_end(&rc->cache, project, name, how,
+				 r == 0 ? j->want : NULL);
+	if (r == -ENXIO)
+		instance_cache_drop(&rc->cache, project, name);
+	else if (stats->retries) /* it changed under us: read it again */
+		instance_cache_mark_stale(&rc->cache, project, name);
+}
+
+/* Writes the job's @want; on_synced() goes on from the answer. */
+static void job_sync(struct job *j)
+{
+	struct reconciler *rc = j->pass->rc;
+	instance_cache_write_begin(&rc->cache, j->inst->project, j->inst->name);
+	int r = lxd_instance_sync_start(rc->lxd, j->inst->project,
+					j->inst->name, ENTRY_PREFIX, j->want,
+					rc->patch_removal, on_synced, j);
+	if (r < 0) {
+		instance_cache_write_end(&rc->cache, j->inst->project,
+					 j->inst->name, INSTANCE_WRITE_NONE,
+					 NULL);
+		job_end(j, r);
+	}
+}
+
+/*
+ * A device whose entry LXD refuses is set aside and the rest written
+ * again, so one bad device keeps no other out; an instance gone since the
+ * list (-ENXIO) is re-planned by its event.
+ */
+static void on_synced(int r, const struct lxd_sync_stats *stats,
+		      const char *why, void *userdata)
+{
+	struct job *j = userdata;
+	struct pass *x = j->pass;
+
+	x->rc->writes += stats->writes;
+	tell_cache(x->rc, j, r, stats);
+	if (r == -ENXIO)
+		return job_end(j, 0);
+	if (r == 0)
+		return job_end(j, record_changes(x->rc, x->p, j->inst, j->want,
+						 now_ms() - j->t0));
+	if (r != -EIO)
+		return job_end(j, r);
+	char *mine = why ? strdup(why) : NULL;
+	r = why && !mine
+		    ? -ENOMEM
+		    : refusals_take(&x->refusals, x->p, j->inst, j->want, mine);
+	if (r < 0)
+		return job_end(j, oom("keeping LXD's refusal"));
+	if (r == REFUSALS_E_WHOLE || ++j->tries > x->p->n_placements)
+		return job_end(j, 0);
+	job_sync(j);
+}
+
+/* Starts making @inst's devpass-* entries what the plan wants there. */
+static int apply_instance(struct pass *x, const struct instance *inst)
+{
+	_cleanup_(json_object_putp) json_object *want =
+		plan_desired_entries(x->p, inst);
+	if (!want)
+		return oom("merging the plan's entries");
+	struct reconciler *rc = x->rc;
+	if (refusal_memory_has(&rc->refused, inst->project, inst->name) &&
+	    refusal_memory_recall(
+		    &rc->refused, x->p, inst,
+		    instance_cache_gen(&rc->cache, inst->project, inst->name),
+		    want, &x->refusals) < 0)
+		return oom("recalling LXD's refusals");
+	if (json_object_equal(want, inst->entries))
+		return 0;
+	if (x->rc->dry_run)
+		return record_changes(x->rc, x->p, inst, want, 0);
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return oom("starting a write");
+	*j = (struct job){.pass = x,
+			  .inst = inst,
+			  .want = steal_ptr(&want),
+			  .t0 = now_ms()};
+	x->pending++;
+	job_sync(j);
+	return 0;
+}
+
+static void apply_plan(struct pass *x)
+{
+	x->pending++; /* holds the pass open while the writes start */
+	for (size_t i = 0; x->result >= 0 && i < x->set->n_instances; i++)
+		pass_fail(x, apply_instance(x, &x->set->instances[i]));
+	x->started = true;
+	if (--x->pending == 0)
+		pass_end(x);
+}
+
+static void on_instances(int r, struct instance_set *set, char **missing,
+			 void *userdata)
+{
+	struct pass *x = userdata;
+
+	if (r < 0 && r != -ENOMEM && r != -ECANCELED)
+		set_lxd_error(x->rc, "cannot list LXD instances", r);
+	if (r < 0) {
+		x->result = r;
+		return pass_end(x);
+	}
+	x->set = set;
+	note_missing(x->rc, missing);
+	x->result = plan_now(x->rc, x->rs, x->devices, x->set, &x->p);
+	if (x->result < 0)
+		return pass_end(x);
+	apply_plan(x);
+}
+
+static void read_instances(struct pass *x)
+{
+	_cleanup_(strv_freep) char **projects = NULL;
+	struct reconciler *rc = x->rc;
+	int r = inventory_projects(x->rs, &rc->ledger, &projects);
+
+	const struct inventory inv = {
+		.lxd = rc->lxd,
+		.member = rc->member,
+		.cache = &rc->cache,
+		.stats = &rc->reads,
+	};
+	if (r == 0)
+		r = inventory_read_start(&inv, x->rs, projects, rc->events_up,
+					 on_instances, x);
+	if (r < 0) {
+		x->result = r;
+		pass_end(x);
+	}
+}
+
+static void on_server(int r, struct lxd_server *s, void *userdata)
+{
+	_cleanup_(lxd_server_freep) struct lxd_server *owned = s;
+	struct pass *x = userdata;
+
+	if (r < 0 && r != -ECANCELED)
+		set_lxd_error(x->rc, "cannot reach LXD", r);
+	if (r == 0)
+		r = take_server(x->rc, s);
+	if (r < 0) {
+		x->result = r;
+		return pass_end(x);
+	}
+	read_instances(x);
+}
+
+int reconcile_start(struct reconciler *rc, const struct ruleset *rs,
+		    const struct device_list *devices, reconcile_done_t done,
+		    void *userdata)
+{
+	if (rc->pass)
+		return -EBUSY;
+	struct pass *x = calloc(1, sizeof(*x));
+	if (!x)
+		return oom("starting a reconcile");
+	*x = (struct pass){.rc = rc,
+			   .rs = rs,
+			   .devices = devices,
+			   .done = done,
+			   .userdata = userdata};
+	rc->pass = x;
+	if (rc->server_known) {
+		read_instances(x);
+		return 0;
+	}
+	int r = lxd_server_get_start(rc->lxd, on_server, x);
+	if (r < 0) {
+		rc->pass = NULL;
+		free(x);
+	}
 	return r;
+}
+
+bool reconciler_busy(const struct reconciler *rc)
+{
+	return rc && rc->pass;
+}
+
+/* What a blocking reconcile waits for. */
+struct run_waiter {
+	bool done;
+	int r;
+};
+
+static void run_done(int r, void *userdata)
+{
+	struct run_waiter *w = userdata;
+	w->r = r;
+	w->done = true;
+}
+
+int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
+		  const struct device_list *devices)
+{
+	struct run_waiter w = {0};
+	int r = reconcile_start(rc, rs, devices, run_done, &w);
+
+	if (r < 0 || (r = lxd_client_run(rc->lxd, &w.done)) < 0)
+		return r;
+	return w.r;
 }
 
 bool reconciler_all_attached(const struct reconciler *rc)

@@ -7,13 +7,14 @@
 #include <sys/timerfd.h>
 
 #include "devpass/service/control.h"
-#include "devpass/lxd/events.h"
+#include "devpass/service/held.h"
 #include "devpass/util/log.h"
 #include "devpass/model/monitor.h"
 #include "devpass/util/notify.h"
 #include "devpass/rules/load.h"
 #include "devpass/service/reconcile.h"
 #include "devpass/service/service.h"
+#include "devpass/service/stream.h"
 
 #define BACKOFF_MIN_MS 250u
 #define BACKOFF_MAX_MS 30000u
@@ -23,7 +24,8 @@ enum watch_tag {
 	WATCH_EVENTS,
 	WATCH_CONTROL,
 	WATCH_SIGNAL,
-	WATCH_TIMER
+	WATCH_TIMER,
+	WATCH_LXD
 };
 
 struct service {
@@ -37,10 +39,12 @@ struct service {
 	struct ruleset *rules;
 	struct lxd_client *lxd;
 	struct reconciler *rc;
-	struct lxd_events *events;
+	struct stream *stream;
 	struct control *control;
-	bool dirty;   /* something changed since the last reconcile */
-	bool waiting; /* a retry is scheduled; reconcile when it fires */
+	struct held held; /* uevents read while a pass plans with devices */
+	bool reload;	  /* SIGHUP came while a pass ran */
+	bool dirty;	  /* something changed since the last reconcile */
+	bool waiting;	  /* a retry is scheduled; reconcile when it fires */
 	bool stopping;
 	bool said_no_socket; /* "no LXD socket found" is said once */
 	unsigned backoff_ms;
@@ -48,10 +52,11 @@ struct service {
 
 static void service_free(struct service *s)
 {
-	lxd_events_free(s->events);
+	stream_free(s->stream);
 	control_free(s->control);
+	lxd_client_free(s->lxd); /* ends a pass in flight first */
 	reconciler_free(s->rc);
-	lxd_client_free(s->lxd);
+	held_clear(&s->held);
 	ruleset_free(s->rules);
 	device_list_free(s->devices);
 	monitor_free(s->monitor);
@@ -139,7 +144,9 @@ static void on_uevent(struct service *s, const char *action, struct device *dev,
 		      const char *syspath)
 {
 	log_debug("uevent %s %s", action, syspath);
-	if (!dev) {
+	if (reconciler_busy(s->rc)) {
+		held_push(&s->held, dev, syspath);
+	} else if (!dev) {
 		device_list_remove(s->devices, syspath);
 	} else if (device_list_put(s->devices, dev) < 0) {
 		device_free(dev);
@@ -174,6 +181,8 @@ static int connect_lxd(struct service *s)
 	s->said_no_socket = r == -ENOENT;
 	if (r == 0 && !s->lxd)
 		r = lxd_client_new(path, &s->lxd);
+	if (r == 0 && !s->opts->once)
+		r = watch(s, lxd_client_get_fd(s->lxd), WATCH_LXD);
 	if (r == 0)
 		r = reconciler_new(s->lxd, s->opts->dry_run, &s->rc);
 	return r;
@@ -190,36 +199,30 @@ static void on_lxd_event(const struct lxd_event *ev, void *userdata)
 	s->dirty = true;
 }
 
-/* (Re)opens the LXD event stream; a fresh stream means LXD may have
- * restarted, so the server is read again and everything reconciled. */
-static int connect_events(struct service *s)
+/* A fresh stream means LXD may have restarted: read the server again and
+ * reconcile everything. */
+static void on_stream_up(void *userdata)
 {
-	if (s->events || s->opts->once)
-		return 0;
-	int r = connect_lxd(s);
-	if (r < 0)
-		return r;
-	r = lxd_events_connect(&s->events, lxd_client_socket_path(s->lxd));
-	if (r < 0)
-		return r;
-	r = watch(s, lxd_events_get_fd(s->events), WATCH_EVENTS);
-	if (r < 0)
-		return r;
-	log_info("listening to LXD events on %s",
-		 lxd_client_socket_path(s->lxd));
-	reconciler_refresh_server(s->rc);
+	struct service *s = userdata;
+	reconciler_forget_server(s->rc);
 	reconciler_events_up(s->rc, true);
 	s->dirty = true;
-	return 0;
 }
 
-static void drop_events(struct service *s)
+static const struct stream_ops stream_ops = {
+	.on_event = on_lxd_event,
+	.on_up = on_stream_up,
+};
+
+/* Starts keeping the event stream up (stream.h); reconciles never wait
+ * for it. */
+static int connect_events(struct service *s)
 {
-	epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, lxd_events_get_fd(s->events),
-		  NULL);
-	lxd_events_free(steal_ptr(&s->events));
-	if (s->rc)
-		reconciler_events_up(s->rc, false);
+	if (s->stream || s->opts->once)
+		return 0;
+	int r = stream_new(lxd_client_socket_path(s->lxd), &stream_ops, s,
+			   &s->stream);
+	return r < 0 ? r : watch(s, stream_get_fd(s->stream), WATCH_EVENTS);
 }
 
 /* Says why the next reconcile waits: LXD's failures are logged where
@@ -242,27 +245,50 @@ static void schedule_retry(struct service *s, int err)
 		log_info("retrying LXD in %u ms", s->backoff_ms);
 }
 
-static void reconcile(struct service *s)
+/* What came while the pass ran is applied now, for the next pass. */
+static void after_pass(struct service *s)
 {
-	int events = connect_events(s);
-	int r = s->rc ? reconcile_run(s->rc, s->rules, s->devices) : events;
-	if (r == 0)
-		s->dirty = false;
-	if (r == 0 && events == 0)
-		s->backoff_ms = 0;
-	else
-		schedule_retry(s, r < 0 ? r : events);
+	if (held_apply(&s->held, s->devices) > 0)
+		s->dirty = true;
+	if (s->reload) {
+		s->reload = false;
+		load_rules(s, true);
+	}
 }
 
-static void on_events(struct service *s)
+static void on_pass_done(int r, void *userdata)
 {
-	int r = lxd_events_dispatch(s->events, on_lxd_event, s);
-	if (r == 0)
+	struct service *s = userdata;
+
+	after_pass(s);
+	if (r == -ECANCELED)
 		return;
-	log_warning("lost LXD's event stream (%s); reconnecting",
-		    r < 0 ? strerror(-r) : "closed by LXD");
-	drop_events(s);
+	if (r == 0) {
+		s->backoff_ms = 0;
+		return;
+	}
 	s->dirty = true;
+	schedule_retry(s, r);
+}
+
+/* Starts a pass; what triggers meanwhile marks dirty for the next one. */
+static void reconcile(struct service *s)
+{
+	int r = connect_lxd(s);
+
+	s->dirty = false;
+	if (r == 0)
+		r = connect_events(s);
+	if (r == 0 && !(s->stream && stream_is_up(s->stream)))
+		reconciler_events_up(s->rc,
+				     false); /* its cache may be behind */
+	if (r == 0)
+		r = reconcile_start(s->rc, s->rules, s->devices, on_pass_done,
+				    s);
+	if (r < 0) {
+		s->dirty = true;
+		schedule_retry(s, r);
+	}
 }
 
 static void on_signal(struct service *s)
@@ -276,7 +302,10 @@ static void on_signal(struct service *s)
 		}
 		notify("RELOADING=1");
 		log_info("SIGHUP: reloading rules");
-		load_rules(s, true);
+		if (reconciler_busy(s->rc))
+			s->reload = true; /* after the pass, which uses them */
+		else
+			load_rules(s, true);
 		notify("READY=1");
 	}
 }
@@ -303,8 +332,7 @@ static void dispatch(struct service *s, const struct epoll_event *ev)
 		drain_monitor(s);
 		break;
 	case WATCH_EVENTS:
-		if (s->events)
-			on_events(s);
+		stream_dispatch(s->stream);
 		break;
 	case WATCH_CONTROL:
 		control_dispatch(s->control, status_reply, s);
@@ -315,15 +343,19 @@ static void dispatch(struct service *s, const struct epoll_event *ev)
 	case WATCH_TIMER:
 		on_timer(s);
 		break;
+	case WATCH_LXD:
+		lxd_client_dispatch(s->lxd);
+		break;
 	}
 }
 
-/* Reconcile after each round of ready events, never while a retry waits. */
+/* Reconcile after each round of ready events, never while a retry waits
+ * or a pass is in flight (its end marks dirty again if needed). */
 static int loop(struct service *s)
 {
 	struct epoll_event evs[16];
 	while (!s->stopping) {
-		if (s->dirty && !s->waiting)
+		if (s->dirty && !s->waiting && !reconciler_busy(s->rc))
 			reconcile(s);
 		int n = epoll_wait(s->epoll_fd, evs, ARRAY_SIZE(evs), -1);
 		if (n < 0 && errno != EINTR)

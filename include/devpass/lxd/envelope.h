@@ -70,7 +70,8 @@ void lxd_response_clear(struct lxd_response *r);
  *        after); @resp->error says what was wrong or what LXD refused.
  *
  * Return: 0 for a sync or async answer; -ESTALE (HTTP 412), -ENXIO (404),
- * -EIO (another error envelope); -EPROTO when the body is not an LXD
+ * -EAGAIN (503, or a passing state: lxd_error_is_transient()), -EIO
+ * (another error envelope); -EPROTO when the body is not an LXD
  * envelope (not JSON, not UTF-8, wrong types, truncated, larger than
  * LXD_MAX_RESPONSE, error status with a success envelope or the other way
  * round, async without an operation); -ENOMEM.
@@ -158,3 +159,12 @@ int lxd_instance_list_parse(struct json_object *md,
  */
 int lxd_instance_parse(struct json_object *md, struct lxd_instance_list **out,
 		       char **error);
+
+/**
+ * lxd_error_is_transient() - whether LXD's error text @error (may be NULL)
+ * is one it gives for a passing state rather than a refusal: "A matching
+ * non-reusable operation has now succeeded" (an instance operation lock
+ * another request held), "Instance is busy running a ... operation".
+ * Such an answer is retried with backoff, never taken as a refusal.
+ */
+bool lxd_error_is_transient(const char *error);

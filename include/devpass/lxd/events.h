@@ -96,6 +96,16 @@ struct lxd_events;
  * there; -ETIMEDOUT; -EPROTO: it did not speak WebSocket).
  */
 int lxd_events_connect(struct lxd_events **ret, const char *socket_path);
+
+/**
+ * lxd_events_start() - open the event stream without waiting: connects
+ * and sends the upgrade request; lxd_events_dispatch() reads the 101 and
+ * returns LXD_EVENTS_OPENED when it came. Bounding the handshake in time
+ * is the caller's (a timer of its loop).
+ * Return: 0 or a negative errno (-ENOENT, -ECONNREFUSED, -EAGAIN: LXD is
+ * not there or not accepting; logged).
+ */
+int lxd_events_start(struct lxd_events **ret, const char *socket_path);
 void lxd_events_free(struct lxd_events *ev);
 DEFINE_FREEP(struct lxd_events, lxd_events_free)
 
@@ -105,8 +115,10 @@ int lxd_events_get_fd(const struct lxd_events *ev);
 typedef void (*lxd_events_handler_t)(const struct lxd_event *event,
 				     void *userdata);
 
-/* Positive return of lxd_events_dispatch(): LXD closed the stream. */
+/* Positive returns of lxd_events_dispatch(): LXD closed the stream; the
+ * handshake of lxd_events_start() completed (call again for events). */
 #define LXD_EVENTS_CLOSED 1
+#define LXD_EVENTS_OPENED 2
 
 /**
  * lxd_events_dispatch() - handle everything that has arrived.
@@ -117,7 +129,8 @@ typedef void (*lxd_events_handler_t)(const struct lxd_event *event,
  * Reads until the socket has nothing more, so a level- or edge-triggered
  * epoll is fine. Unparseable messages are logged at debug and skipped.
  *
- * Return: 0 (wait for the fd again); LXD_EVENTS_CLOSED (LXD went away or
+ * Return: 0 (wait for the fd again); LXD_EVENTS_OPENED (once, after
+ * lxd_events_start()); LXD_EVENTS_CLOSED (LXD went away or
  * closed the stream: free @ev, reconnect with backoff and reconcile
  * everything, since events may have been missed); or a negative errno
  * (the stream is broken: the same as LXD_EVENTS_CLOSED for the caller).

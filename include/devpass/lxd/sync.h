@@ -66,7 +66,8 @@ struct lxd_sync_stats {
  * Return: 0 when the entries match (written or already so); -EINVAL when
  * @desired is malformed (a name without @prefix, a non-string option);
  * -ENXIO when the instance does not exist; -EIO when LXD refused the write
- * (see @lxd_error); -ESTALE when the instance kept changing under us;
+ * (see @lxd_error); -EAGAIN when LXD refused it for a passing reason
+ * (retry later); -ESTALE when the instance kept changing under us;
  * other errors of client.h's DOC.
  *
  * Tests can run code between the read and the write of each attempt
@@ -77,6 +78,27 @@ int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
 			      struct json_object *desired,
 			      bool has_patch_removal,
 			      struct lxd_sync_stats *stats, char **lxd_error);
+
+/*
+ * Done callback of lxd_instance_sync_start(): @r and @stats as
+ * lxd_instance_sync_devices() returns them (or -ECANCELED); @lxd_error,
+ * on -EIO, LXD's reason (borrowed for the call), else NULL.
+ */
+typedef void (*lxd_sync_done_t)(int r, const struct lxd_sync_stats *stats,
+				const char *lxd_error, void *userdata);
+
+/**
+ * lxd_instance_sync_start() - lxd_instance_sync_devices(), asynchronously:
+ * every read, write, operation wait and 412 retry runs from
+ * lxd_client_dispatch(). @prefix must outlive the sync (a constant);
+ * @desired is referenced, not copied: do not change it meanwhile.
+ * Return: 0 when started (@done is called once), or a negative errno
+ * (logged) when not (-EINVAL for a malformed @desired, -ENOMEM).
+ */
+int lxd_instance_sync_start(struct lxd_client *c, const char *project,
+			    const char *instance, const char *prefix,
+			    struct json_object *desired, bool has_patch_removal,
+			    lxd_sync_done_t done, void *userdata);
 
 /**
  * lxd_error_device() - the entry an LXD error text names.

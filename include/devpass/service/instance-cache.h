@@ -20,6 +20,12 @@
  *   entries written are the entries it has, and the instance-updated
  *   event each accepted write causes is taken for it (not marked stale).
  *
+ * Reads are asynchronous, so an event may come while a read is in flight
+ * whose answer reflects LXD before the event: such an event is not
+ * applied to the instance but marks it stale, and the answer leaves it
+ * stale, so it is read again (instance_cache_read_begin(), and the fill
+ * of a project while instance_cache_fill_end() has not been called).
+ *
  * Each instance carries a generation that changes whenever LXD tells of a
  * change devpassd did not make; the memory of LXD's refusals
  * (refusal.h) holds while it stays the same.
@@ -44,6 +50,9 @@
  * @own_writes: devpassd's accepted writes whose instance-updated event is
  *              due.
  * @in_flight: devpassd's writes sent and not answered yet.
+ * @reading: reads of it by name sent and not answered yet.
+ * @touched: an event came while it was being read (the answer may be
+ *           older than the event): it stays stale.
  * @early: instance-updated events that came while a write was in flight
  *         (the write's, if it is accepted).
  */
@@ -55,18 +64,22 @@ struct cached_instance {
 	unsigned own_writes;
 	unsigned in_flight;
 	unsigned early;
+	unsigned reading;
+	bool touched;
 };
 
 /**
  * struct instance_cache - the instances of the projects read in full.
  * @v, @n: the instances, in no particular order.
  * @projects: the projects read in full since the last doubt.
+ * @filling: those of them whose full read is in flight.
  * @clock: the last generation given out.
  */
 struct instance_cache {
 	struct cached_instance *v;
 	size_t n;
 	char **projects;
+	char **filling;
 	unsigned clock;
 };
 
@@ -92,7 +105,35 @@ bool instance_cache_has_project(const struct instance_cache *c,
 int instance_cache_fill_begin(struct instance_cache *c, const char *project);
 
 /**
- * instance_cache_put() - @inst as LXD has it now (known, not stale). Its
+ * instance_cache_fill_end() - the full read of @project ended: @ok, or
+ * failed (then the project is read in full again next time).
+ */
+void instance_cache_fill_end(struct instance_cache *c, const char *project,
+			     bool ok);
+
+/**
+ * instance_cache_read_begin() - a read of @project/@name by name goes out
+ * (the instance is added by name if it is not cached).
+ * Return: 0 or -ENOMEM.
+ */
+int instance_cache_read_begin(struct instance_cache *c, const char *project,
+			      const char *name);
+
+/**
+ * instance_cache_read_end() - that read ended: with @inst (put as by
+ * instance_cache_put(), entries taken over), or NULL with @found false
+ * (no such instance here: dropped), or NULL with @found true (the read
+ * failed: it stays stale). An instance an event touched meanwhile stays
+ * stale whatever the answer.
+ * Return: 0 or -ENOMEM.
+ */
+int instance_cache_read_end(struct instance_cache *c, const char *project,
+			    const char *name, const struct instance *inst,
+			    bool found);
+
+/**
+ * instance_cache_put() - @inst as LXD has it now (known, and not stale
+ * unless an event touched it during its read). Its
  * generation changes if it was not known or its type, running, privileged
  * or entries differ. @inst's project and name are copied; its entries (a
  * reference) are taken over whatever the outcome.

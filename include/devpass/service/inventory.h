@@ -8,7 +8,7 @@
  * that matter: its type, whether it runs, whether it is privileged, and
  * its devpass-* entries. They come from the instance cache, which LXD's
  * events keep; the inventory reads from LXD only what the cache cannot
- * vouch for (inventory_refresh()). In a cluster only this member's
+ * vouch for (inventory_read_start()). In a cluster only this member's
  * instances count.
  */
 
@@ -27,6 +27,16 @@
 int inventory_projects(const struct ruleset *rs, const struct ledger *l,
 		       char ***out);
 
+/*
+ * Done callback of inventory_read_start(): on 0, @set (the instances) and
+ * @missing (the projects LXD does not have, skipped; not logged: the
+ * caller says so when that changes; may be NULL) are the callee's; on a
+ * negative errno (-ENOMEM logged here, others by the LXD client) both are
+ * NULL.
+ */
+typedef void (*inventory_done_t)(int r, struct instance_set *set,
+				 char **missing, void *userdata);
+
 /**
  * struct inventory_stats - requests the inventory made.
  * @lists: full reads of a project (GET /1.0/instances?recursion=1).
@@ -40,7 +50,8 @@ struct inventory_stats {
 /**
  * struct inventory - where the inventory reads and what it counts.
  * @lxd: the client.
- * @member: this cluster member's name, or NULL when not clustered.
+ * @member: this cluster member's name, or NULL when not clustered
+ *          (borrowed: it must outlive the read).
  * @cache: the instances known (instance-cache.h).
  * @stats: added to with every request.
  */
@@ -52,19 +63,23 @@ struct inventory {
 };
 
 /**
- * inventory_refresh() - the instances of @projects, as a new set for the
- * planner, with as few requests as the cache allows:
+ * inventory_read_start() - the instances of @projects, as a new set for
+ * the planner, with as few requests as the cache allows, in the
+ * background of the caller's loop (the LXD client's fd):
  * - a project not read in full since the cache's last doubt is listed;
  * - without events (@trusted false: the stream is down, so the cache may
  *   have missed a change), the instances the rules of @rs name and those
  *   the cache shows holding devpass-* entries are read by name: the
  *   instances a plan may write to, however many others there are;
  * - every instance the cache marks stale is read by name.
- * @missing: set to the projects LXD does not have (skipped, listed again
- *           next time; not logged: the caller says so when that changes).
- * Return: 0; -ENOMEM (logged); another -errno of the LXD client (logged
- * there).
+ * @rs: borrowed until @done is called.
+ *
+ * This is the reconciler's one seam to what LXD holds.
+ *
+ * Return: 0 when started (@done is called once, possibly before this
+ * returns when there is nothing to read or starting failed), or -ENOMEM
+ * (logged; @done is not called).
  */
-int inventory_refresh(const struct inventory *inv, const struct ruleset *rs,
-		      char *const *projects, bool trusted,
-		      struct instance_set **out, char ***missing);
+int inventory_read_start(const struct inventory *inv, const struct ruleset *rs,
+			 char *const *projects, bool trusted,
+			 inventory_done_t done, void *userdata);

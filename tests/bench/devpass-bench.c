@@ -7,7 +7,7 @@
  * testbed built here (hubs with many ports). README.md shows the latest
  * table and what each column means.
  *
- *   devpass-bench [--runs N] [--output FILE]
+ *   devpass-bench [--runs N] [--output FILE] [--crowd-only]
  *
  * Run under LD_PRELOAD=libumockdev-preload.so.0 as root (meson test -C
  * build --suite bench does both).
@@ -59,6 +59,7 @@ struct bench {
 	char lock[128];
 	const char *const *daemon_args;
 	unsigned runs;
+	bool crowd_only; /* (b) alone: one plug with 2 and 300 instances */
 	struct report rep;
 };
 
@@ -443,6 +444,89 @@ static void bench_scenario(struct bench *b, const struct scenario *s,
 		(now_ms_frac() - t0) / 1000);
 }
 
+/* --- (b) one plug on a crowded host ------------------------------------- */
+
+#define CROWD 300 /* instances on the host in the crowded case */
+#define CROWD_FEW 2
+
+static const struct scenario single = {"1 device (single plug)", 1, 1};
+
+/* One GET /1.0/instances?recursion=1 (what devpassd once did on every
+ * pass), timed in ms, or -1. */
+static double list_once(struct bench *b)
+{
+	struct lxd_response resp = {0};
+	double t0 = now_ms_frac();
+	int r = lxd_request(b->c, "GET", "/1.0/instances?recursion=1", NULL,
+			    NULL, &resp);
+	double t = now_ms_frac() - t0;
+	lxd_response_clear(&resp);
+	return r < 0 ? -1 : t;
+}
+
+static unsigned instance_count(struct bench *b, unsigned *running)
+{
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
+	if (lxd_instances_list(b->c, "default", &l) < 0)
+		return 0;
+	*running = 0;
+	for (size_t i = 0; i < l->n; i++)
+		*running += l->items[i].running;
+	return (unsigned)l->n;
+}
+
+/* The single plug, the floor and the list, with what is on the host now. */
+static void crowd_phase(struct bench *b, struct crowd_phase *ph)
+{
+	struct series writes = {0};
+	unsigned running;
+	ph->instances = instance_count(b, &running);
+	fprintf(stderr, "bench: single plug with %u instances\n", ph->instances);
+	daemon_up(b);
+	sleep_ms(1000); /* its start: the lists at start and on the stream's up */
+	unsigned lists = daemon_lxd_counter(&b->d, "instance_lists");
+	unsigned reads = daemon_lxd_counter(&b->d, "instance_reads");
+	for (unsigned r = 0; r < b->runs; r++)
+		daemon_once(b, &single, &ph->daemon_ms, &writes);
+	ph->lists = daemon_lxd_counter(&b->d, "instance_lists") - lists;
+	ph->reads = daemon_lxd_counter(&b->d, "instance_reads") - reads;
+	daemon_stop(&b->d, SIGTERM);
+	for (unsigned r = 0; r < b->runs; r++)
+		floor_once(b, &single, &ph->floor_ms);
+	for (unsigned r = 0; r < b->runs; r++)
+		series_add(&ph->list_ms, list_once(b));
+}
+
+/* Creates stopped busybox containers crowdFROM..crowdTO, 8 at a time
+ * (starting 300 would take minutes and memory; stopped ones are listed
+ * all the same). */
+static int crowd_create(struct bench *b, unsigned from, unsigned to)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd),
+		 "seq -f 'crowd%%03g' %u %u | xargs -P 8 -I{} lxc init "
+		 "busybox {} --quiet >/dev/null 2>&1", from, to);
+	return lxd_harness_run(&b->lxd, NULL, (const char *[]){"sh", "-c", cmd, NULL});
+}
+
+/* Runs last: it deletes b3 and b4 (the few) and adds the crowd. */
+static void bench_crowd(struct bench *b, struct crowd_result *res)
+{
+	double t0 = now_ms_frac();
+	lxd_harness_run(&b->lxd, NULL,
+			(const char *[]){"lxc", "delete", "--force", "b3", "b4", NULL});
+	crowd_phase(b, &res->few);
+	if (crowd_create(b, 1, CROWD - res->few.instances) != 0)
+		fprintf(stderr, "bench: could not create every crowd instance\n");
+	fprintf(stderr, "bench:   %u instances created in %.0f s\n",
+		CROWD - res->few.instances, (now_ms_frac() - t0) / 1000);
+	unsigned running;
+	instance_count(b, &running);
+	res->running = running;
+	crowd_phase(b, &res->many);
+	res->done = true;
+}
+
 /* --- coldplug, memory, idle --------------------------------------------- */
 
 static const char *pid_status_field(pid_t pid, const char *key, char *buf, size_t size)
@@ -642,6 +726,7 @@ static int parse_args(int argc, char **argv, struct bench *b, const char **outpu
 {
 	static const struct option opts[] = {
 		{"runs", required_argument, NULL, 'r'},
+		{"crowd-only", no_argument, NULL, 'c'},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -655,8 +740,12 @@ static int parse_args(int argc, char **argv, struct bench *b, const char **outpu
 			*output = optarg;
 			continue;
 		}
+		if (c == 'c') {
+			b->crowd_only = true;
+			continue;
+		}
 		fputs("Usage: devpass-bench [--runs N (1-32, default 5)] "
-		      "[--output FILE]\n", c == 'h' ? stdout : stderr);
+		      "[--output FILE] [--crowd-only]\n", c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : 2;
 	}
 	return -1;
@@ -672,10 +761,14 @@ int main(int argc, char **argv)
 	b.daemon_args = (const char *[]){"--log-level", "info", NULL};
 	double t0 = now_ms_frac();
 	setup(&b);
-	bench_idle_memory(&b, &b.rep.coldplug);
-	for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
-		bench_scenario(&b, &scenarios[i], &b.rep.bursts[b.rep.n_bursts++]);
-	bench_coldplug(&b, &b.rep.coldplug);
+	if (!b.crowd_only) {
+		bench_idle_memory(&b, &b.rep.coldplug);
+		for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
+			bench_scenario(&b, &scenarios[i],
+				       &b.rep.bursts[b.rep.n_bursts++]);
+		bench_coldplug(&b, &b.rep.coldplug);
+	}
+	bench_crowd(&b, &b.rep.crowd);
 	teardown(&b);
 	bench_matcher(&b);
 	b.rep.runs = b.runs;

@@ -51,6 +51,8 @@ static double ratio(const struct series *a, const struct series *b)
 
 static void bursts(FILE *f, const struct report *r)
 {
+	if (!r->n_bursts)
+		return;
 	fprintf(f, "Time from the moment every uevent of the burst is there "
 		   "(devpassd thawed with them queued; the udev scripts all "
 		   "started) to every entry visible in LXD (ms); for the floor, "
@@ -74,6 +76,8 @@ static void bursts(FILE *f, const struct report *r)
 static void coldplug(FILE *f, const struct report *r)
 {
 	const struct coldplug_result *c = &r->coldplug;
+	if (!c->ms.n && !c->ms.failed)
+		return;
 	fprintf(f, "\nColdplug: devpassd started with 256 devices present "
 		   "and 64 rules (64 devices to each of 4 containers).\n\n"
 		   "| start to converged (ms) | LXD writes | floor: 4 raw PATCHes of 64 (ms) "
@@ -91,6 +95,35 @@ static void coldplug(FILE *f, const struct report *r)
 	fprintf(f, "\nMatcher alone: 10,000 devices x 1,000 rules, none "
 		   "matching (every pair tried), one core: %s ms.\n",
 		series_fmt(&r->matcher_ms, 0, 4));
+}
+
+static void crowd_row(FILE *f, const struct crowd_phase *p)
+{
+	fprintf(f, "| %u | %s | %s | %.2f | %s | %u, %u |\n", p->instances,
+		series_fmt(&p->daemon_ms, 1, 0), series_fmt(&p->floor_ms, 1, 1),
+		ratio(&p->daemon_ms, &p->floor_ms), series_fmt(&p->list_ms, 1, 2),
+		p->lists, p->reads);
+}
+
+static void crowd(FILE *f, const struct report *r)
+{
+	const struct crowd_result *c = &r->crowd;
+	if (!c->done)
+		return;
+	fprintf(f, "\nOne plug on a crowded host: the single plug above with "
+		   "%u, then %u instances on the host (the %u added created "
+		   "stopped, %u of all running); devpassd started again for "
+		   "each. The list column is what one `GET "
+		   "/1.0/instances?recursion=1` costs there; devpassd's lists "
+		   "and reads by name are those it made during the plugs.\n\n"
+		   "| instances on the host | devpassd (ms) | floor (ms) | "
+		   "devpassd / floor | one instance list (ms) | devpassd: "
+		   "lists, reads by name |\n"
+		   "| ---: | ---: | ---: | ---: | ---: | ---: |\n",
+		c->few.instances, c->many.instances,
+		c->many.instances - c->few.instances, c->running);
+	crowd_row(f, &c->few);
+	crowd_row(f, &c->many);
 }
 
 static const char *verdict(bool ok)
@@ -117,12 +150,32 @@ static unsigned max_writes_per_instance(const struct report *r)
 	return (unsigned)(m + 0.999);
 }
 
+static void crowd_targets(FILE *f, const struct report *r)
+{
+	const struct crowd_result *c = &r->crowd;
+	if (!c->done)
+		return;
+	double many = series_median(&c->many.daemon_ms);
+	double few = series_median(&c->few.daemon_ms);
+	double max = 1.3 * series_median(&c->many.floor_ms) + 5;
+	fprintf(f, "| single plug with %u instances within 1.3 x floor + 5 ms "
+		   "(%.1f ms) | %.1f ms | %s |\n",
+		c->many.instances, max, many, verdict(many > 0 && many <= max));
+	fprintf(f, "| single plug with %u instances within 10%% of %u "
+		   "instances (%.1f ms) | %.1f ms (%+.0f%%) | %s |\n",
+		c->many.instances, c->few.instances, 1.1 * few, many,
+		few > 0 ? 100 * (many - few) / few : 0,
+		verdict(many > 0 && few > 0 && many <= 1.1 * few));
+}
+
 static void targets(FILE *f, const struct report *r)
 {
 	const struct burst_result *b16 = find(r, 16, 1), *b1 = find(r, 1, 1);
 	const struct coldplug_result *c = &r->coldplug;
-	if (!b16 || !b1)
-		return;
+	if (!b16 || !b1) {
+		fprintf(f, "\n| target | measured | |\n| --- | --- | --- |\n");
+		return crowd_targets(f, r);
+	}
 	double f16 = ratio(&b16->daemon_ms, &b16->floor_ms);
 	double u16 = ratio(&b16->udev_ms, &b16->daemon_ms);
 	double one = series_median(&b1->daemon_ms);
@@ -138,6 +191,7 @@ static void targets(FILE *f, const struct report *r)
 		u16, verdict(u16 >= 5));
 	fprintf(f, "| single plug within 1.3 x floor + 5 ms (%.1f ms) | %.1f ms | %s |\n",
 		one_max, one, verdict(one > 0 && one <= one_max));
+	crowd_targets(f, r);
 	fprintf(f, "| at most 2 LXD writes per instance touched | %u | %s |\n", w,
 		verdict(w <= 2));
 	fprintf(f, "| peak RSS after the coldplug under 8 MiB | %.1f MiB | %s |\n", hwm,
@@ -153,6 +207,7 @@ static void print(FILE *f, const struct report *r)
 	header(f, r);
 	bursts(f, r);
 	coldplug(f, r);
+	crowd(f, r);
 	targets(f, r);
 }
 

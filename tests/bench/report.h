@@ -27,10 +27,27 @@ struct coldplug_result {
 	double idle_switches;
 };
 
+/* (b): one plug with few and with many instances on the host. */
+struct crowd_phase {
+	unsigned instances;	/* on the host (running or not) */
+	struct series daemon_ms; /* plug to entry visible */
+	struct series floor_ms;	/* the raw PATCH alone */
+	struct series list_ms;	/* one GET /1.0/instances?recursion=1 */
+	unsigned lists;		/* instance lists devpassd made during the plugs */
+	unsigned reads;		/* instance reads by name during the plugs */
+};
+
+struct crowd_result {
+	bool done;
+	struct crowd_phase few, many;
+	unsigned running;	/* of many's instances, how many ran */
+};
+
 struct report {
 	struct burst_result bursts[8];
 	size_t n_bursts;
 	struct coldplug_result coldplug;
+	struct crowd_result crowd;
 	struct series matcher_ms;
 	char lxd_version[32];
 	unsigned runs;

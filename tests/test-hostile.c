@@ -304,7 +304,9 @@ static void with_events_refused_a_plug_attaches_within_a_second(void **state)
 	struct fixture *f = *state;
 	fake_start(f, "{\"events\": \"refuse\"}");
 	start(f);
-	sleep_ms(300); /* the first refusals are in: the stream backs off */
+	/* Refused for 4 s, the stream's backoff has grown to 2-4 s: a plug
+	 * that waited for the stream would wait that long. */
+	sleep_ms(4000);
 	long long t0 = now_ms();
 	g_free(plug(f, "1-1", 11));
 	assert_true(wait_entry(&f->d, "c1", ENTRY_A, true, WAIT_MS));

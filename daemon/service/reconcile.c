@@ -358,9 +358,12 @@ static void tell_cache(struct reconciler *rc, const struct job *j, int r,
 		       const struct lxd_sync_stats *stats)
 {
 	const char *project = j->inst->project, *name = j->inst->name;
+	/* refused (-EIO), or refused for a passing reason (-EAGAIN): LXD
+	 * wrote nothing */
+	bool none = r == 0 || r == -EIO || r == -EAGAIN;
 	enum instance_write how = stats->writes ? INSTANCE_WRITE_ACCEPTED
-				  : r == 0 || r == -EIO ? INSTANCE_WRITE_NONE
-							: INSTANCE_WRITE_UNSURE;
+				  : none	? INSTANCE_WRITE_NONE
+						: INSTANCE_WRITE_UNSURE;
 	instance_cache_write_end(&rc->cache, project, name, how,
 				 r == 0 ? j->want : NULL);
 	if (r == -ENXIO)

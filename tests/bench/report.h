@@ -13,6 +13,8 @@ struct burst_result {
 	struct series daemon_writes;
 	struct series udev_ms;
 	struct series floor_ms;
+	struct series trickled_ms; /* plugged back to back, from the last plug */
+	struct series trickled_writes;
 	unsigned plain_landed; /* of the unlocked scripts' entries */
 	unsigned plain_hung;   /* unlocked scripts killed after 15 s */
 };

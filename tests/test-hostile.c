@@ -319,6 +319,30 @@ static void with_events_refused_a_plug_attaches_within_a_second(void **state)
 	json_object_put(st);
 }
 
+/* Events refused: the cache cannot vouch for anything, yet a plug lists no
+ * instances: the instances the rules name (and those holding entries) are
+ * read by name, however many others the host has. */
+static void with_events_refused_a_plug_reads_by_name_not_the_list(void **state)
+{
+	struct fixture *f = *state;
+	fake_start(f, "{\"events\": \"refuse\"}");
+	start(f);
+	sleep_ms(1000); /* its start: the full list, once */
+	unsigned lists = daemon_lxd_counter(&f->d, "instance_lists");
+	unsigned reads = daemon_lxd_counter(&f->d, "instance_reads");
+	g_free(plug(f, "1-1", 11));
+	assert_true(wait_entry(&f->d, "c1", ENTRY_A, true, WAIT_MS));
+	assert_true(wait_state(&f->d, "1-1", "attached", WAIT_MS));
+	unsigned lists_after = daemon_lxd_counter(&f->d, "instance_lists");
+	unsigned reads_after = daemon_lxd_counter(&f->d, "instance_reads");
+	print_message("events refused: %u list(s) at start, %u during the plug, "
+		      "%u read(s) by name\n",
+		      lists, lists_after - lists, reads_after - reads);
+	assert_true(lists >= 1);
+	assert_int_equal(lists_after, lists);
+	assert_true(reads_after > reads); /* c1, by name */
+}
+
 /* LXD's transient 500 on a write is retried with backoff; the device ends
  * attached, never "refused". Before, it was taken as LXD's refusal. */
 static void a_transient_lxd_error_is_retried_not_taken_as_refusal(void **state)
@@ -348,6 +372,7 @@ int main(void)
 		T(status_answers_and_plugs_attach_while_the_events_handshake_hangs),
 		T(a_stream_closed_after_the_101_reconnects_once_per_backoff_step),
 		T(with_events_refused_a_plug_attaches_within_a_second),
+		T(with_events_refused_a_plug_reads_by_name_not_the_list),
 		T(a_transient_lxd_error_is_retried_not_taken_as_refusal),
 	};
 	if (TEST_ORDER(tests) < 0)

@@ -23,7 +23,10 @@ void instance_cache_clear(struct instance_cache *c)
 
 void instance_cache_invalidate(struct instance_cache *c)
 {
-	instance_cache_clear(c);
+	/* The instances stay until their project's next full read says
+	 * whether they still are as they were (their generation with them). */
+	strv_free(c->projects);
+	c->projects = NULL;
 }
 
 bool instance_cache_has_project(const struct instance_cache *c,
@@ -48,13 +51,25 @@ static void drop_project(struct instance_cache *c, const char *project)
 
 int instance_cache_fill_begin(struct instance_cache *c, const char *project)
 {
-	drop_project(c, project);
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].inst.project, project) == 0)
+			c->v[i].listed = false;
 	int r = strv_contains(c->filling, project)
 			? 0
 			: strv_push(&c->filling, project);
 	if (r == 0 && !instance_cache_has_project(c, project))
 		r = strv_push(&c->projects, project);
 	return r;
+}
+
+/* After a full read of @project: what it did not list is gone, unless an
+ * event named it meanwhile (then it is read by name). */
+static void drop_unlisted(struct instance_cache *c, const char *project)
+{
+	for (size_t i = c->n; i-- > 0;)
+		if (strcmp(c->v[i].inst.project, project) == 0 &&
+		    !c->v[i].listed && !c->v[i].touched)
+			remove_at(c, i);
 }
 
 /* Takes @s out of @v (a NULL-terminated array). */
@@ -74,7 +89,7 @@ void instance_cache_fill_end(struct instance_cache *c, const char *project,
 {
 	strv_remove(c->filling, project);
 	if (ok)
-		return;
+		return drop_unlisted(c, project);
 	drop_project(c, project);
 	strv_remove(c->projects, project);
 }
@@ -148,6 +163,7 @@ int instance_cache_put(struct instance_cache *c, const struct instance *inst)
 	ci->inst.running = inst->running;
 	ci->inst.privileged = inst->privileged;
 	ci->known = true;
+	ci->listed = true;
 	ci->stale = ci->touched;
 	return 0;
 }

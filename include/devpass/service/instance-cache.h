@@ -53,6 +53,8 @@
  * @reading: reads of it by name sent and not answered yet.
  * @touched: an event came while it was being read (the answer may be
  *           older than the event): it stays stale.
+ * @listed: the full read of its project in flight (or the last one)
+ *          listed it.
  * @early: instance-updated events that came while a write was in flight
  *         (the write's, if it is accepted).
  */
@@ -66,6 +68,7 @@ struct cached_instance {
 	unsigned early;
 	unsigned reading;
 	bool touched;
+	bool listed;
 };
 
 /**
@@ -87,8 +90,11 @@ struct instance_cache {
 void instance_cache_clear(struct instance_cache *c);
 
 /**
- * instance_cache_invalidate() - doubt: forget everything, so that every
- * project is read in full again.
+ * instance_cache_invalidate() - doubt: every project is read in full
+ * again before the next plan; until then no event is applied. An instance
+ * the next read finds as it was (type, running, privileged, entries) keeps
+ * its generation (so a reconnect alone does not make LXD's remembered
+ * refusals be tried again); one it does not list is forgotten.
  */
 void instance_cache_invalidate(struct instance_cache *c);
 
@@ -97,9 +103,9 @@ bool instance_cache_has_project(const struct instance_cache *c,
 				const char *project);
 
 /**
- * instance_cache_fill_begin() - a full read of @project starts: its
- * instances are forgotten and it counts as read; instance_cache_put()
- * then adds what the read found.
+ * instance_cache_fill_begin() - a full read of @project starts; it counts
+ * as read; instance_cache_put() then puts what the read found, and
+ * instance_cache_fill_end() forgets the instances it did not.
  * Return: 0 or -ENOMEM.
  */
 int instance_cache_fill_begin(struct instance_cache *c, const char *project);

@@ -186,6 +186,8 @@ static int sync_once(const struct sync_ctx *x, const char *project)
 		current = empty = json_object_new_object();
 	if (!current || !(changes = json_object_new_object()))
 		return sync_oom(x);
+	json_object_put(x->stats->found);
+	x->stats->found = json_object_get(current);
 	r = devices_diff(x, current, changes, &removals, x->has_patch_removal);
 	if (r < 0)
 		return sync_oom(x);
@@ -231,9 +233,13 @@ int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
 	for (unsigned i = 0; i < LXD_SYNC_MAX_ATTEMPTS; i++) {
 		r = sync_once(&x, project);
 		if (r != -ESTALE)
-			return r;
+			break;
 		x.stats->retries++;
 	}
+	if (!stats)
+		json_object_put(steal_ptr(&dummy.found));
+	if (r != -ESTALE)
+		return r;
 	return log_err_errno(-ESTALE,
 			     "instance %s changed under every one of %d "
 			     "attempts to write its devices; giving up",

@@ -170,12 +170,13 @@ static int ledger_record(struct reconciler *rc, const struct plan *p,
 
 /*
  * Writes @want to @inst. A device whose entry LXD refuses is set aside and
- * the rest written again, so one bad device keeps no other out.
+ * the rest written again, so one bad device keeps no other out. *@found:
+ * the devices the last write read (a reference), for what really changed.
  * Return: 0; RECONCILE_E_UNWRITTEN; -errno (logged).
  */
 static int sync_instance(struct reconciler *rc, const struct plan *p,
 			 const struct instance *inst, json_object *want,
-			 struct refusals *rs)
+			 struct refusals *rs, json_object **found)
 {
 	for (size_t tries = 0; tries <= p->n_placements; tries++) {
 		struct lxd_sync_stats stats = {0};
@@ -184,6 +185,8 @@ static int sync_instance(struct reconciler *rc, const struct plan *p,
 			rc->lxd, inst->project, inst->name, ENTRY_PREFIX, want,
 			rc->patch_removal, &stats, &why);
 		rc->writes += stats.writes;
+		json_object_put(*found);
+		*found = steal_ptr(&stats.found);
 		if (r != -EIO) {
 			free(why);
 			/* -ENXIO: deleted since the list; its event re-plans */
@@ -198,13 +201,14 @@ static int sync_instance(struct reconciler *rc, const struct plan *p,
 	return RECONCILE_E_UNWRITTEN;
 }
 
-/* Logs what changed on @inst and keeps it in the ledger. */
+/* Logs what changed on @inst, from @had to @want, and keeps it in the
+ * ledger. */
 static int record_changes(struct reconciler *rc, const struct plan *p,
 			  const struct instance *inst, json_object *want,
-			  long long ms)
+			  json_object *had, long long ms)
 {
 	_cleanup_(strv_freep) char **added = NULL, **removed = NULL;
-	int r = changes_diff(want, inst->entries, &added, &removed);
+	int r = changes_diff(want, had, &added, &removed);
 	if (r < 0)
 		return r;
 	changes_log_attaches(p, inst, added, rc->dry_run, ms);
@@ -212,23 +216,28 @@ static int record_changes(struct reconciler *rc, const struct plan *p,
 	return rc->dry_run ? 0 : ledger_record(rc, p, inst, removed);
 }
 
-/* Makes @inst's devpass-* entries what @p wants there. */
+/* Makes @inst's devpass-* entries what @p wants there. What is logged is
+ * what the write found and changed, not what the instance list said: the
+ * instance may have changed since (or the list held entries that the
+ * write's own read did not). */
 static int apply_instance(struct reconciler *rc, const struct plan *p,
 			  const struct instance *inst, struct refusals *rs)
 {
 	_cleanup_(json_object_putp) json_object *want =
 		plan_desired_entries(p, inst);
+	_cleanup_(json_object_putp) json_object *found = NULL;
 	if (!want)
 		return oom("merging the plan's entries");
 	if (json_object_equal(want, inst->entries))
 		return 0;
 	long long t0 = now_ms();
-	int r = rc->dry_run ? 0 : sync_instance(rc, p, inst, want, rs);
+	int r = rc->dry_run ? 0 : sync_instance(rc, p, inst, want, rs, &found);
 	if (r < 0)
 		return r;
 	if (r == RECONCILE_E_UNWRITTEN)
 		return 0;
-	return record_changes(rc, p, inst, want, now_ms() - t0);
+	return record_changes(rc, p, inst, want, found ? found : inst->entries,
+			      now_ms() - t0);
 }
 
 /* What became of @pl: the plan's decision, unless LXD refused it. */

@@ -41,10 +41,15 @@
  * struct lxd_sync_stats - what a sync did.
  * @writes: PATCH/PUT requests that LXD accepted.
  * @retries: writes refused with 412 and recomputed.
+ * @found: the instance's own "devices" map as the last attempt read it
+ *         (what the write changed is the difference between it and the
+ *         desired map), or NULL if it was not read; a reference: the caller
+ *         json_object_put()s it, whatever the return.
  */
 struct lxd_sync_stats {
 	unsigned writes;
 	unsigned retries;
+	struct json_object *found;
 };
 
 /**

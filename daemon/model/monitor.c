@@ -2,13 +2,20 @@
 #include <fcntl.h>
 #include <libudev.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "devpass/util/log.h"
 #include "devpass/model/monitor.h"
 #include "devpass/model/node.h"
 
+/* What we ask for: libudev's own figure. The kernel caps SO_RCVBUF at
+ * net.core.rmem_max (212992 on stock Debian, some hundred uevents); only
+ * CAP_NET_ADMIN (SO_RCVBUFFORCE) goes past it. */
+#define MONITOR_RCVBUF (128 * 1024 * 1024)
+
 struct monitor {
 	struct udev_monitor *um;
+	unsigned long losses;
 };
 
 void monitor_free(struct monitor *m)
@@ -36,12 +43,39 @@ static int monitor_setup(struct udev_monitor *um)
 			return r;
 	if ((r = udev_monitor_enable_receiving(um)) < 0)
 		return r;
+	/* libudev tries SO_RCVBUF, then SO_RCVBUFFORCE; a failure of both
+	 * leaves what the kernel gave, which monitor_new() reports. */
+	(void)udev_monitor_set_receive_buffer_size(um, MONITOR_RCVBUF);
 	/* libudev makes it non-blocking already; receive relies on it. */
 	int fd = udev_monitor_get_fd(um);
 	int flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return -errno;
 	return 0;
+}
+
+size_t monitor_receive_buffer(const struct monitor *m)
+{
+	int size = 0;
+	socklen_t len = sizeof(size);
+	if (getsockopt(udev_monitor_get_fd(m->um), SOL_SOCKET, SO_RCVBUF, &size,
+		       &len) < 0)
+		return 0;
+	/* the kernel doubles what it was asked for (bookkeeping room) */
+	return (size_t)size / 2;
+}
+
+/* What the buffer came to, and what a small one means. */
+static void monitor_say_buffer(const struct monitor *m)
+{
+	size_t size = monitor_receive_buffer(m);
+	if (size >= MONITOR_RCVBUF)
+		log_info("udev monitor: receive buffer %zu KiB", size / 1024);
+	else
+		log_info("udev monitor: receive buffer %zu KiB (net.core."
+			 "rmem_max; a burst beyond it is healed by enumerating "
+			 "again)",
+			 size / 1024);
 }
 
 int monitor_new(struct udev *udev, struct monitor **out)
@@ -58,6 +92,7 @@ int monitor_new(struct udev *udev, struct monitor **out)
 	if (r < 0)
 		return log_err_errno(r, "udev monitor: cannot listen: %s",
 				     strerror(-r));
+	monitor_say_buffer(m);
 	*out = steal_ptr(&m);
 	return 0;
 }
@@ -125,6 +160,38 @@ static int monitor_device(struct udev_device *ud, char **action,
 	return 0;
 }
 
+/* The kernel dropped uevents: said once at warning (a flapping device
+ * may overflow the buffer again and again), after that at debug. */
+static int monitor_lost(struct monitor *m)
+{
+	if (m->losses++ == 0)
+		log_warning("udev monitor: uevents lost (the receive buffer of "
+			    "%zu KiB overflowed); enumerating devices again",
+			    monitor_receive_buffer(m) / 1024);
+	else
+		log_debug("udev monitor: uevents lost again (%lu times)",
+			  m->losses);
+	return MONITOR_E_LOST;
+}
+
+unsigned long monitor_losses(const struct monitor *m)
+{
+	return m->losses;
+}
+
+size_t monitor_flush(struct monitor *m)
+{
+	char buf[8192];
+	size_t n = 0;
+	int fd = udev_monitor_get_fd(m->um);
+	/* ENOBUFS again means more were dropped: the scan after this covers
+	 * them too; any other error (EAGAIN) means the queue is empty. */
+	for (ssize_t k; (k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0 ||
+			errno == ENOBUFS || errno == EINTR;)
+		n += k >= 0;
+	return n;
+}
+
 int monitor_receive(struct monitor *m, char **action, struct device **dev,
 		    char **syspath)
 {
@@ -133,9 +200,12 @@ int monitor_receive(struct monitor *m, char **action, struct device **dev,
 	*action = *syspath = NULL;
 	*dev = NULL;
 	/* NULL for EAGAIN, and for a message libudev dropped as invalid. */
+	errno = 0;
 	ud = udev_monitor_receive_device(m->um);
 	if (!ud && errno == ENOMEM)
 		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
+	if (!ud && errno == ENOBUFS)
+		return monitor_lost(m);
 	if (!ud)
 		return MONITOR_E_EMPTY;
 	const char *subsystem = udev_device_get_subsystem(ud);

@@ -14,6 +14,7 @@
 #include "devpass/rules/load.h"
 #include "devpass/service/reconcile.h"
 #include "devpass/service/service.h"
+#include "devpass/service/uevents.h"
 
 #define BACKOFF_MIN_MS 250u
 #define BACKOFF_MAX_MS 30000u
@@ -133,29 +134,14 @@ static int coldplug(struct service *s)
 	return 0;
 }
 
-static void on_uevent(struct service *s, const char *action, struct device *dev,
-		      const char *syspath)
-{
-	log_debug("uevent %s %s", action, syspath);
-	if (!dev) {
-		device_list_remove(s->devices, syspath);
-	} else if (device_list_put(s->devices, dev) < 0) {
-		device_free(dev);
-	}
-	s->dirty = true;
-}
-
+/* A bounded number of uevents per round (uevents.h); only one that
+ * changed the list, or a failure to keep it (reconciled after a retry),
+ * costs a reconcile. */
 static void drain_monitor(struct service *s)
 {
-	for (;;) {
-		_cleanup_(freep) char *action = NULL, *syspath = NULL;
-		struct device *dev = NULL;
-		int r = monitor_receive(s->monitor, &action, &dev, &syspath);
-		if (r == MONITOR_E_EMPTY || r < 0)
-			return;
-		if (r == 0)
-			on_uevent(s, action, dev, syspath);
-	}
+	int r = uevents_drain(s->udev, s->monitor, &s->devices);
+	if (r != UEVENTS_E_UNCHANGED)
+		s->dirty = true;
 }
 
 /* Finds LXD's socket and sets up the client and the reconciler (each

@@ -192,25 +192,113 @@ size_t monitor_flush(struct monitor *m)
 	return n;
 }
 
-int monitor_receive(struct monitor *m, char **action, struct device **dev,
-		    char **syspath)
+/* One pending uevent, or NULL and *@r: MONITOR_E_EMPTY, MONITOR_E_LOST
+ * or -ENOMEM (logged). */
+static struct udev_device *monitor_read(struct monitor *m, int *r)
 {
-	_cleanup_(udev_device_unrefp) struct udev_device *ud = NULL;
-
-	*action = *syspath = NULL;
-	*dev = NULL;
 	/* NULL for EAGAIN, and for a message libudev dropped as invalid. */
 	errno = 0;
-	ud = udev_monitor_receive_device(m->um);
-	if (!ud && errno == ENOMEM)
-		return log_err_errno(-ENOMEM, "udev monitor: out of memory");
-	if (!ud && errno == ENOBUFS)
-		return monitor_lost(m);
-	if (!ud)
-		return MONITOR_E_EMPTY;
+	struct udev_device *ud = udev_monitor_receive_device(m->um);
+	if (ud)
+		return ud;
+	if (errno == ENOMEM)
+		*r = log_err_errno(-ENOMEM, "udev monitor: out of memory");
+	else if (errno == ENOBUFS)
+		*r = monitor_lost(m);
+	else
+		*r = MONITOR_E_EMPTY;
+	return NULL;
+}
+
+static bool is_device_event(struct udev_device *ud)
+{
 	const char *subsystem = udev_device_get_subsystem(ud);
-	if (streq_ptr(subsystem, "usb") || streq_ptr(subsystem, "pci"))
+	return streq_ptr(subsystem, "usb") || streq_ptr(subsystem, "pci");
+}
+
+static int monitor_event_of(struct udev_device *ud, char **action,
+			    struct device **dev, char **syspath)
+{
+	if (is_device_event(ud))
 		return monitor_device(ud, action, dev, syspath);
 	return monitor_child(ud, udev_device_get_action(ud), action, dev,
 			     syspath);
+}
+
+int monitor_receive(struct monitor *m, char **action, struct device **dev,
+		    char **syspath)
+{
+	int r = 0;
+	*action = *syspath = NULL;
+	*dev = NULL;
+	_cleanup_(udev_device_unrefp) struct udev_device *ud =
+		monitor_read(m, &r);
+	return ud ? monitor_event_of(ud, action, dev, syspath) : r;
+}
+
+void monitor_batch_clear(struct monitor_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->v[i].action);
+		device_free(b->v[i].dev);
+		free(b->v[i].syspath);
+	}
+	*b = (struct monitor_batch){0};
+}
+
+/* Whether a later event of @uds is of the same device itself (not of a
+ * child node): then the device's state is that one's, and @i is moot. */
+static bool superseded(struct udev_device *const *uds, size_t n, size_t i)
+{
+	if (!is_device_event(uds[i]))
+		return false;
+	const char *syspath = udev_device_get_syspath(uds[i]);
+	for (size_t j = i + 1; j < n; j++)
+		if (is_device_event(uds[j]) &&
+		    streq_ptr(udev_device_get_syspath(uds[j]), syspath))
+			return true;
+	return false;
+}
+
+/* Builds the events of @uds that nothing later supersedes into @b. */
+static int monitor_build_batch(struct udev_device *const *uds, size_t n,
+			       struct monitor_batch *b)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (superseded(uds, n, i)) {
+			b->coalesced++;
+			continue;
+		}
+		struct monitor_event *e = &b->v[b->n];
+		int r = monitor_event_of(uds[i], &e->action, &e->dev,
+					 &e->syspath);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			b->n++;
+	}
+	return 0;
+}
+
+static void unref_all(struct udev_device **uds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		udev_device_unref(uds[i]);
+}
+
+int monitor_receive_batch(struct monitor *m, struct monitor_batch *b)
+{
+	struct udev_device *uds[MONITOR_BATCH_MAX];
+	int r = 0;
+	*b = (struct monitor_batch){0};
+	while (b->read < MONITOR_BATCH_MAX &&
+	       (uds[b->read] = monitor_read(m, &r)))
+		b->read++;
+	if (r == MONITOR_E_EMPTY || r == 0)
+		r = b->read ? monitor_build_batch(uds, b->read, b)
+			    : MONITOR_E_EMPTY;
+	unref_all(uds, b->read);
+	if (r != 0)
+		monitor_batch_clear(b);
+	return r;
 }

@@ -45,6 +45,7 @@ struct service {
 	bool stopping;
 	bool said_no_socket; /* "no LXD socket found" is said once */
 	unsigned backoff_ms;
+	unsigned long reconciles; /* passes run, for `devpass status` */
 };
 
 static void service_free(struct service *s)
@@ -223,6 +224,7 @@ static void schedule_retry(struct service *s, int err)
 
 static void reconcile(struct service *s)
 {
+	s->reconciles++;
 	int events = connect_events(s);
 	int r = s->rc ? reconcile_run(s->rc, s->rules, s->devices) : events;
 	if (r == 0)
@@ -272,7 +274,14 @@ static void on_timer(struct service *s)
 static json_object *status_reply(void *userdata)
 {
 	const struct service *s = userdata;
-	return reconciler_status(s->rc, s->rules, s->devices);
+	json_object *reply = reconciler_status(s->rc, s->rules, s->devices);
+	/* how often the loop reconciled: a uevent that changed nothing
+	 * must not count */
+	if (reply)
+		json_object_object_add(
+			reply, "reconciles",
+			json_object_new_int64((int64_t)s->reconciles));
+	return reply;
 }
 
 static void dispatch(struct service *s, const struct epoll_event *ev)

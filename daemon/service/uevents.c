@@ -43,38 +43,27 @@ int uevents_resync(struct udev *udev, struct monitor *m, struct device_list **l)
 	return 0;
 }
 
-/* One uevent from @m into *@l: 0 (changed), UEVENTS_E_UNCHANGED, a
- * MONITOR_E_EMPTY (as -1: nothing left) or -ENOMEM. */
-static int drain_one(struct udev *udev, struct monitor *m,
-		     struct device_list **l)
-{
-	_cleanup_(freep) char *action = NULL, *syspath = NULL;
-	struct device *dev = NULL;
-	int r = monitor_receive(m, &action, &dev, &syspath);
-	switch (r) {
-	case 0:
-		return uevents_apply(*l, action, dev, syspath);
-	case MONITOR_E_LOST:
-		return uevents_resync(udev, m, l);
-	case MONITOR_E_SKIPPED:
-		return UEVENTS_E_UNCHANGED;
-	case MONITOR_E_EMPTY:
-		return -EAGAIN;
-	}
-	return r;
-}
-
 int uevents_drain(struct udev *udev, struct monitor *m, struct device_list **l)
 {
+	struct monitor_batch b;
+	int r = monitor_receive_batch(m, &b);
+	if (r == MONITOR_E_LOST)
+		return uevents_resync(udev, m, l);
+	if (r == MONITOR_E_EMPTY)
+		return UEVENTS_E_UNCHANGED;
+	if (r < 0)
+		return r;
 	int ret = UEVENTS_E_UNCHANGED;
-	for (unsigned i = 0; i < UEVENTS_PER_ROUND; i++) {
-		int r = drain_one(udev, m, l);
-		if (r == -EAGAIN)
-			break;
-		if (r < 0)
-			return r;
-		if (r == 0)
-			ret = 0;
+	for (size_t i = 0; i < b.n; i++) {
+		struct monitor_event *e = &b.v[i];
+		r = uevents_apply(*l, e->action, steal_ptr(&e->dev),
+				  e->syspath);
+		if (r <= 0)
+			ret = r; /* changed, or failed to keep a change */
 	}
+	if (b.coalesced)
+		log_debug("%zu of %zu uevents superseded in their batch",
+			  b.coalesced, b.read);
+	monitor_batch_clear(&b);
 	return ret;
 }

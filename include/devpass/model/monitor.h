@@ -65,6 +65,48 @@ int monitor_get_fd(const struct monitor *m);
 int monitor_receive(struct monitor *m, char **action, struct device **dev,
 		    char **syspath);
 
+#define MONITOR_BATCH_MAX 64
+
+/**
+ * struct monitor_event - one uevent, as monitor_receive() returns it.
+ */
+struct monitor_event {
+	char *action;
+	struct device *dev;
+	char *syspath;
+};
+
+/**
+ * struct monitor_batch - uevents read at once, coalesced.
+ * @v, @n: the events left, in order; each owns its fields.
+ * @read: uevents read off the socket.
+ * @coalesced: of those, how many were dropped unbuilt because a later one
+ *             of the same device (not a child node's) supersedes them.
+ */
+struct monitor_batch {
+	struct monitor_event v[MONITOR_BATCH_MAX];
+	size_t n;
+	size_t read;
+	size_t coalesced;
+};
+
+/* Frees the events of @b and empties it. */
+void monitor_batch_clear(struct monitor_batch *b);
+
+/**
+ * monitor_receive_batch() - read up to MONITOR_BATCH_MAX pending uevents
+ * and build the models only of those no later event of the batch
+ * supersedes: of a device's 64 queued "change"s, one is read from sysfs.
+ * A device's "remove" followed by its "add" is its "add", an "add" and
+ * its "remove" the "remove". Child-node events are all kept (each says
+ * which node came or went).
+ * Return: 0 with @b filled (@b->n may be 0 when all were skipped);
+ * MONITOR_E_EMPTY when nothing was pending; MONITOR_E_LOST (then what was
+ * read is dropped: the scan that follows covers it); -ENOMEM, logged.
+ * @b is empty on anything but 0.
+ */
+int monitor_receive_batch(struct monitor *m, struct monitor_batch *b);
+
 /**
  * monitor_flush() - drop every uevent queued on @m, unread: after a loss,
  * an enumeration supersedes them.

@@ -18,11 +18,11 @@
  */
 
 #include "devpass/model/device.h"
+#include "devpass/model/monitor.h"
 
 struct udev;
-struct monitor;
 
-#define UEVENTS_PER_ROUND 64
+#define UEVENTS_PER_ROUND MONITOR_BATCH_MAX
 
 /**
  * enum uevents_result - expected outcomes of uevents_apply().
@@ -53,7 +53,9 @@ int uevents_resync(struct udev *udev, struct monitor *m,
 
 /**
  * uevents_drain() - read at most UEVENTS_PER_ROUND uevents from @m into
- * *@l; on a loss, flush and enumerate again (uevents_resync()).
+ * *@l (one batch: a device's events superseded by a later one in it are
+ * not read from sysfs); on a loss, flush and enumerate again
+ * (uevents_resync()).
  * Return: 0 when the list changed (reconcile), UEVENTS_E_UNCHANGED, or
  * -ENOMEM (logged).
  */

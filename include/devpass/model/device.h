@@ -142,6 +142,7 @@ int device_new_for_child(struct udev_device *child, const char *gone_devnode,
 struct device_list {
 	struct device **devices;
 	size_t n_devices;
+	size_t cap; /* room in @devices */
 };
 
 void device_list_free(struct device_list *l);

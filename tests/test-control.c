@@ -27,14 +27,14 @@ struct server {
 	struct control *c;
 	pthread_t thread;
 	volatile bool stop;
-	size_t reply_size; /* bytes of padding in the status reply */
+	size_t reply_size; /* bytes of padding in the next status reply */
 	char dir[64];
 	char path[96];
 };
 
 static json_object *status(void *userdata)
 {
-	const struct server *s = userdata;
+	struct server *s = userdata;
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(true));
 	if (s->reply_size) {
@@ -43,6 +43,7 @@ static json_object *status(void *userdata)
 		pad[s->reply_size] = '\0';
 		json_object_object_add(o, "pad", json_object_new_string(pad));
 		free(pad);
+		s->reply_size = 0; /* the slow client's alone */
 	}
 	return o;
 }

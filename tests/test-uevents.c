@@ -132,7 +132,7 @@ static void lost_add_and_remove_heal_by_enumerating(void **state)
 	unsigned rounds;
 	char *kbd = g_strdup(device_find(f->l, KEYBOARD_PORT)->syspath);
 
-	g_autofree char *added = testbed_add_usb_device(f->tb, &reader);
+	g_free(testbed_add_usb_device(f->tb, &reader));
 	umockdev_testbed_uevent(f->tb, kbd, "remove");
 	umockdev_testbed_remove_device(f->tb, kbd);
 	wait_queued(f);
@@ -149,7 +149,7 @@ static void lost_add_and_remove_heal_by_enumerating(void **state)
 	struct testbed_usb next = reader;
 	next.port = "1-7";
 	next.devnum = 51;
-	g_autofree char *again = testbed_add_usb_device(f->tb, &next);
+	g_free(testbed_add_usb_device(f->tb, &next));
 	wait_queued(f);
 	assert_int_equal(drain_all(f, &rounds), 0);
 	assert_non_null(device_find(f->l, "1-7"));
@@ -195,7 +195,7 @@ static void storm_is_read_in_bounded_rounds(void **state)
 		unchanged += uevents_drain(f->udev, f->m, &f->l) ==
 			     UEVENTS_E_UNCHANGED;
 	assert_int_equal(unchanged, storm / UEVENTS_PER_ROUND / 2);
-	g_autofree char *added = testbed_add_usb_device(f->tb, &reader);
+	g_free(testbed_add_usb_device(f->tb, &reader));
 	assert_int_equal(drain_all(f, &rounds), 0);
 	assert_non_null(device_find(f->l, "1-6"));
 	printf("# the rest of the storm and the plug: %u rounds\n", rounds);

@@ -199,8 +199,9 @@ void lxd_server_free(struct lxd_server *s)
 
 static int json_to_strv(struct json_object *arr, char ***out, char **error)
 {
-	_cleanup_(strv_freep) char **v = calloc(1, sizeof(char *));
 	size_t n = json_object_array_length(arr);
+	/* count, then fill: the list is as long as the server says */
+	_cleanup_(strv_freep) char **v = calloc(n + 1, sizeof(char *));
 
 	if (!v)
 		return -ENOMEM;
@@ -210,7 +211,7 @@ static int json_to_strv(struct json_object *arr, char ***out, char **error)
 			error_set(error, "list holds a non-string");
 			return -EPROTO;
 		}
-		if (strv_push(&v, json_object_get_string(e)) < 0)
+		if (!(v[i] = strdup(json_object_get_string(e))))
 			return -ENOMEM;
 	}
 	*out = steal_ptr(&v);

@@ -32,6 +32,7 @@ static void sync_ctx_free(struct sync_ctx *x)
 	free(x->project);
 	free(x->instance);
 	json_object_put(x->desired);
+	json_object_put(x->stats.found);
 	free(x->path);
 	free(x->lxd_error);
 	free(x);
@@ -216,7 +217,7 @@ static int sync_oom(const struct sync_ctx *x)
 }
 
 /* The write one read calls for (NULL body: nothing differs). */
-static int sync_body(const struct sync_ctx *x, struct json_object *inst,
+static int sync_body(struct sync_ctx *x, struct json_object *inst,
 		     struct json_object **body, const char **method)
 {
 	_cleanup_(json_object_putp) struct json_object *changes = NULL;
@@ -230,6 +231,8 @@ static int sync_body(const struct sync_ctx *x, struct json_object *inst,
 		current = empty = json_object_new_object();
 	if (!current || !(changes = json_object_new_object()))
 		return sync_oom(x);
+	json_object_put(x->stats.found);
+	x->stats.found = json_object_get(current);
 	r = devices_diff(x, current, changes, &removals, x->has_patch_removal);
 	if (r < 0)
 		return sync_oom(x);
@@ -329,6 +332,7 @@ static void sync_waited(int r, const struct lxd_sync_stats *stats,
 	struct sync_waiter *w = userdata;
 
 	*w->stats = *stats;
+	w->stats->found = json_object_get(stats->found);
 	if (w->lxd_error && lxd_error)
 		*w->lxd_error = strdup(lxd_error);
 	w->r = r;
@@ -353,6 +357,8 @@ int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
 				    has_patch_removal, sync_waited, &w);
 	if (r < 0 || (r = lxd_client_run(c, &w.done)) < 0)
 		return r;
+	if (!stats)
+		json_object_put(steal_ptr(&dummy.found));
 	return w.r;
 }
 

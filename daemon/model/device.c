@@ -37,14 +37,27 @@ int device_new_for_child(struct udev_device *child, const char *gone_devnode,
 	return usb_device_new_for_child(child, gone_devnode, out);
 }
 
-static int device_list_add(struct device_list *l, struct device *d)
+/* Room for one more device: doubling, so that a coldplug of thousands
+ * costs no quadratic copying. */
+static int device_list_grow(struct device_list *l, const struct device *d)
 {
-	struct device **grown =
-		realloc(l->devices, (l->n_devices + 1) * sizeof(*grown));
+	if (l->n_devices < l->cap)
+		return 0;
+	size_t cap = l->cap ? 2 * l->cap : 32;
+	struct device **grown = realloc(l->devices, cap * sizeof(*grown));
 	if (!grown)
 		return log_err_errno(-ENOMEM, "%s: out of memory keeping it",
 				     d->syspath);
 	l->devices = grown;
+	l->cap = cap;
+	return 0;
+}
+
+static int device_list_add(struct device_list *l, struct device *d)
+{
+	int r = device_list_grow(l, d);
+	if (r < 0)
+		return r;
 	l->devices[l->n_devices++] = d;
 	return 0;
 }
@@ -141,6 +154,22 @@ static ssize_t device_list_index(const struct device_list *l,
 	return -1;
 }
 
+/* Where @d goes in the sorted @l: after every device that sorts before
+ * or with it. */
+static size_t device_list_slot(const struct device_list *l,
+			       const struct device *d)
+{
+	size_t lo = 0, hi = l->n_devices;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (device_cmp(&l->devices[mid], &d) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int device_list_put(struct device_list *l, struct device *d)
 {
 	ssize_t i = device_list_index(l, d->syspath);
@@ -149,10 +178,16 @@ int device_list_put(struct device_list *l, struct device *d)
 		l->devices[i] = d;
 		return 0;
 	}
-	int r = device_list_add(l, d);
-	if (r == 0)
-		device_list_sort(l);
-	return r;
+	int r = device_list_grow(l, d);
+	if (r < 0)
+		return r;
+	/* one move, not a sort, per plug */
+	size_t at = device_list_slot(l, d);
+	memmove(&l->devices[at + 1], &l->devices[at],
+		(l->n_devices - at) * sizeof(*l->devices));
+	l->devices[at] = d;
+	l->n_devices++;
+	return 0;
 }
 
 bool device_list_remove(struct device_list *l, const char *syspath)

@@ -53,15 +53,17 @@ static int iommu_read_devices(const char *dir, struct iommu_group *g)
 		log_debug("%s: %m, group taken as empty", path);
 		return errno == ENOMEM ? -ENOMEM : 0;
 	}
+	_cleanup_(strv_builder_clear) struct strv_builder b = {0};
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (strv_push(&g->addresses, de->d_name) < 0)
+		if (strv_builder_add(&b, de->d_name) < 0)
 			return -ENOMEM;
 	}
-	size_t n = strv_length(g->addresses);
-	if (n > 1)
-		qsort(g->addresses, n, sizeof(char *), iommu_address_cmp);
+	if (b.n > 1)
+		qsort(b.v, b.n, sizeof(char *), iommu_address_cmp);
+	strv_free(g->addresses);
+	g->addresses = strv_builder_steal(&b);
 	return 0;
 }
 

@@ -45,6 +45,14 @@ int udev_read_string(struct udev_device *ud, const char *name, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+/* A uevent's own keys, not the device's: the same device read from an
+ * event and from an enumeration has the same properties. */
+static bool is_event_key(const char *key)
+{
+	return streq_ptr(key, "ACTION") || streq_ptr(key, "SEQNUM") ||
+	       strncmp(key, "SYNTH_", 6) == 0;
+}
+
 /* Properties being copied: freed unless handed over. */
 struct prop_array {
 	struct device_prop *v;
@@ -71,6 +79,8 @@ int udev_read_props(struct udev_device *ud, struct device_prop **props,
 		return -ENOMEM;
 	udev_list_entry_foreach(e, first) {
 		const char *value = udev_list_entry_get_value(e);
+		if (is_event_key(udev_list_entry_get_name(e)))
+			continue;
 		struct device_prop *p = &a.v[a.n++];
 		p->key = strdup(udev_list_entry_get_name(e));
 		p->value = strdup(value ? value : "");

@@ -4,42 +4,70 @@
 #include "devpass/service/held.h"
 #include "devpass/util/log.h"
 
-int held_push(struct held *h, struct device *dev, const char *syspath)
+/* The device a uevent is of: its model's syspath, or a removal's. */
+static const char *uevent_key(const struct device *dev, const char *syspath)
 {
-	_cleanup_(freep) char *path = strdup(syspath);
+	return dev ? dev->syspath : syspath;
+}
 
-	if (path && h->n == h->cap) {
+/* The slot of the uevent held for @key, or NULL. Held uevents are few
+ * (one per device), so a scan is enough. */
+static struct held_uevent *held_find(struct held *h, const char *key)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (streq_ptr(uevent_key(h->v[i].dev, h->v[i].syspath), key))
+			return &h->v[i];
+	return NULL;
+}
+
+static struct held_uevent *held_slot(struct held *h, const char *key)
+{
+	struct held_uevent *u = held_find(h, key);
+	if (u) {
+		device_free(u->dev);
+		free(u->syspath);
+		free(u->action);
+		return u;
+	}
+	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 16;
 		struct held_uevent *v = realloc(h->v, cap * sizeof(*v));
-		if (v) {
-			h->v = v;
-			h->cap = cap;
-		}
+		if (!v)
+			return NULL;
+		h->v = v;
+		h->cap = cap;
 	}
-	if (!path || h->n == h->cap) {
-		device_free(dev);
+	return &h->v[h->n++];
+}
+
+int held_push(struct held *h, const char *action, struct device *dev,
+	      const char *syspath)
+{
+	_cleanup_(device_freep) struct device *d = dev;
+	_cleanup_(freep) char *path = strdup(syspath);
+	_cleanup_(freep) char *act = strdup(action);
+	struct held_uevent *u = NULL;
+
+	if (h->lost)
+		return 0; /* an enumeration supersedes it */
+	if (path && act)
+		u = held_slot(h, uevent_key(d, path));
+	if (!u) {
+		held_lose(h);
 		return log_err_errno(-ENOMEM,
-				     "out of memory holding a uevent of %s",
+				     "out of memory holding a uevent of %s; "
+				     "enumerating again after this pass",
 				     syspath);
 	}
-	h->v[h->n++] = (struct held_uevent){dev, steal_ptr(&path)};
+	*u = (struct held_uevent){steal_ptr(&d), steal_ptr(&path),
+				  steal_ptr(&act)};
 	return 0;
 }
 
-size_t held_apply(struct held *h, struct device_list *devices)
+void held_lose(struct held *h)
 {
-	size_t n = h->n;
-
-	for (size_t i = 0; i < h->n; i++) {
-		struct held_uevent *u = &h->v[i];
-		if (!u->dev)
-			device_list_remove(devices, u->syspath);
-		else if (device_list_put(devices, u->dev) < 0)
-			device_free(u->dev);
-		u->dev = NULL;
-	}
 	held_clear(h);
-	return n;
+	h->lost = true;
 }
 
 void held_clear(struct held *h)
@@ -47,6 +75,7 @@ void held_clear(struct held *h)
 	for (size_t i = 0; i < h->n; i++) {
 		device_free(h->v[i].dev);
 		free(h->v[i].syspath);
+		free(h->v[i].action);
 	}
 	free(h->v);
 	*h = (struct held){0};

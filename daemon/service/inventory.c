@@ -6,20 +6,33 @@
 #include "devpass/util/log.h"
 #include "devpass/util/json.h"
 
+/* Adds @project to @b unless @seen (a json object of names) has it. */
+static int add_project_once(struct strv_builder *b, json_object *seen,
+			    const char *project)
+{
+	if (json_object_object_get_ex(seen, project, NULL))
+		return 0;
+	if (json_object_object_add(seen, project, NULL) < 0)
+		return -ENOMEM;
+	return strv_builder_add(b, project);
+}
+
+/* Rules come from outside (thousands of files): a set, not a scan of the
+ * list, says which projects are already in. */
 int inventory_projects(const struct ruleset *rs, const struct ledger *l,
 		       char ***out)
 {
-	_cleanup_(strv_freep) char **v = NULL;
-	int r = strv_push(&v, "default");
+	_cleanup_(strv_builder_clear) struct strv_builder v = {0};
+	_cleanup_(json_object_putp) json_object *seen =
+		json_object_new_object();
+	int r = seen ? add_project_once(&v, seen, "default") : -ENOMEM;
 	for (size_t i = 0; r == 0 && i < rs->n_rules; i++)
-		if (!strv_contains(v, rs->rules[i]->project))
-			r = strv_push(&v, rs->rules[i]->project);
+		r = add_project_once(&v, seen, rs->rules[i]->project);
 	for (size_t i = 0; r == 0 && i < l->n_entries; i++)
-		if (!strv_contains(v, l->entries[i].project))
-			r = strv_push(&v, l->entries[i].project);
+		r = add_project_once(&v, seen, l->entries[i].project);
 	if (r < 0)
 		return log_err_errno(r, "out of memory listing the projects");
-	*out = steal_ptr(&v);
+	*out = strv_builder_steal(&v);
 	return 0;
 }
 

@@ -225,13 +225,14 @@ static int ledger_record(struct reconciler *rc, const struct plan *p,
 	return 0;
 }
 
-/* Logs what changed on @inst and keeps it in the ledger. */
+/* Logs what changed on @inst, from @had to @want, and keeps it in the
+ * ledger. */
 static int record_changes(struct reconciler *rc, const struct plan *p,
 			  const struct instance *inst, json_object *want,
-			  long long ms)
+			  json_object *had, long long ms)
 {
 	_cleanup_(strv_freep) char **added = NULL, **removed = NULL;
-	int r = changes_diff(want, inst->entries, &added, &removed);
+	int r = changes_diff(want, had, &added, &removed);
 	if (r < 0)
 		return r;
 	changes_log_attaches(p, inst, added, rc->dry_run, ms);
@@ -352,6 +353,15 @@ static void job_end(struct job *j, int r)
 static void on_synced(int r, const struct lxd_sync_stats *stats,
 		      const char *why, void *userdata);
 
+/* What the write found on @inst, for what really changed: the instance
+ * may have changed since it was read (or its cached entries were not
+ * what the write's own read found). */
+static json_object *found_or(const struct lxd_sync_stats *stats,
+			     const struct instance *inst)
+{
+	return stats->found ? stats->found : inst->entries;
+}
+
 /* Tells the cache how the job's write ended: what the instance holds now
  * when it is sure, to be read again when not. */
 static void tell_cache(struct reconciler *rc, const struct job *j, int r,
@@ -405,6 +415,7 @@ static void on_synced(int r, const struct lxd_sync_stats *stats,
 		return job_end(j, 0);
 	if (r == 0)
 		return job_end(j, record_changes(x->rc, x->p, j->inst, j->want,
+						 found_or(stats, j->inst),
 						 now_ms() - j->t0));
 	if (r != -EIO)
 		return job_end(j, r);
@@ -436,7 +447,8 @@ static int apply_instance(struct pass *x, const struct instance *inst)
 	if (json_object_equal(want, inst->entries))
 		return 0;
 	if (x->rc->dry_run)
-		return record_changes(x->rc, x->p, inst, want, 0);
+		return record_changes(x->rc, x->p, inst, want, inst->entries,
+				      0);
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return oom("starting a write");

@@ -15,6 +15,7 @@
 #include "devpass/service/reconcile.h"
 #include "devpass/service/service.h"
 #include "devpass/service/stream.h"
+#include "devpass/service/uevents.h"
 
 #define BACKOFF_MIN_MS 250u
 #define BACKOFF_MAX_MS 30000u
@@ -48,6 +49,7 @@ struct service {
 	bool stopping;
 	bool said_no_socket; /* "no LXD socket found" is said once */
 	unsigned backoff_ms;
+	unsigned long reconciles; /* passes run, for `devpass status` */
 };
 
 static void service_free(struct service *s)
@@ -140,31 +142,18 @@ static int coldplug(struct service *s)
 	return 0;
 }
 
-static void on_uevent(struct service *s, const char *action, struct device *dev,
-		      const char *syspath)
-{
-	log_debug("uevent %s %s", action, syspath);
-	if (reconciler_busy(s->rc)) {
-		held_push(&s->held, dev, syspath);
-	} else if (!dev) {
-		device_list_remove(s->devices, syspath);
-	} else if (device_list_put(s->devices, dev) < 0) {
-		device_free(dev);
-	}
-	s->dirty = true;
-}
-
+/* A bounded number of uevents per round (uevents.h); only one that
+ * changed the list, or a failure to keep it (reconciled after a retry),
+ * costs a reconcile. While a pass plans with the list, they are held. */
 static void drain_monitor(struct service *s)
 {
-	for (;;) {
-		_cleanup_(freep) char *action = NULL, *syspath = NULL;
-		struct device *dev = NULL;
-		int r = monitor_receive(s->monitor, &action, &dev, &syspath);
-		if (r == MONITOR_E_EMPTY || r < 0)
-			return;
-		if (r == 0)
-			on_uevent(s, action, dev, syspath);
+	if (reconciler_busy(s->rc)) {
+		uevents_hold(s->monitor, &s->held);
+		return;
 	}
+	int r = uevents_drain(s->udev, s->monitor, &s->devices);
+	if (r != UEVENTS_E_UNCHANGED)
+		s->dirty = true;
 }
 
 /* Finds LXD's socket and sets up the client and the reconciler (each
@@ -248,7 +237,9 @@ static void schedule_retry(struct service *s, int err)
 /* What came while the pass ran is applied now, for the next pass. */
 static void after_pass(struct service *s)
 {
-	if (held_apply(&s->held, s->devices) > 0)
+	s->reconciles++;
+	if (uevents_release(s->udev, &s->held, &s->devices) !=
+	    UEVENTS_E_UNCHANGED)
 		s->dirty = true;
 	if (s->reload) {
 		s->reload = false;
@@ -322,7 +313,14 @@ static void on_timer(struct service *s)
 static json_object *status_reply(void *userdata)
 {
 	const struct service *s = userdata;
-	return reconciler_status(s->rc, s->rules, s->devices);
+	json_object *reply = reconciler_status(s->rc, s->rules, s->devices);
+	/* how often the loop reconciled: a uevent that changed nothing
+	 * must not count */
+	if (reply)
+		json_object_object_add(
+			reply, "reconciles",
+			json_object_new_int64((int64_t)s->reconciles));
+	return reply;
 }
 
 static void dispatch(struct service *s, const struct epoll_event *ev)

@@ -63,6 +63,7 @@ struct bench {
 	unsigned runs;
 	bool crowd_only; /* (b) alone: one plug with 2 and 300 instances */
 	bool crowd_started; /* (b) deleted b3 and b4 */
+	bool coldplug_only; /* --coldplug-only: memory and coldplug alone */
 	struct report rep;
 };
 
@@ -599,6 +600,31 @@ static double pid_cpu_ms(pid_t pid)
 	return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* A field of /proc/PID/smaps_rollup, in KiB (0 when absent). */
+static double pid_rollup_kib(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t len = strlen(key);
+	double kib = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, len) == 0 && line[len] == ':')
+			kib = strtod(line + len + 1, NULL);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* Private memory of @pid (its USS): pages no other process maps. */
+static void memory_measure(pid_t pid, struct coldplug_result *res)
+{
+	series_add(&res->rss_kib, pid_rollup_kib(pid, "Rss"));
+	series_add(&res->private_kib, pid_rollup_kib(pid, "Private_Clean") +
+					      pid_rollup_kib(pid, "Private_Dirty"));
+	series_add(&res->private_dirty_kib, pid_rollup_kib(pid, "Private_Dirty"));
+}
+
 static double pid_switches(pid_t pid)
 {
 	return pid_kib(pid, "voluntary_ctxt_switches") +
@@ -640,6 +666,7 @@ static void coldplug_once(struct bench *b, struct coldplug_result *res)
 	sleep_ms(200);
 	series_add(&res->writes, daemon_writes(&b->d));
 	series_add(&res->hwm_kib, pid_kib(b->d.pid, "VmHWM"));
+	memory_measure(b->d.pid, res);
 }
 
 static void idle_measure(struct bench *b, struct coldplug_result *res)
@@ -757,6 +784,7 @@ static int parse_args(int argc, char **argv, struct bench *b, const char **outpu
 		{"runs", required_argument, NULL, 'r'},
 		{"crowd-only", no_argument, NULL, 'c'},
 		{"output", required_argument, NULL, 'o'},
+		{"coldplug-only", no_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -773,8 +801,13 @@ static int parse_args(int argc, char **argv, struct bench *b, const char **outpu
 			b->crowd_only = true;
 			continue;
 		}
+		if (c == 'p') {
+			b->coldplug_only = true;
+			continue;
+		}
 		fputs("Usage: devpass-bench [--runs N (1-32, default 5)] "
-		      "[--output FILE] [--crowd-only]\n", c == 'h' ? stdout : stderr);
+		      "[--output FILE] [--crowd-only] [--coldplug-only]\n",
+		      c == 'h' ? stdout : stderr);
 		return c == 'h' ? 0 : 2;
 	}
 	return -1;
@@ -792,12 +825,14 @@ int main(int argc, char **argv)
 	setup(&b);
 	if (!b.crowd_only) {
 		bench_idle_memory(&b, &b.rep.coldplug);
-		for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
+		for (size_t i = 0; !b.coldplug_only && i < ARRAY_SIZE(scenarios);
+		     i++)
 			bench_scenario(&b, &scenarios[i],
 				       &b.rep.bursts[b.rep.n_bursts++]);
 		bench_coldplug(&b, &b.rep.coldplug);
 	}
-	bench_crowd(&b, &b.rep.crowd);
+	if (!b.coldplug_only)
+		bench_crowd(&b, &b.rep.crowd);
 	teardown(&b);
 	bench_matcher(&b);
 	b.rep.runs = b.runs;

@@ -115,6 +115,13 @@ static void coldplug(FILE *f, const struct report *r)
 		   "| %.1f MiB | %s KiB | %.0f ms | %.0f |\n",
 		c->idle_hwm_kib / 1024, series_fmt(&c->hwm_kib, 0, 3),
 		c->idle_cpu_ms, c->idle_switches);
+	fprintf(f, "\nMemory after the 256-device coldplug (/proc/PID/smaps_rollup, KiB): "
+		   "what only devpassd maps (USS) beside RSS, which counts the "
+		   "shared libraries.\n\n"
+		   "| RSS | private (USS) | private dirty |\n| ---: | ---: | ---: |\n"
+		   "| %s | %s | %s |\n",
+		series_fmt(&c->rss_kib, 0, 5), series_fmt(&c->private_kib, 0, 6),
+		series_fmt(&c->private_dirty_kib, 0, 7));
 	fprintf(f, "\nMatcher alone: 10,000 devices x 1,000 rules, none "
 		   "matching (every pair tried), one core: %s ms.\n",
 		series_fmt(&r->matcher_ms, 0, 4));
@@ -223,6 +230,9 @@ static void targets(FILE *f, const struct report *r)
 		verdict(w <= 2));
 	fprintf(f, "| peak RSS after the coldplug under 8 MiB | %.1f MiB | %s |\n", hwm,
 		verdict(hwm > 0 && hwm < 8));
+	double uss = series_max(&c->private_kib) / 1024;
+	fprintf(f, "| private memory (USS) after the coldplug at most 4 MiB | %.1f MiB | %s |\n",
+		uss, verdict(uss > 0 && uss <= 4));
 	fprintf(f, "| no wake-ups while idle (10 s) | %.0f | %s |\n", c->idle_switches,
 		verdict(c->idle_switches == 0));
 	fprintf(f, "| matcher 10,000 x 1,000 under 1 s | %.0f ms | %s |\n", match,

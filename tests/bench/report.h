@@ -23,6 +23,9 @@ struct coldplug_result {
 	struct series ms;	/* daemon start to all 256 entries visible */
 	struct series writes;
 	struct series hwm_kib;	/* VmHWM after converging */
+	struct series rss_kib;	/* smaps_rollup Rss after converging */
+	struct series private_kib; /* Private_Clean + Private_Dirty (USS) */
+	struct series private_dirty_kib;
 	struct series floor_ms; /* 4 raw PATCHes of 64 entries */
 	double idle_hwm_kib;	/* VmHWM started with nothing to attach */
 	double idle_cpu_ms;	/* over 10 idle s after the coldplug */

@@ -142,6 +142,7 @@ int device_new_for_child(struct udev_device *child, const char *gone_devnode,
 struct device_list {
 	struct device **devices;
 	size_t n_devices;
+	size_t cap; /* room in @devices */
 };
 
 void device_list_free(struct device_list *l);
@@ -170,6 +171,15 @@ bool device_list_remove(struct device_list *l, const char *syspath);
  * Return: the device (owned by @l) or NULL.
  */
 struct device *device_find(const struct device_list *l, const char *what);
+
+/**
+ * device_equal() - whether @a and @b are the same device to devpass:
+ * every field of the model (ids, strings, classes, driver, bus and device
+ * numbers, IOMMU group, nodes and their properties, udev properties). A
+ * uevent's own keys (ACTION, SEQNUM, SYNTH_*) are not in the model, so
+ * two reads of an unchanged device are equal.
+ */
+bool device_equal(const struct device *a, const struct device *b);
 
 /* Whether @d is a PCI display controller (class 03), LXD's "gpu". */
 bool device_is_gpu(const struct device *d);

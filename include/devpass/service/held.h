@@ -7,35 +7,42 @@
  * A pass plans with the device list and keeps pointers into it until its
  * writes end (reconcile.h), which may be seconds when LXD is slow. The
  * monitor is still drained meanwhile (the kernel must not drop uevents),
- * but what it reads is held here and applied, in order, when the pass
- * ends; the next pass then sees it. Nothing is lost, nothing is applied
- * under a pass's feet.
+ * but what it reads is held here and applied when the pass ends
+ * (uevents_release()); the next pass then sees it. Nothing is applied
+ * under a pass's feet, and a storm costs no memory: a later uevent of a
+ * device supersedes the one held for it, so at most one is held per
+ * device. A loss (the kernel dropped uevents) is held as such: what is
+ * held is dropped, and the list is enumerated again when the pass ends.
  */
+
+#include <stdbool.h>
 
 #include "devpass/model/device.h"
 
 struct held_uevent {
 	struct device *dev; /* NULL: a removal */
 	char *syspath;
+	char *action;
 };
 
 struct held {
 	struct held_uevent *v;
 	size_t n;
 	size_t cap;
+	bool lost; /* uevents were lost: enumerate again */
 };
 
 /**
- * held_push() - hold a uevent: @dev (taken over; NULL for a removal) for
- * @syspath (copied). Return: 0 or -ENOMEM (logged; @dev is freed).
+ * held_push() - hold a uevent: @dev (taken over; NULL for a removal) of
+ * @syspath (copied), replacing one held for the same device.
+ * Return: 0 or -ENOMEM (logged; @dev is freed; the loss is held, so that
+ * the list is enumerated again).
  */
-int held_push(struct held *h, struct device *dev, const char *syspath);
+int held_push(struct held *h, const char *action, struct device *dev,
+	      const char *syspath);
 
-/**
- * held_apply() - apply what is held to @devices, in order, and empty @h.
- * Return: the number of uevents applied.
- */
-size_t held_apply(struct held *h, struct device_list *devices);
+/* Drops what is held and holds a loss instead. */
+void held_lose(struct held *h);
 
 /* Frees what @h holds (not @h itself) and empties it. */
 void held_clear(struct held *h);

@@ -30,6 +30,7 @@ struct ledger_entry {
 struct ledger {
 	struct ledger_entry *entries;
 	size_t n_entries;
+	size_t cap; /* room in @entries */
 };
 
 /* Frees what @l holds (not @l itself) and empties it. */
@@ -39,6 +40,10 @@ void ledger_clear(struct ledger *l);
 const struct ledger_entry *ledger_find(const struct ledger *l,
 				       const char *project,
 				       const char *instance, const char *entry);
+
+/* Whether @e is on @project/@instance. */
+bool ledger_entry_is_at(const struct ledger_entry *e, const char *project,
+			const char *instance);
 
 /* Whether @a and @b stand for the same device under the same rule. */
 bool ledger_same_device(const struct ledger_entry *a,

@@ -29,6 +29,27 @@ install_packages() {
 	apt-get update -q >/dev/null || { echo "apt-get update failed" >&2; exit 2; }
 	apt-get install -y -q "${PACKAGES[@]}" >/dev/null ||
 		{ echo "apt-get install failed" >&2; exit 2; }
+	install_incus
+}
+
+# Incus 6.0 (LTS) is in bookworm-backports only: the integration tests run
+# devpassd against it beside LXD 5.0.2 (tests/lxd/lxd-env.sh).
+install_incus() {
+	local src=/etc/apt/sources.list.d/bookworm-backports.sources
+	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" \
+			"Suites: bookworm-backports" "Components: main" >"$src"
+		apt-get update -q >/dev/null ||
+			{ echo "apt-get update (bookworm-backports) failed" >&2; exit 2; }
+	fi
+	apt-get install -y -q -t bookworm-backports incus >/dev/null ||
+		{ echo "apt-get install -t bookworm-backports incus failed" >&2; exit 2; }
+}
+
+# The integration results of each real server, one under the other.
+show_servers() {
+	grep -E ' on (LXD|Incus) ' "$1" | sed 's/^ *[0-9]*\/[0-9]* //' |
+		awk 'NR == 1 { print "real servers, side by side:" } { print "  " $0 }'
 }
 
 # Adds the counts of one `meson test` run (its "Ok:"/"Fail:" summary lines).
@@ -53,6 +74,7 @@ run_meson_leg() {
 		failed=$((failed + 1)); rm -f "$log"; return
 	fi
 	meson test -C "$dir" --print-errorlogs "$@" 2>&1 | tee "$log"
+	show_servers "$log"
 	count_meson "$log"
 	rm -f "$log"
 }

@@ -3,6 +3,10 @@
  * devpassd end to end: a real private LXD with busybox containers, devices
  * from umockdev recordings and synthetic ones in a testbed, the daemon a
  * child under the testbed's preload, uevents sent by this process.
+ *
+ * The same tests run against LXD and against Incus ($DEVPASS_SERVER, as
+ * meson's two entries of this program set it): the group setup checks
+ * that the server that answers is the one named, and says its version.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -21,6 +25,7 @@
 
 #include "daemon-harness.h"
 #include "devpass/service/control.h"
+#include "devpass/lxd/client.h"
 #include "devpass/lxd/sync.h"
 #include "request.h" /* daemon/lxd/: the raw lxd_request() */
 #include "test-util.h"
@@ -634,6 +639,32 @@ static void gpu_entry_goes_into_stopped_container_config(void **state)
 	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c3", NULL}), 0);
 }
 
+/* The server that answers is the one $DEVPASS_SERVER named, not a system
+ * one or the other kind: each result is that server's. */
+static int server_is_the_one_named(void)
+{
+	const char *want = lxd.server == LXD_HARNESS_INCUS ? "incus" : "lxd";
+	struct lxd_client *c = NULL;
+	struct lxd_server *s = NULL;
+	int r = lxd_client_new(lxd.socket, &c);
+	if (r == 0)
+		r = lxd_server_get(c, &s);
+	if (r == 0 && (!s->server || strcmp(s->server, want) != 0)) {
+		fprintf(stderr, "%s answers, not %s\n", s->server, want);
+		r = -EPROTO;
+	}
+	if (r == 0)
+		fprintf(stderr, "against a real %s %s: device_usb_serial %s, "
+			"pci_hotplug %s, device_patch_removal %s\n",
+			s->server, s->server_version,
+			lxd_server_has_extension(s, "device_usb_serial") ? "yes" : "no",
+			lxd_server_has_extension(s, "pci_hotplug") ? "yes" : "no",
+			lxd_server_has_extension(s, "device_patch_removal") ? "yes" : "no");
+	lxd_server_free(s);
+	lxd_client_free(c);
+	return r;
+}
+
 static int group_setup(void **state)
 {
 	FILE *f = fopen(DGRAM_QLEN, "r");
@@ -642,7 +673,8 @@ static int group_setup(void **state)
 	if (f)
 		fclose(f);
 	set_dgram_qlen("4096");
-	return lxd_harness_start(&lxd, (const char *[]){"c1", "c2", "c3", NULL});
+	int r = lxd_harness_start(&lxd, (const char *[]){"c1", "c2", "c3", NULL});
+	return r < 0 ? r : server_is_the_one_named();
 }
 
 static int group_teardown(void **state)

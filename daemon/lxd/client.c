@@ -61,6 +61,28 @@ static bool is_socket(const char *path)
 	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/* $SOCKET, else $DIR/unix.socket, when it is a socket: into @found
+ * (pointing at the environment or at @buf). */
+static int socket_from_env(const char *socket_var, const char *dir_var,
+			   char **buf, const char **found)
+{
+	const char *env = getenv(socket_var);
+	const char *dir = getenv(dir_var);
+
+	if (env && is_socket(env)) {
+		*found = env;
+		return 0;
+	}
+	if (!dir)
+		return 0;
+	free(*buf);
+	if (!(*buf = text_printf("%s/unix.socket", dir)))
+		return log_err_errno(-ENOMEM, "out of memory");
+	if (is_socket(*buf))
+		*found = *buf;
+	return 0;
+}
+
 int lxd_socket_discover(const char *explicit_path, char **out)
 {
 	static const char *const fixed[] = {
@@ -69,16 +91,16 @@ int lxd_socket_discover(const char *explicit_path, char **out)
 		"/var/lib/incus/unix.socket",
 	};
 	_cleanup_(freep) char *from_dir = NULL;
-	const char *env = getenv("LXD_SOCKET");
-	const char *dir = getenv("LXD_DIR");
 	const char *found = explicit_path;
+	int r;
 
-	if (!found && env && is_socket(env))
-		found = env;
-	if (!found && dir && asprintf(&from_dir, "%s/unix.socket", dir) < 0)
-		return log_err_errno(-ENOMEM, "out of memory");
-	if (!found && from_dir && is_socket(from_dir))
-		found = from_dir;
+	if (!found && (r = socket_from_env("LXD_SOCKET", "LXD_DIR", &from_dir,
+					   &found)) < 0)
+		return r;
+	/* Incus's own names for the same: its client reads these. */
+	if (!found && (r = socket_from_env("INCUS_SOCKET", "INCUS_DIR",
+					   &from_dir, &found)) < 0)
+		return r;
 	for (size_t i = 0; !found && i < ARRAY_SIZE(fixed); i++)
 		if (is_socket(fixed[i]))
 			found = fixed[i];

@@ -175,6 +175,7 @@ void lxd_server_free(struct lxd_server *s)
 	if (!s)
 		return;
 	strv_free(s->api_extensions);
+	free(s->server);
 	free(s->server_name);
 	free(s->server_version);
 	free(s);
@@ -207,7 +208,8 @@ static int server_environment(struct json_object *env, struct lxd_server *s,
 	struct json_object *clustered = NULL;
 	int r;
 
-	if ((r = field_strdup(env, "server_name", &s->server_name, error)) <
+	if ((r = field_strdup(env, "server", &s->server, error)) < 0 ||
+	    (r = field_strdup(env, "server_name", &s->server_name, error)) <
 		    0 ||
 	    (r = field_strdup(env, "server_version", &s->server_version,
 			      error)) < 0 ||

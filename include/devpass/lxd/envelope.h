@@ -81,12 +81,15 @@ int lxd_response_parse(long http_status, const char *etag, const char *body,
 /**
  * struct lxd_server - what GET /1.0 tells.
  * @api_extensions: the server's API extensions (decide features on these).
+ * @server: environment.server, which server it is: "lxd" or "incus" (both
+ *   serve the same /1.0 API), for messages only; NULL when not said.
  * @server_name: environment.server_name (the cluster member name).
  * @server_version: environment.server_version, for messages only.
  * @clustered: environment.server_clustered.
  */
 struct lxd_server {
 	char **api_extensions;
+	char *server;
 	char *server_name;
 	char *server_version;
 	bool clustered;

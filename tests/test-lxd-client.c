@@ -471,6 +471,15 @@ static void operation_wait_maps_status_to_result_and_refuses_bad_paths(void **st
 	assert_int_equal(
 	    lxd_operation_wait(client, "/1.0/operations/x", 1, &err), -EIO);
 	assert_string_equal(err, "no room");
+	/* Incus 6.0.4: the failure as an error envelope under HTTP 200 (as
+	 * captured from a refused PUT's operation). */
+	free(steal_ptr(&err));
+	set_answer(200, "{\"type\":\"error\",\"status\":\"\",\"status_code\":0,"
+			"\"operation\":\"\",\"error_code\":500,\"error\":"
+			"\"Invalid devices: no room\",\"metadata\":null}");
+	assert_int_equal(
+	    lxd_operation_wait(client, "/1.0/operations/x", 1, &err), -EIO);
+	assert_string_equal(err, "Invalid devices: no room");
 	set_answer(200,
 		   "{\"type\":\"sync\",\"metadata\":{\"status_code\":103}}");
 	assert_int_equal(

@@ -539,6 +539,11 @@ int lxd_operation_wait(struct lxd_client *c, const char *op_path, int timeout_s,
 		return r;
 	r = request_timed(c, "GET", path, NULL, NULL,
 			  c->total_ms + timeout_s * 1000L, &resp);
+	/* Incus says a failed operation's error in the wait's envelope, LXD
+	 * in the operation's "err" (below). */
+	if (r == -EIO && lxd_error && resp.error &&
+	    !(*lxd_error = strdup(resp.error)))
+		return log_err_errno(-ENOMEM, "out of memory");
 	if (r < 0)
 		return r;
 	if (operation_status(resp.metadata, &status) < 0)

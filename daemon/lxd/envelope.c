@@ -126,10 +126,15 @@ static int envelope_fields(const char *body, size_t len,
 	return 0;
 }
 
-/* Maps a parsed envelope and its HTTP status to the error contract. */
+/* Maps a parsed envelope and its HTTP status to the error contract. An
+ * error envelope that carries its own error code (400 and up) is taken at
+ * its word under HTTP 200: Incus 6.0.4 answers the /wait of a failed
+ * operation so (its status line goes out before the wait ends). */
 static int envelope_result(struct lxd_response *resp)
 {
-	bool http_error = resp->http_status >= 400;
+	bool http_error = resp->http_status >= 400 ||
+			  (resp->type == LXD_RESPONSE_ERROR &&
+			   resp->http_status == 200 && resp->error_code >= 400);
 
 	if (http_error != (resp->type == LXD_RESPONSE_ERROR)) {
 		error_set(&resp->error, "HTTP status %ld with a %s envelope",

@@ -73,7 +73,9 @@ void lxd_response_clear(struct lxd_response *r);
  * -EIO (another error envelope); -EPROTO when the body is not an LXD
  * envelope (not JSON, not UTF-8, wrong types, truncated, larger than
  * LXD_MAX_RESPONSE, error status with a success envelope or the other way
- * round, async without an operation); -ENOMEM.
+ * round, async without an operation); -ENOMEM. An error envelope with
+ * an error_code of 400 or more under HTTP 200 is that error (Incus 6.0.4's
+ * answer to the wait of a failed operation), not -EPROTO.
  */
 int lxd_response_parse(long http_status, const char *etag, const char *body,
 		       size_t len, struct lxd_response *resp);

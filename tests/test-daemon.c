@@ -358,6 +358,115 @@ static int untouched_teardown(void **state)
 	return fixture_teardown(state);
 }
 
+static const char *description(struct daemon_harness *d, const char *instance,
+			       char **etag)
+{
+	static char text[64];
+	json_object *md = NULL;
+	free(*etag);
+	assert_int_equal(lxd_instance_get(d->client, "default", instance, &md, etag), 0);
+	snprintf(text, sizeof(text), "%s",
+		 json_object_get_string(json_object_object_get(md, "description")));
+	json_object_put(md);
+	return text;
+}
+
+static void sync_one(struct daemon_harness *d, const char *entries)
+{
+	json_object *want = json_tokener_parse(entries);
+	assert_int_equal(lxd_instance_sync_devices(d->client, "default", "c1", "devpass-",
+						   want, false, NULL, NULL),
+			 0);
+	json_object_put(want);
+}
+
+/* Someone else's write, in the window between the sync's read and its
+ * write (lxd_client_set_after_read()). */
+struct intruder {
+	struct lxd_client *c;
+	long long at_ms;
+};
+
+static void intrude(void *userdata)
+{
+	struct intruder *in = userdata;
+	if (in->at_ms)
+		return;
+	json_object *body = json_tokener_parse("{\"description\": \"theirs\"}");
+	struct lxd_response resp = {0};
+	assert_int_equal(lxd_request(in->c, "PATCH", "/1.0/instances/c1", body, NULL, &resp), 0);
+	lxd_response_clear(&resp);
+	json_object_put(body);
+	in->at_ms = now_ms();
+}
+
+#define CAM_ENTRY "{\"devpass-d\": {\"type\": \"unix-char\", \"path\": \"/dev/dp-d\", " \
+		  "\"source\": \"/dev/null\", \"major\": \"1\", \"minor\": \"3\"}}"
+
+/*
+ * The description, measured on this server: a PATCH (or PUT) that omits
+ * it sets it to "", and the ETag does not cover it (both hold on LXD 5.0.2
+ * and on Incus 6.0.4). So devpass cannot leave it out: it sends the one it
+ * read with the ETag, which keeps every description written before its
+ * read. What is left: one written by someone else after devpass's read
+ * and before its write lands is reverted, and no If-Match can catch it.
+ * devpass keeps that window to one read and the write right after it (no
+ * other request between); the test writes there and sees the revert, and
+ * prints how long the window was.
+ */
+static void description_kept_but_one_written_inside_our_window(void **state)
+{
+	struct fixture *f = *state;
+	struct daemon_harness *d = &f->d;
+	char *etag = NULL, *etag2 = NULL;
+
+	/* the server's facts */
+	set_description(d, "c1", "one");
+	assert_string_equal(description(d, "c1", &etag), "one");
+	set_description(d, "c1", "two");
+	assert_string_equal(description(d, "c1", &etag2), "two");
+	assert_string_equal(etag, etag2);
+	struct lxd_response resp = {0};
+	json_object *none = json_tokener_parse("{\"devices\": {}}");
+	assert_int_equal(lxd_request(d->client, "PATCH", "/1.0/instances/c1", none, NULL, &resp), 0);
+	lxd_response_clear(&resp);
+	json_object_put(none);
+	assert_string_equal(description(d, "c1", &etag), "");
+
+	/* devpass's writes keep it: PATCH to add, PUT to remove */
+	set_description(d, "c1", "kiosk one");
+	sync_one(d, CAM_ENTRY);
+	assert_true(wait_entries(d, "c1", 1, 0));
+	assert_string_equal(description(d, "c1", &etag), "kiosk one");
+	sync_one(d, "{}");
+	assert_true(wait_entries(d, "c1", 0, 0));
+	assert_string_equal(description(d, "c1", &etag), "kiosk one");
+
+	/* what is left: a write inside the window is reverted */
+	struct intruder in = {0};
+	assert_int_equal(lxd_client_new(lxd.socket, &in.c), 0);
+	lxd_client_set_after_read(d->client, intrude, &in);
+	sync_one(d, CAM_ENTRY);
+	long long window = now_ms() - in.at_ms;
+	lxd_client_set_after_read(d->client, NULL, NULL);
+	lxd_client_free(in.c);
+	assert_true(in.at_ms > 0);
+	print_message("a description written %lld ms before devpass's write "
+		      "landed was reverted\n", window);
+	assert_string_equal(description(d, "c1", &etag), "kiosk one");
+	free(etag);
+	free(etag2);
+}
+
+/* Leaves c1 with the description it had (""), whatever the test did. */
+static int description_teardown(void **state)
+{
+	struct fixture *f = *state;
+	lxd_client_set_after_read(f->d.client, NULL, NULL);
+	set_description(&f->d, "c1", "");
+	return fixture_teardown(state);
+}
+
 static void plug_many(UMockdevTestbed *tb, unsigned bus, unsigned first, unsigned n)
 {
 	for (unsigned i = first; i < first + n; i++) {
@@ -696,6 +805,8 @@ int main(void)
 		T(restart_after_kill9_heals_without_duplicates),
 		cmocka_unit_test_setup_teardown(instance_is_untouched_but_for_own_entries,
 						fixture_setup, untouched_teardown),
+		cmocka_unit_test_setup_teardown(description_kept_but_one_written_inside_our_window,
+						fixture_setup, description_teardown),
 		T(bursts_cost_few_writes),
 		T(dry_run_changes_nothing),
 		T(once_exits_by_whether_all_is_attached),

@@ -36,6 +36,8 @@
 #define WAIT_MS 10000
 
 static struct lxd_harness lxd;
+/* "lxd 5.0.2" or "incus 6.0.4": what answers, as devpassd should say it. */
+static char server_identity[64];
 
 struct fixture {
 	UMockdevTestbed *tb;
@@ -722,6 +724,22 @@ static void status_is_for_root_only(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* devpassd says which server it talks to: once in its log, with what it
+ * found, and in `devpass status`. */
+static void status_and_log_name_the_server(void **state)
+{
+	struct fixture *f = *state;
+	daemon_start(&f->d, NULL, true);
+	json_object *status = daemon_status(&f->d);
+	json_object *lxd_status = json_object_object_get(status, "lxd");
+	assert_string_equal(json_object_get_string(json_object_object_get(lxd_status, "server")),
+			    server_identity);
+	json_object_put(status);
+	char said[256];
+	snprintf(said, sizeof(said), "%s at %s: usb serial", server_identity, lxd.socket);
+	assert_int_equal(log_count(&f->d, said), 1);
+}
+
 static void gpu_entry_goes_into_stopped_container_config(void **state)
 {
 	struct fixture *f = *state;
@@ -762,6 +780,9 @@ static int server_is_the_one_named(void)
 		fprintf(stderr, "%s answers, not %s\n", s->server, want);
 		r = -EPROTO;
 	}
+	if (r == 0)
+		snprintf(server_identity, sizeof(server_identity), "%s %s",
+			 s->server, s->server_version);
 	if (r == 0)
 		fprintf(stderr, "against a real %s %s: device_usb_serial %s, "
 			"pci_hotplug %s, device_patch_removal %s\n",
@@ -816,6 +837,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tells_systemd_ready_reloading_stopping,
 						fixture_setup, notify_teardown),
 		T(status_is_for_root_only),
+		T(status_and_log_name_the_server),
 		T(gpu_entry_goes_into_stopped_container_config),
 		T(converges_after_lxd_restart),
 	};

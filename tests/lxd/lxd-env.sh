@@ -13,23 +13,26 @@
 # every later verb on DIR reads it from there, so a sweep stops each stale
 # server with its own tools.
 #
-#   lxd-env.sh start DIR          start LXD in DIR (created; must be empty)
+#   lxd-env.sh start DIR          start the server in DIR (created; must be empty)
 #   lxd-env.sh launch DIR NAME... launch busybox containers
-#   lxd-env.sh stop DIR           stop containers and LXD, unmount, rm -rf DIR
-#   lxd-env.sh halt DIR           stop only the LXD daemon (an LXD restart, part 1)
+#   lxd-env.sh stop DIR           stop containers and server, unmount, rm -rf DIR
+#   lxd-env.sh halt DIR           stop only the daemon (a server restart, part 1)
 #   lxd-env.sh resume DIR         start it again; it restarts what ran
-#   lxd-env.sh env DIR            print the exports for using `lxc` by hand
-#   lxd-env.sh sweep DIR          stop and remove stale private LXDs beside DIR
+#   lxd-env.sh env DIR            print the exports for using `lxc` (`incus`) by hand
+#   lxd-env.sh sweep DIR          stop and remove stale private servers beside DIR
 #   lxd-env.sh server DIR         print which server DIR holds (lxd or incus)
 #
 # A test program that starts one (tests/lxd-harness.c) says so in
 # $LXD_ENV_OWNER: its pid. `start` writes it and the pid's start time to
-# DIR/owner, and first sweeps: every devpass-lxd.* beside DIR whose owner
-# (or devpass-incus.*) is gone (SIGKILLed: nothing of it could stop its
-# server) is stopped and
-# removed. One without an owner file (started by hand, by the demo) or
-# whose owner lives (same pid, same start time: a reused pid is not
-# taken for it) is never touched.
+# DIR/owner, and first sweeps: every devpass-lxd.* and devpass-incus.*
+# beside DIR whose owner is gone (SIGKILLed: nothing of it could stop its
+# server) is stopped and removed. One without an owner file (started by
+# hand, by the demo) or whose owner lives (same pid, same start time: a
+# reused pid is not taken for it) is never touched.
+#
+# Incus 6.0.4 needed nothing more: the same preseed, image and busybox
+# init, `incus admin waitready|init|shutdown` for `lxd waitready|init|
+# shutdown`, INCUS_DIR/INCUS_CONF for LXD_DIR/LXD_CONF.
 #
 # What it needed here (Debian 12, LXD 5.0.2, no systemd, AppArmor absent
 # from the kernel, cgroup v1 hybrid):

@@ -46,10 +46,28 @@ install_incus() {
 		{ echo "apt-get install -t bookworm-backports incus failed" >&2; exit 2; }
 }
 
-# The integration results of each real server, one under the other.
+# The integration results of each real server side by side: one row per
+# test program, a column per server ("OK 13.8s").
 show_servers() {
-	grep -E ' on (LXD|Incus) ' "$1" | sed 's/^ *[0-9]*\/[0-9]* //' |
-		awk 'NR == 1 { print "real servers, side by side:" } { print "  " $0 }'
+	grep -E ' on (LXD|Incus)( [0-9.]+)? +[A-Z]' "$1" |
+		sed -E 's/^ *[0-9]+\/[0-9]+ devpass:integration \/ //;
+			s/ on (LXD|Incus)( [0-9.]+)? +([A-Z]+) +([0-9.]+s).*/|\1\2|\3 \4/' |
+		awk -F'|' '
+			!($1 in row) { order[n++] = $1; row[$1] = "" }
+			!($2 in col) { cols[m++] = $2; col[$2] = 1 }
+			{ cell[$1, $2] = $3 }
+			END {
+				if (!n) exit
+				printf "\nreal servers, side by side:\n%-72s", ""
+				for (j = 0; j < m; j++) printf "  %-16s", cols[j]
+				printf "\n"
+				for (i = 0; i < n; i++) {
+					printf "%-72.72s", order[i]
+					for (j = 0; j < m; j++)
+						printf "  %-16s", ((order[i], cols[j]) in cell) ? cell[order[i], cols[j]] : "-"
+					printf "\n"
+				}
+			}'
 }
 
 # Adds the counts of one `meson test` run (its "Ok:"/"Fail:" summary lines).

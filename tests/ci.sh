@@ -29,6 +29,45 @@ install_packages() {
 	apt-get update -q >/dev/null || { echo "apt-get update failed" >&2; exit 2; }
 	apt-get install -y -q "${PACKAGES[@]}" >/dev/null ||
 		{ echo "apt-get install failed" >&2; exit 2; }
+	install_incus
+}
+
+# Incus 6.0 (LTS) is in bookworm-backports only: the integration tests run
+# devpassd against it beside LXD 5.0.2 (tests/lxd/lxd-env.sh).
+install_incus() {
+	local src=/etc/apt/sources.list.d/bookworm-backports.sources
+	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" \
+			"Suites: bookworm-backports" "Components: main" >"$src"
+		apt-get update -q >/dev/null ||
+			{ echo "apt-get update (bookworm-backports) failed" >&2; exit 2; }
+	fi
+	apt-get install -y -q -t bookworm-backports incus >/dev/null ||
+		{ echo "apt-get install -t bookworm-backports incus failed" >&2; exit 2; }
+}
+
+# The integration results of each real server side by side: one row per
+# test program, a column per server ("OK 13.8s").
+show_servers() {
+	grep -E ' on (LXD|Incus)( [0-9.]+)? +[A-Z]' "$1" |
+		sed -E 's/^ *[0-9]+\/[0-9]+ devpass:integration \/ //;
+			s/ on (LXD|Incus)( [0-9.]+)? +([A-Z]+) +([0-9.]+s).*/|\1\2|\3 \4/' |
+		awk -F'|' '
+			!($1 in row) { order[n++] = $1; row[$1] = "" }
+			!($2 in col) { cols[m++] = $2; col[$2] = 1 }
+			{ cell[$1, $2] = $3 }
+			END {
+				if (!n) exit
+				printf "\nreal servers, side by side:\n%-72s", ""
+				for (j = 0; j < m; j++) printf "  %-16s", cols[j]
+				printf "\n"
+				for (i = 0; i < n; i++) {
+					printf "%-72.72s", order[i]
+					for (j = 0; j < m; j++)
+						printf "  %-16s", ((order[i], cols[j]) in cell) ? cell[order[i], cols[j]] : "-"
+					printf "\n"
+				}
+			}'
 }
 
 # Adds the counts of one `meson test` run (its "Ok:"/"Fail:" summary lines).
@@ -53,6 +92,7 @@ run_meson_leg() {
 		failed=$((failed + 1)); rm -f "$log"; return
 	fi
 	meson test -C "$dir" --print-errorlogs "$@" 2>&1 | tee "$log"
+	show_servers "$log"
 	count_meson "$log"
 	rm -f "$log"
 }

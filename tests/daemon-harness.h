@@ -70,5 +70,6 @@ unsigned daemon_lxd_counter(struct daemon_harness *d, const char *name);
 /* Whether @path is a character device inside @instance (lxc exec test -c). */
 bool container_has_node(struct daemon_harness *d, const char *instance, const char *path);
 
-/* Runs `lxc ARGS...` on the private LXD; its exit status. */
+/* Runs `lxc ARGS...` on the private LXD (`incus ARGS...` on an Incus:
+ * lxd_harness_run()); its exit status. */
 int lxc(struct daemon_harness *d, const char *const *args);

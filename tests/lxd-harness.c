@@ -20,12 +20,39 @@ static void stop_on_death(void *data)
 	lxd_harness_stop(data);
 }
 
+const char *lxd_harness_server_name(enum lxd_harness_server server)
+{
+	return server == LXD_HARNESS_INCUS ? "Incus" : "LXD";
+}
+
+const char *lxd_harness_cli(enum lxd_harness_server server)
+{
+	return server == LXD_HARNESS_INCUS ? "incus" : "lxc";
+}
+
+int lxd_harness_server_from_env(enum lxd_harness_server *out)
+{
+	const char *v = getenv("DEVPASS_SERVER");
+
+	if (!v || !*v || strcmp(v, "lxd") == 0)
+		*out = LXD_HARNESS_LXD;
+	else if (strcmp(v, "incus") == 0)
+		*out = LXD_HARNESS_INCUS;
+	else {
+		fprintf(stderr, "DEVPASS_SERVER=%s: neither lxd nor incus\n", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void child_env(const struct lxd_harness *h)
 {
+	bool incus = h->server == LXD_HARNESS_INCUS;
 	char conf[sizeof(h->dir) + 8], owner[16];
 	snprintf(conf, sizeof(conf), "%s/client", h->dir);
-	setenv("LXD_DIR", h->dir, 1);
-	setenv("LXD_CONF", conf, 1);
+	setenv(incus ? "INCUS_DIR" : "LXD_DIR", h->dir, 1);
+	setenv(incus ? "INCUS_CONF" : "LXD_CONF", conf, 1);
+	setenv("LXD_ENV_SERVER", incus ? "incus" : "lxd", 1);
 	/* Whose LXD it is: lxd-env.sh sweeps those of dead test programs. */
 	snprintf(owner, sizeof(owner), "%d", (int)getppid());
 	setenv("LXD_ENV_OWNER", owner, 1);
@@ -46,7 +73,10 @@ static pid_t spawn(const struct lxd_harness *h, const char *const *argv,
 	child_env(h);
 	if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0)
 		_exit(127);
-	execvp(argv[0], (char *const *)argv);
+	const char *prog = argv[0];
+	if (strcmp(prog, "lxc") == 0)
+		prog = lxd_harness_cli(h->server);
+	execvp(prog, (char *const *)argv);
 	fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
@@ -123,47 +153,64 @@ static int script(const struct lxd_harness *h, const char *verb,
 	return wait_exit(spawn(h, argv, -1)) == 0 ? 0 : -EIO;
 }
 
-static int harness_fail(int r, const char *what)
+static int harness_fail(const struct lxd_harness *h, int r, const char *what)
 {
 	const char *allow = getenv("DEVPASS_ALLOW_SKIP");
+	const char *name = lxd_harness_server_name(h->server);
 
 	if (allow && strcmp(allow, "1") == 0) {
-		fprintf(stderr,
-			"SKIP: private LXD: %s (DEVPASS_ALLOW_SKIP=1)\n", what);
+		fprintf(stderr, "SKIP: private %s: %s (DEVPASS_ALLOW_SKIP=1)\n",
+			name, what);
 		exit(77);
 	}
 	fprintf(stderr,
-		"FAIL: private LXD: %s. Integration tests need root and "
-		"Debian's lxd; set DEVPASS_ALLOW_SKIP=1 to skip instead.\n",
-		what);
+		"FAIL: private %s: %s. Integration tests need root, Debian's "
+		"lxd and bookworm-backports' incus; set DEVPASS_ALLOW_SKIP=1 "
+		"to skip instead.\n",
+		name, what);
 	return r;
 }
 
 int lxd_harness_start(struct lxd_harness *h, const char *const *containers)
 {
+	enum lxd_harness_server server;
+	int r = lxd_harness_server_from_env(&server);
+
+	if (r < 0)
+		return r;
+	return lxd_harness_start_server(h, server, containers);
+}
+
+int lxd_harness_start_server(struct lxd_harness *h,
+			     enum lxd_harness_server server,
+			     const char *const *containers)
+{
 	int64_t t0 = now_ms();
 	int r;
 
-	*h = (struct lxd_harness){0};
+	*h = (struct lxd_harness){.server = server};
 	if (geteuid() != 0)
-		return harness_fail(-EPERM, "not running as root");
-	snprintf(h->dir, sizeof(h->dir), "/tmp/devpass-lxd.XXXXXX");
+		return harness_fail(h, -EPERM, "not running as root");
+	/* lxd-env.sh's sweep knows a stale one's server by this prefix. */
+	snprintf(h->dir, sizeof(h->dir), "/tmp/devpass-%s.XXXXXX",
+		 server == LXD_HARNESS_INCUS ? "incus" : "lxd");
 	if (!mkdtemp(h->dir))
-		return harness_fail(-errno, "mkdtemp failed");
+		return harness_fail(h, -errno, "mkdtemp failed");
 	snprintf(h->socket, sizeof(h->socket), "%s/unix.socket", h->dir);
 	h->running = true;
 	/* A test that aborts (a failed umockdev call, meson's timeout) or
 	 * exits early must not leave its LXD running. */
 	if ((r = at_exit_or_kill(stop_on_death, h)) < 0) {
 		lxd_harness_stop(h);
-		return harness_fail(r, "too many harnesses");
+		return harness_fail(h, r, "too many harnesses");
 	}
 	if ((r = script(h, "start", NULL)) < 0 ||
 	    (r = script(h, "launch", containers)) < 0) {
 		lxd_harness_stop(h);
-		return harness_fail(r, "lxd-env.sh start/launch failed");
+		return harness_fail(h, r, "lxd-env.sh start/launch failed");
 	}
-	fprintf(stderr, "private LXD up in %s in %.1f s\n", h->dir,
+	fprintf(stderr, "private %s up in %s in %.1f s\n",
+		lxd_harness_server_name(server), h->dir,
 		(double)(now_ms() - t0) / 1e3);
 	return 0;
 }

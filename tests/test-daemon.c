@@ -3,6 +3,10 @@
  * devpassd end to end: a real private LXD with busybox containers, devices
  * from umockdev recordings and synthetic ones in a testbed, the daemon a
  * child under the testbed's preload, uevents sent by this process.
+ *
+ * The same tests run against LXD and against Incus ($DEVPASS_SERVER, as
+ * meson's two entries of this program set it): the group setup checks
+ * that the server that answers is the one named, and says its version.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -21,6 +25,7 @@
 
 #include "daemon-harness.h"
 #include "devpass/service/control.h"
+#include "devpass/lxd/client.h"
 #include "devpass/lxd/sync.h"
 #include "request.h" /* daemon/lxd/: the raw lxd_request() */
 #include "test-util.h"
@@ -31,6 +36,8 @@
 #define WAIT_MS 10000
 
 static struct lxd_harness lxd;
+/* "lxd 5.0.2" or "incus 6.0.4": what answers, as devpassd should say it. */
+static char server_identity[64];
 
 struct fixture {
 	UMockdevTestbed *tb;
@@ -350,6 +357,115 @@ static int untouched_teardown(void **state)
 	lxc(d, (const char *[]){"config", "device", "remove", "c2", "mine", NULL});
 	lxc(d, (const char *[]){"config", "unset", "c2", "user.foo", NULL});
 	set_description(d, "c2", "");
+	return fixture_teardown(state);
+}
+
+static const char *description(struct daemon_harness *d, const char *instance,
+			       char **etag)
+{
+	static char text[64];
+	json_object *md = NULL;
+	free(*etag);
+	assert_int_equal(lxd_instance_get(d->client, "default", instance, &md, etag), 0);
+	snprintf(text, sizeof(text), "%s",
+		 json_object_get_string(json_object_object_get(md, "description")));
+	json_object_put(md);
+	return text;
+}
+
+static void sync_one(struct daemon_harness *d, const char *entries)
+{
+	json_object *want = json_tokener_parse(entries);
+	assert_int_equal(lxd_instance_sync_devices(d->client, "default", "c1", "devpass-",
+						   want, false, NULL, NULL),
+			 0);
+	json_object_put(want);
+}
+
+/* Someone else's write, in the window between the sync's read and its
+ * write (lxd_client_set_after_read()). */
+struct intruder {
+	struct lxd_client *c;
+	long long at_ms;
+};
+
+static void intrude(void *userdata)
+{
+	struct intruder *in = userdata;
+	if (in->at_ms)
+		return;
+	json_object *body = json_tokener_parse("{\"description\": \"theirs\"}");
+	struct lxd_response resp = {0};
+	assert_int_equal(lxd_request(in->c, "PATCH", "/1.0/instances/c1", body, NULL, &resp), 0);
+	lxd_response_clear(&resp);
+	json_object_put(body);
+	in->at_ms = now_ms();
+}
+
+#define CAM_ENTRY "{\"devpass-d\": {\"type\": \"unix-char\", \"path\": \"/dev/dp-d\", " \
+		  "\"source\": \"/dev/null\", \"major\": \"1\", \"minor\": \"3\"}}"
+
+/*
+ * The description, measured on this server: a PATCH (or PUT) that omits
+ * it sets it to "", and the ETag does not cover it (both hold on LXD 5.0.2
+ * and on Incus 6.0.4). So devpass cannot leave it out: it sends the one it
+ * read with the ETag, which keeps every description written before its
+ * read. What is left: one written by someone else after devpass's read
+ * and before its write lands is reverted, and no If-Match can catch it.
+ * devpass keeps that window to one read and the write right after it (no
+ * other request between); the test writes there and sees the revert, and
+ * prints how long the window was.
+ */
+static void description_kept_but_one_written_inside_our_window(void **state)
+{
+	struct fixture *f = *state;
+	struct daemon_harness *d = &f->d;
+	char *etag = NULL, *etag2 = NULL;
+
+	/* the server's facts */
+	set_description(d, "c1", "one");
+	assert_string_equal(description(d, "c1", &etag), "one");
+	set_description(d, "c1", "two");
+	assert_string_equal(description(d, "c1", &etag2), "two");
+	assert_string_equal(etag, etag2);
+	struct lxd_response resp = {0};
+	json_object *none = json_tokener_parse("{\"devices\": {}}");
+	assert_int_equal(lxd_request(d->client, "PATCH", "/1.0/instances/c1", none, NULL, &resp), 0);
+	lxd_response_clear(&resp);
+	json_object_put(none);
+	assert_string_equal(description(d, "c1", &etag), "");
+
+	/* devpass's writes keep it: PATCH to add, PUT to remove */
+	set_description(d, "c1", "kiosk one");
+	sync_one(d, CAM_ENTRY);
+	assert_true(wait_entries(d, "c1", 1, 0));
+	assert_string_equal(description(d, "c1", &etag), "kiosk one");
+	sync_one(d, "{}");
+	assert_true(wait_entries(d, "c1", 0, 0));
+	assert_string_equal(description(d, "c1", &etag), "kiosk one");
+
+	/* what is left: a write inside the window is reverted */
+	struct intruder in = {0};
+	assert_int_equal(lxd_client_new(lxd.socket, &in.c), 0);
+	lxd_client_set_after_read(d->client, intrude, &in);
+	sync_one(d, CAM_ENTRY);
+	long long window = now_ms() - in.at_ms;
+	lxd_client_set_after_read(d->client, NULL, NULL);
+	lxd_client_free(in.c);
+	assert_true(in.at_ms > 0);
+	print_message("a description written %lld ms before devpass's write "
+		      "landed was reverted\n", window);
+	assert_string_equal(description(d, "c1", &etag), "kiosk one");
+	free(etag);
+	free(etag2);
+}
+
+/* Leaves c1 with the description it had (""), whatever the test did. */
+static int description_teardown(void **state)
+{
+	struct fixture *f = *state;
+	lxd_client_set_after_read(f->d.client, NULL, NULL);
+	set_description(&f->d, "c1", "");
 	return fixture_teardown(state);
 }
 
@@ -821,6 +937,22 @@ static void change_storm_costs_no_write_and_delays_no_plug(void **state)
 	assert_true(stormy <= 3 * quiet + 1000);
 }
 
+/* devpassd says which server it talks to: once in its log, with what it
+ * found, and in `devpass status`. */
+static void status_and_log_name_the_server(void **state)
+{
+	struct fixture *f = *state;
+	daemon_start(&f->d, NULL, true);
+	json_object *status = daemon_status(&f->d);
+	json_object *lxd_status = json_object_object_get(status, "lxd");
+	assert_string_equal(json_object_get_string(json_object_object_get(lxd_status, "server")),
+			    server_identity);
+	json_object_put(status);
+	char said[256];
+	snprintf(said, sizeof(said), "%s at %s: usb serial", server_identity, lxd.socket);
+	assert_int_equal(log_count(&f->d, said), 1);
+}
+
 static void gpu_entry_goes_into_stopped_container_config(void **state)
 {
 	struct fixture *f = *state;
@@ -847,6 +979,35 @@ static void gpu_entry_goes_into_stopped_container_config(void **state)
 	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c3", NULL}), 0);
 }
 
+/* The server that answers is the one $DEVPASS_SERVER named, not a system
+ * one or the other kind: each result is that server's. */
+static int server_is_the_one_named(void)
+{
+	const char *want = lxd.server == LXD_HARNESS_INCUS ? "incus" : "lxd";
+	struct lxd_client *c = NULL;
+	struct lxd_server *s = NULL;
+	int r = lxd_client_new(lxd.socket, &c);
+	if (r == 0)
+		r = lxd_server_get(c, &s);
+	if (r == 0 && (!s->server || strcmp(s->server, want) != 0)) {
+		fprintf(stderr, "%s answers, not %s\n", s->server, want);
+		r = -EPROTO;
+	}
+	if (r == 0)
+		snprintf(server_identity, sizeof(server_identity), "%s %s",
+			 s->server, s->server_version);
+	if (r == 0)
+		fprintf(stderr, "against a real %s %s: device_usb_serial %s, "
+			"pci_hotplug %s, device_patch_removal %s\n",
+			s->server, s->server_version,
+			lxd_server_has_extension(s, "device_usb_serial") ? "yes" : "no",
+			lxd_server_has_extension(s, "pci_hotplug") ? "yes" : "no",
+			lxd_server_has_extension(s, "device_patch_removal") ? "yes" : "no");
+	lxd_server_free(s);
+	lxd_client_free(c);
+	return r;
+}
+
 static int group_setup(void **state)
 {
 	FILE *f = fopen(DGRAM_QLEN, "r");
@@ -855,7 +1016,8 @@ static int group_setup(void **state)
 	if (f)
 		fclose(f);
 	set_dgram_qlen("4096");
-	return lxd_harness_start(&lxd, (const char *[]){"c1", "c2", "c3", NULL});
+	int r = lxd_harness_start(&lxd, (const char *[]){"c1", "c2", "c3", NULL});
+	return r < 0 ? r : server_is_the_one_named();
 }
 
 static int group_teardown(void **state)
@@ -877,6 +1039,8 @@ int main(void)
 		T(restart_after_kill9_heals_without_duplicates),
 		cmocka_unit_test_setup_teardown(instance_is_untouched_but_for_own_entries,
 						fixture_setup, untouched_teardown),
+		cmocka_unit_test_setup_teardown(description_kept_but_one_written_inside_our_window,
+						fixture_setup, description_teardown),
 		T(bursts_cost_few_writes),
 		T(dry_run_changes_nothing),
 		T(once_exits_by_whether_all_is_attached),
@@ -892,6 +1056,7 @@ int main(void)
 		T(control_on_a_regular_file_is_left_alone),
 		T(idle_control_clients_do_not_delay_status),
 		T(change_storm_costs_no_write_and_delays_no_plug),
+		T(status_and_log_name_the_server),
 		T(gpu_entry_goes_into_stopped_container_config),
 		T(converges_after_lxd_restart),
 	};

@@ -73,11 +73,31 @@ static void captured_server_reply_gives_5_0_2_and_its_extensions(void **state)
 	assert_int_equal(resp.status_code, 200);
 	assert_non_null(resp.etag);
 	assert_int_equal(lxd_server_parse(resp.metadata, &s, NULL), 0);
+	assert_string_equal(s->server, "lxd");
 	assert_string_equal(s->server_version, "5.0.2");
 	assert_non_null(s->server_name);
 	assert_false(s->clustered);
 	assert_true(lxd_server_has_extension(s, "instances"));
 	/* 5.0.2 predates it: removals go through PUT (sync.h). */
+	assert_false(lxd_server_has_extension(s, "device_patch_removal"));
+}
+
+/* GET /1.0 of Incus 6.0.4 (bookworm-backports), captured from a private
+ * one (its certificate and pid blanked): the same API, its own identity
+ * and extensions. */
+static void captured_incus_reply_says_incus_and_its_extensions(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+	_cleanup_(lxd_server_freep) struct lxd_server *s = NULL;
+
+	assert_int_equal(parse_capture("server-incus", &resp), 0);
+	assert_int_equal(lxd_server_parse(resp.metadata, &s, NULL), 0);
+	assert_string_equal(s->server, "incus");
+	assert_string_equal(s->server_version, "6.0.4");
+	assert_false(s->clustered);
+	/* USB to VMs by serial, but neither PCI hotplug nor PATCH removal */
+	assert_true(lxd_server_has_extension(s, "device_usb_serial"));
+	assert_false(lxd_server_has_extension(s, "pci_hotplug"));
 	assert_false(lxd_server_has_extension(s, "device_patch_removal"));
 }
 
@@ -397,6 +417,7 @@ int main(void)
 {
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test(captured_server_reply_gives_5_0_2_and_its_extensions),
+		cmocka_unit_test(captured_incus_reply_says_incus_and_its_extensions),
 		cmocka_unit_test(captured_instance_list_gives_each_field),
 		cmocka_unit_test(captured_empty_list_is_no_instances),
 		cmocka_unit_test(captured_instance_keeps_its_quoted_etag),

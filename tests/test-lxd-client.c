@@ -471,6 +471,15 @@ static void operation_wait_maps_status_to_result_and_refuses_bad_paths(void **st
 	assert_int_equal(
 	    lxd_operation_wait(client, "/1.0/operations/x", 1, &err), -EIO);
 	assert_string_equal(err, "no room");
+	/* Incus 6.0.4: the failure as an error envelope under HTTP 200 (as
+	 * captured from a refused PUT's operation). */
+	free(steal_ptr(&err));
+	set_answer(200, "{\"type\":\"error\",\"status\":\"\",\"status_code\":0,"
+			"\"operation\":\"\",\"error_code\":500,\"error\":"
+			"\"Invalid devices: no room\",\"metadata\":null}");
+	assert_int_equal(
+	    lxd_operation_wait(client, "/1.0/operations/x", 1, &err), -EIO);
+	assert_string_equal(err, "Invalid devices: no room");
 	set_answer(200,
 		   "{\"type\":\"sync\",\"metadata\":{\"status_code\":103}}");
 	assert_int_equal(
@@ -550,6 +559,32 @@ static void socket_from_argument_then_lxd_socket_then_lxd_dir(void **state)
 	assert_string_equal(c, fake.path);
 	unsetenv("LXD_SOCKET");
 	unsetenv("LXD_DIR");
+}
+
+/* Incus's own variables, when LXD's find nothing; --socket still wins. */
+static void socket_from_incus_socket_then_incus_dir(void **state)
+{
+	_cleanup_(freep) char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+	unsetenv("LXD_SOCKET");
+	unsetenv("LXD_DIR");
+	setenv("INCUS_SOCKET", fake.path, 1);
+	assert_int_equal(lxd_socket_discover(NULL, &a), 0);
+	assert_string_equal(a, fake.path);
+
+	setenv("INCUS_SOCKET", fake.dir, 1); /* not a socket */
+	setenv("INCUS_DIR", fake.dir, 1);
+	assert_int_equal(lxd_socket_discover(NULL, &b), 0);
+	assert_string_equal(b, fake.path);
+
+	setenv("LXD_SOCKET", "/nonexistent.socket", 1);
+	assert_int_equal(lxd_socket_discover("/x/y.socket", &c), 0);
+	assert_string_equal(c, "/x/y.socket");
+	assert_int_equal(lxd_socket_discover(NULL, &d), 0);
+	assert_string_equal(d, fake.path);
+	unsetenv("LXD_SOCKET");
+	unsetenv("INCUS_SOCKET");
+	unsetenv("INCUS_DIR");
 }
 
 static void path_escape_percent_encodes_reserved_bytes(void **state)
@@ -640,6 +675,7 @@ int main(void)
 	    T(header_injection_refused),
 	    T(socket_missing_or_dead),
 	    T(socket_from_argument_then_lxd_socket_then_lxd_dir),
+	    T(socket_from_incus_socket_then_incus_dir),
 	    T(path_escape_percent_encodes_reserved_bytes),
 	    T(lxd_error_device_finds_only_a_quoted_devpass_name),
 	    T(sync_refuses_bad_desired_entries_before_sending),

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * devpassd and VMs, against the fake LXD of tests/fake-lxd/fake-lxd.py:
- * VMs cannot run here (no KVM), nor LXD versions other than Debian's
- * 5.0.2, so this fake stands in. Each test names the extension set it
- * runs against: "lxd-5.0.2" (no device_usb_serial, pci_hotplug,
- * device_patch_removal) or "lxd-current" (with them). Devices come from a
- * umockdev testbed; the daemon runs as a child under its preload.
+ * VMs cannot run here as tests need them (LXD 5.0.2's need vhost_vsock,
+ * which this kernel lacks, or a slow TCG workaround; Incus's bind a vsock
+ * listener), nor LXD versions other than Debian's 5.0.2, so this fake
+ * stands in. Each test names the extension set it runs against:
+ * "lxd-5.0.2" (no device_usb_serial, pci_hotplug, device_patch_removal:
+ * answers as a running 5.0.2 VM was measured to, which
+ * fake_answers_as_a_running_lxd_5_0_2_vm_was_measured checks),
+ * "incus-6.0.4" (device_usb_serial only) or "lxd-current" (all three, from
+ * the LXD sources: nothing newer than 5.0.2 runs here). Devices come from
+ * a umockdev testbed; the daemon runs as a child under its preload.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -305,6 +310,8 @@ static void usb_to_vm(void **state, const char *ext_set, bool pinned)
 		char *why = status_reason(f, "1-2");
 		assert_null(why);
 	} else {
+		/* a running 5.0.2 VM refuses "serial" too (measured) */
+		assert_false(json_object_object_get_ex(entry, "serial", NULL));
 		assert_reason(f, "1-2", "and 1-3 is one too");
 	}
 	json_object_put(e);
@@ -320,6 +327,39 @@ static void usb_to_vm_pinned_with_device_usb_serial(void **state)
 static void usb_to_vm_warns_of_twin_on_lxd_5_0_2(void **state)
 {
 	usb_to_vm(state, "lxd-5.0.2", false);
+}
+
+/* incus-6.0.4: device_usb_serial without device_patch_removal (Incus's
+ * VMs cannot run here): pinned by busnum/devnum going in, and out by a
+ * PUT, never by a PATCH with null (which Incus refuses, as measured on a
+ * real one). */
+static void usb_to_vm_on_incus_pinned_then_removed_by_put(void **state)
+{
+	struct fixture *f = *state;
+	const struct testbed_usb cam = {
+		.port = "1-2", .vendor = 0x046d, .product = 0x082d,
+		.busnum = 1, .devnum = 7, .interface_class = -1,
+	};
+	char *syspath = testbed_add_usb_device(f->tb, &cam);
+	fake_start(f, "incus-6.0.4", running_vm);
+	daemon_write_rule(&f->d, "50-cam",
+			  "[Match]\nSubsystem=usb\nPort=1-2\n[Attach]\nInstance=vm1\n");
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entry(&f->d, "vm1", "devpass-50-cam-1-2", true, WAIT_MS));
+	json_object *e = daemon_entries(&f->d, "vm1");
+	json_object *entry = json_object_object_get(e, "devpass-50-cam-1-2");
+	assert_string_equal(json_object_get_string(json_object_object_get(entry, "busnum")), "1");
+	assert_string_equal(json_object_get_string(json_object_object_get(entry, "devnum")), "7");
+	json_object_put(e);
+	umockdev_testbed_uevent(f->tb, syspath, "remove");
+	umockdev_testbed_remove_device(f->tb, syspath);
+	g_free(syspath);
+	assert_true(wait_entry(&f->d, "vm1", "devpass-50-cam-1-2", false, WAIT_MS));
+	assert_true(fake_got(f, "PUT /1.0/instances/vm1"));
+	json_object *md = daemon_instance(&f->d, "vm1");
+	assert_string_equal(json_object_get_string(json_object_object_get(md, "description")),
+			    "fake virtual-machine");
+	json_object_put(md);
 }
 
 /* lxd-current: IommuGroup=whole: GPU and audio in, and out together. */
@@ -378,18 +418,105 @@ static void fake_refuses_pci_hot_add_like_lxd_5_0_2(void **state)
 	json_object_put(want);
 }
 
+/* PATCHes @body (JSON) into vm1 as is; LXD's error text into @why. */
+static int raw_patch(struct fixture *f, const char *body, char **why)
+{
+	json_object *b = json_tokener_parse(body);
+	assert_non_null(b);
+	struct lxd_response resp = {0};
+	int r = lxd_request(f->d.client, "PATCH", "/1.0/instances/vm1", b, NULL, &resp);
+	free(*why);
+	*why = resp.error ? strdup(resp.error) : NULL;
+	lxd_response_clear(&resp);
+	json_object_put(b);
+	return r;
+}
+
+#define DEVICES(json) "{\"devices\": {" json "}}"
+
+static void assert_refused(struct fixture *f, const char *body, const char *text)
+{
+	char *why = NULL;
+	assert_int_equal(raw_patch(f, body, &why), -EIO);
+	if (!why || strcmp(why, text) != 0)
+		fail_msg("%s: \"%s\", wanted \"%s\"", body, why ? why : "", text);
+	free(why);
+}
+
+/* vm1's description (a static copy) and its ETag (into @etag). */
+static const char *vm_description(struct fixture *f, char **etag)
+{
+	static char text[64];
+	json_object *md = NULL;
+	free(*etag);
+	assert_int_equal(lxd_instance_get(f->d.client, "default", "vm1", &md, etag), 0);
+	snprintf(text, sizeof(text), "%s",
+		 json_object_get_string(json_object_object_get(md, "description")));
+	json_object_put(md);
+	return text;
+}
+
+/* The fake itself, lxd-5.0.2, against what a running LXD 5.0.2 VM was
+ * measured to answer (DESIGN.md; the texts are the real 5.0.2's for the
+ * same requests to a container, whose validation is the same). The other
+ * tests run devpass against these answers. */
+static void fake_answers_as_a_running_lxd_5_0_2_vm_was_measured(void **state)
+{
+	struct fixture *f = *state;
+	char *why = NULL, *etag = NULL, *etag2 = NULL;
+	fake_start(f, "lxd-5.0.2", running_vm);
+	/* usb by ids: accepted, though the host has no such device */
+	assert_int_equal(raw_patch(f, DEVICES("\"devpass-u\": {\"type\": \"usb\", "
+					      "\"vendorid\": \"0fce\", \"productid\": \"51da\"}"),
+				   &why),
+			 0);
+	assert_refused(f, DEVICES("\"devpass-s\": {\"type\": \"usb\", \"vendorid\": \"0fce\", "
+				  "\"serial\": \"TEST1\"}"),
+		       "Invalid devices: Device validation failed for \"devpass-s\": "
+		       "Invalid device option \"serial\"");
+	assert_refused(f, DEVICES("\"devpass-p\": {\"type\": \"pci\", \"address\": \"" GPU "\"}"),
+		       "Failed to add device \"devpass-p\": Device cannot be added "
+		       "when instance is running");
+	assert_refused(f, DEVICES("\"devpass-g\": {\"type\": \"gpu\", \"gputype\": "
+				  "\"physical\", \"pci\": \"" GPU "\"}"),
+		       "Failed to add device \"devpass-g\": Device cannot be added "
+		       "when instance is running");
+	assert_refused(f, DEVICES("\"devpass-u\": null"),
+		       "Invalid devices: Device validation failed for \"devpass-u\": "
+		       "Failed loading device \"devpass-u\": Missing device type in config");
+	/* removal by PUT works */
+	json_object *none = json_object_new_object();
+	assert_int_equal(lxd_instance_sync_devices(f->d.client, "default", "vm1", "devpass-",
+						   none, false, NULL, NULL),
+			 0);
+	json_object_put(none);
+	assert_true(wait_entries(&f->d, "vm1", 0, 0));
+	assert_true(fake_got(f, "PUT /1.0/instances/vm1"));
+	/* a write without "description" resets it; the ETag does not cover it */
+	assert_int_equal(raw_patch(f, "{\"description\": \"kiosk\"}", &why), 0);
+	assert_string_equal(vm_description(f, &etag), "kiosk");
+	assert_int_equal(raw_patch(f, DEVICES(""), &why), 0);
+	assert_string_equal(vm_description(f, &etag2), "");
+	assert_string_equal(etag, etag2);
+	free(why);
+	free(etag);
+	free(etag2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	struct CMUnitTest tests[] = {
 		T(fake_refuses_pci_hot_add_like_lxd_5_0_2),
+		T(fake_answers_as_a_running_lxd_5_0_2_vm_was_measured),
 		T(pci_hotplugs_into_running_vm),
 		T(pci_waits_for_vm_next_start_without_hotplug),
 		T(removal_by_patch_on_current_lxd),
 		T(removal_by_put_and_operation_on_lxd_5_0_2),
 		T(usb_to_vm_pinned_with_device_usb_serial),
 		T(usb_to_vm_warns_of_twin_on_lxd_5_0_2),
+		T(usb_to_vm_on_incus_pinned_then_removed_by_put),
 		T(whole_group_goes_and_leaves_together),
 		T(bind_of_group_member_lets_the_waiting_gpu_go),
 	};

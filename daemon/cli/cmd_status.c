@@ -43,8 +43,11 @@ static void print_lxd(json_object *reply)
 	json_object *lxd = NULL;
 	json_object_object_get_ex(reply, "lxd", &lxd);
 	const char *err = field(lxd, "error");
-	printf("LXD: %s%s%s\n", field(lxd, "socket") ?: "(no socket)",
-	       err ? ": " : "", err ? err : "");
+	const char *server = field(lxd, "server");
+	/* "LXD: lxd 5.0.2 at /var/lib/lxd/unix.socket", or Incus's */
+	printf("LXD: %s%s%s%s%s\n", server ?: "", server ? " at " : "",
+	       field(lxd, "socket") ?: "(no socket)", err ? ": " : "",
+	       err ? err : "");
 }
 
 static int print_table(json_object *reply)

@@ -78,6 +78,28 @@ static bool is_socket(const char *path)
 	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/* $SOCKET, else $DIR/unix.socket, when it is a socket: into @found
+ * (pointing at the environment or at @buf). */
+static int socket_from_env(const char *socket_var, const char *dir_var,
+			   char **buf, const char **found)
+{
+	const char *env = getenv(socket_var);
+	const char *dir = getenv(dir_var);
+
+	if (env && is_socket(env)) {
+		*found = env;
+		return 0;
+	}
+	if (!dir)
+		return 0;
+	free(*buf);
+	if (!(*buf = text_printf("%s/unix.socket", dir)))
+		return log_err_errno(-ENOMEM, "out of memory");
+	if (is_socket(*buf))
+		*found = *buf;
+	return 0;
+}
+
 int lxd_socket_discover(const char *explicit_path, char **out)
 {
 	static const char *const fixed[] = {
@@ -86,16 +108,16 @@ int lxd_socket_discover(const char *explicit_path, char **out)
 		"/var/lib/incus/unix.socket",
 	};
 	_cleanup_(freep) char *from_dir = NULL;
-	const char *env = getenv("LXD_SOCKET");
-	const char *dir = getenv("LXD_DIR");
 	const char *found = explicit_path;
+	int r;
 
-	if (!found && env && is_socket(env))
-		found = env;
-	if (!found && dir && asprintf(&from_dir, "%s/unix.socket", dir) < 0)
-		return log_err_errno(-ENOMEM, "out of memory");
-	if (!found && from_dir && is_socket(from_dir))
-		found = from_dir;
+	if (!found && (r = socket_from_env("LXD_SOCKET", "LXD_DIR", &from_dir,
+					   &found)) < 0)
+		return r;
+	/* Incus's own names for the same: its client reads these. */
+	if (!found && (r = socket_from_env("INCUS_SOCKET", "INCUS_DIR",
+					   &from_dir, &found)) < 0)
+		return r;
 	for (size_t i = 0; !found && i < ARRAY_SIZE(fixed); i++)
 		if (is_socket(fixed[i]))
 			found = fixed[i];
@@ -809,13 +831,24 @@ static int operation_from(const char *path, struct lxd_response *resp,
 	return lxd_error_is_transient(*lxd_error) ? -EAGAIN : -EIO;
 }
 
+/* The wait's answer: Incus says a failed operation's error in the wait's
+ * envelope (HTTP 200, error_code 500), LXD in the operation's "err". */
+static int operation_result(int r, const char *path, struct lxd_response *resp,
+			    char **why)
+{
+	if (r == -EIO && resp->error) {
+		*why = steal_ptr(&resp->error);
+		return lxd_error_is_transient(*why) ? -EAGAIN : -EIO;
+	}
+	return r < 0 ? r : operation_from(path, resp, why);
+}
+
 static void operation_done(int r, struct lxd_response *resp, void *userdata)
 {
 	_cleanup_(read_ctx_freep) struct read_ctx *x = userdata;
 	_cleanup_(freep) char *why = NULL;
 
-	if (r == 0)
-		r = operation_from(x->path, resp, &why);
+	r = operation_result(r, x->path, resp, &why);
 	x->fn.operation(r, why, x->userdata);
 }
 
@@ -840,10 +873,10 @@ int lxd_operation_wait(struct lxd_client *c, const char *op_path, int timeout_s,
 	_cleanup_(freep) char *path = NULL, *why = NULL;
 	int r = wait_path(op_path, timeout_s, &path);
 
-	if (r < 0 || (r = request_wait(c, "GET", path, NULL, NULL,
-				       timeout_s * 1000L, &resp)) < 0)
+	if (r < 0)
 		return r;
-	r = operation_from(path, &resp, &why);
+	r = request_wait(c, "GET", path, NULL, NULL, timeout_s * 1000L, &resp);
+	r = operation_result(r, path, &resp, &why);
 	if (r == -EIO && lxd_error)
 		*lxd_error = steal_ptr(&why);
 	return r;

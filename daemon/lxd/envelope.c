@@ -126,10 +126,15 @@ static int envelope_fields(const char *body, size_t len,
 	return 0;
 }
 
-/* Maps a parsed envelope and its HTTP status to the error contract. */
+/* Maps a parsed envelope and its HTTP status to the error contract. An
+ * error envelope that carries its own error code (400 and up) is taken at
+ * its word under HTTP 200: Incus 6.0.4 answers the /wait of a failed
+ * operation so (its status line goes out before the wait ends). */
 static int envelope_result(struct lxd_response *resp)
 {
-	bool http_error = resp->http_status >= 400;
+	bool http_error = resp->http_status >= 400 ||
+			  (resp->type == LXD_RESPONSE_ERROR &&
+			   resp->http_status == 200 && resp->error_code >= 400);
 
 	if (http_error != (resp->type == LXD_RESPONSE_ERROR)) {
 		error_set(&resp->error, "HTTP status %ld with a %s envelope",
@@ -192,6 +197,7 @@ void lxd_server_free(struct lxd_server *s)
 	if (!s)
 		return;
 	strv_free(s->api_extensions);
+	free(s->server);
 	free(s->server_name);
 	free(s->server_version);
 	free(s);
@@ -225,7 +231,8 @@ static int server_environment(struct json_object *env, struct lxd_server *s,
 	struct json_object *clustered = NULL;
 	int r;
 
-	if ((r = field_strdup(env, "server_name", &s->server_name, error)) <
+	if ((r = field_strdup(env, "server", &s->server, error)) < 0 ||
+	    (r = field_strdup(env, "server_name", &s->server_name, error)) <
 		    0 ||
 	    (r = field_strdup(env, "server_version", &s->server_version,
 			      error)) < 0 ||

@@ -106,9 +106,13 @@ static int devices_diff(const struct sync_ctx *x, struct json_object *current,
 	return 0;
 }
 
-/* LXD 5.0.2's PATCH sets the description to "" unless the body has one
- * (it merges config, devices and profiles, not the description), so the
- * description read with the ETag goes along unchanged. */
+/* LXD 5.0.2's and Incus 6.0.4's PATCH (and PUT) set the description to ""
+ * unless the body has one (PATCH merges config, devices and profiles, not
+ * the description), and their ETag does not cover it, so the description
+ * read with the ETag goes along unchanged. One that someone else writes
+ * between that read and this write is reverted: the read is the request
+ * right before the write, to keep that window short (test-daemon's
+ * description_kept_but_one_written_inside_our_window). */
 static int body_patch(struct json_object *inst, struct json_object *changes,
 		      struct json_object **out)
 {

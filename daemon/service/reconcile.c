@@ -17,6 +17,7 @@
 #include "devpass/service/inventory.h"
 #include "devpass/service/ledger.h"
 #include "devpass/util/log.h"
+#include "devpass/util/text.h"
 #include "devpass/lxd/sync.h"
 #include "devpass/rules/match.h"
 #include "devpass/service/outcome.h"
@@ -36,6 +37,7 @@ struct reconciler {
 	struct plan_features features;
 	bool patch_removal;
 	char *member; /* this cluster member, or NULL when not clustered */
+	char *server; /* "lxd 5.0.2", "incus 6.0.4": who answers, for status */
 	char **missing_projects; /* named, but LXD lacks them (said once) */
 	unsigned writes;
 	char *lxd_error;
@@ -105,6 +107,7 @@ void reconciler_free(struct reconciler *rc)
 	instance_cache_clear(&rc->cache);
 	refusal_memory_clear(&rc->refused);
 	free(rc->member);
+	free(rc->server);
 	strv_free(rc->missing_projects);
 	free(rc->lxd_error);
 	free(rc);
@@ -127,6 +130,15 @@ static void clear_lxd_error(struct reconciler *rc)
 {
 	free(rc->lxd_error);
 	rc->lxd_error = NULL;
+}
+
+/* "lxd 5.0.2", "incus 6.0.4": environment.server and server_version, as
+ * far as the server says them (LXD before 4.x said no "server"). */
+static char *server_identity(const struct lxd_server *s)
+{
+	return text_printf("%s %s", s->server ? s->server : "lxd",
+			   s->server_version ? s->server_version
+					     : "(unknown version)");
 }
 
 void reconciler_forget_server(struct reconciler *rc)
@@ -166,8 +178,9 @@ void reconciler_rules_changed(struct reconciler *rc)
 static int take_server(struct reconciler *rc, const struct lxd_server *s)
 {
 	_cleanup_(freep) char *member = NULL;
-	if (s->clustered && s->server_name &&
-	    !(member = strdup(s->server_name)))
+	_cleanup_(freep) char *server = server_identity(s);
+	if (!server || (s->clustered && s->server_name &&
+			!(member = strdup(s->server_name))))
 		return oom("reading LXD's server");
 	rc->features.usb_serial =
 		lxd_server_has_extension(s, "device_usb_serial");
@@ -175,14 +188,16 @@ static int take_server(struct reconciler *rc, const struct lxd_server *s)
 	rc->patch_removal = lxd_server_has_extension(s, "device_patch_removal");
 	free(rc->member);
 	rc->member = steal_ptr(&member);
+	if (!rc->server || strcmp(rc->server, server) != 0)
+		log_info("%s at %s: usb serial %s, pci hotplug %s, "
+			 "removal by %s",
+			 server, lxd_client_socket_path(rc->lxd),
+			 rc->features.usb_serial ? "yes" : "no",
+			 rc->features.pci_hotplug ? "yes" : "no",
+			 rc->patch_removal ? "PATCH" : "PUT");
+	free(rc->server);
+	rc->server = steal_ptr(&server);
 	rc->server_known = true;
-	log_info("LXD %s at %s: usb serial %s, pci hotplug %s, "
-		 "removal by %s",
-		 s->server_version ? s->server_version : "(unknown version)",
-		 lxd_client_socket_path(rc->lxd),
-		 rc->features.usb_serial ? "yes" : "no",
-		 rc->features.pci_hotplug ? "yes" : "no",
-		 rc->patch_removal ? "PATCH" : "PUT");
 	return 0;
 }
 
@@ -595,6 +610,8 @@ static json_object *lxd_status(const struct reconciler *rc, const char *error)
 		lxd, "socket",
 		json_string_or_null(rc ? lxd_client_socket_path(rc->lxd)
 				       : NULL));
+	json_object_object_add(lxd, "server",
+			       json_string_or_null(rc ? rc->server : NULL));
 	json_object_object_add(lxd, "error", json_string_or_null(error));
 	json_object_object_add(lxd, "writes",
 			       json_object_new_int64(rc ? rc->writes : 0));

@@ -165,8 +165,8 @@ static int connect_lxd(struct service *s)
 	_cleanup_(freep) char *path = NULL;
 	int r = s->lxd ? 0 : lxd_socket_discover(s->opts->socket, &path);
 	if (r == -ENOENT && !s->said_no_socket)
-		log_warning("no LXD socket found (give --socket PATH or set "
-			    "LXD_DIR); waiting for LXD");
+		log_warning("no LXD or Incus socket found (give --socket "
+			    "PATH or set LXD_DIR or INCUS_DIR); waiting");
 	s->said_no_socket = r == -ENOENT;
 	if (r == 0 && !s->lxd)
 		r = lxd_client_new(path, &s->lxd);

@@ -1,24 +1,41 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A fake LXD on a unix socket, for what the real one cannot do here: VMs
-(no KVM on the test machines) and other LXD versions' extension sets.
+(no vhost_vsock on the test machines) and other LXD versions' extension
+sets.
 
     fake-lxd.py SOCKET EXTENSION_SET NAME:TYPE:STATUS...
 
 EXTENSION_SET is "lxd-5.0.2" (Debian 12's: no device_usb_serial,
-pci_hotplug, device_patch_removal) or "lxd-current" (with them). TYPE is
-container or virtual-machine, STATUS Running or Stopped.
+pci_hotplug, device_patch_removal), "lxd-current" (with them) or
+"incus-6.0.4" (device_usb_serial only, and environment.server "incus").
+TYPE is container or virtual-machine, STATUS Running or Stopped.
 
-It answers like LXD where devpass depends on it (checked against the LXD
-sources): the envelope, ETag/If-Match (412), PATCH merging the devices map
-("name": null removes only with device_patch_removal), PUT as an async
-operation waited for at /1.0/operations/ID/wait, and the device rules of
-lxd/instance/drivers: a device whose CanHotPlug() is false (pci, before
-pci_hotplug) cannot be added to or removed from a running instance
-("Failed to add device \"NAME\": Device cannot be added when instance is
-running"); usb busnum/devnum/serial are unknown options before
-device_usb_serial. /1.0/events is a WebSocket that sends lifecycle events
-for the state changes a test asks for with PUT /1.0/instances/NAME/state.
+It answers like LXD where devpass depends on it: the envelope, ETag/If-Match
+(412), PATCH merging the devices map, PUT as an async operation waited for
+at /1.0/operations/ID/wait, and the device rules of lxd/instance/drivers.
+
+What lxd-5.0.2 answers for a running VM is what a running LXD 5.0.2 VM was
+measured to answer (DESIGN.md, "Real parts beyond one LXD 5.0.2"); the
+texts are those of the real 5.0.2 (and Incus 6.0.4) for the same request
+to a container, where the device's validation is the same, each an error
+envelope with error_code 500 under HTTP 500:
+- a `usb` entry with vendorid/productid is accepted, with no such device;
+- `serial` (and busnum, devnum) before device_usb_serial:
+  'Invalid devices: Device validation failed for "NAME": Invalid device
+  option "serial"';
+- `pci` and `gpu` while the VM runs, before pci_hotplug: 'Failed to add
+  device "NAME": Device cannot be added when instance is running';
+- `"NAME": null` in a PATCH without device_patch_removal: 'Invalid devices:
+  Device validation failed for "NAME": Failed loading device "NAME":
+  Missing device type in config';
+- removal by PUT works;
+- a PATCH or PUT without "description" sets it to "", and the ETag does
+  not cover it (both real servers).
+lxd-current's pci_hotplug, device_patch_removal and device_usb_serial
+cannot be measured here (no LXD newer than 5.0.2 runs): they follow the
+LXD sources. /1.0/events is a WebSocket that sends lifecycle events for
+the state changes a test asks for with PUT /1.0/instances/NAME/state.
 GET /fake/log lists the requests it got, for tests to check.
 """
 import base64
@@ -39,7 +56,9 @@ BASE_EXTENSIONS = [
     "device_usb", "etag", "patch", "operations", "api_filtering",
 ]
 NEW_EXTENSIONS = ["device_usb_serial", "pci_hotplug", "device_patch_removal"]
-VERSIONS = {"lxd-5.0.2": ("5.0.2", []), "lxd-current": ("5.21.1", NEW_EXTENSIONS)}
+VERSIONS = {"lxd-5.0.2": ("lxd", "5.0.2", []),
+            "lxd-current": ("lxd", "5.21.1", NEW_EXTENSIONS),
+            "incus-6.0.4": ("incus", "6.0.4", ["device_usb_serial"])}
 
 lock = threading.Lock()
 instances = {}
@@ -59,20 +78,26 @@ def has(ext):
 
 
 def hotpluggable(dev, inst):
-    """CanHotPlug(): pci devices of VMs only with pci_hotplug."""
-    if dev.get("type") == "pci":
+    """CanHotPlug(): pci and gpu devices of VMs only with pci_hotplug."""
+    if inst["type"] == "virtual-machine" and dev.get("type") in ("pci", "gpu"):
         return has("pci_hotplug")
     return True
 
 
+def invalid(name, why):
+    return 'Invalid devices: Device validation failed for "%s": %s' % (name, why)
+
+
 def check_device(name, dev):
+    if not dev or "type" not in dev:
+        return invalid(name, 'Failed loading device "%s": Missing device '
+                       'type in config' % name)
     if dev.get("type") == "usb" and not has("device_usb_serial"):
-        for key in ("busnum", "devnum", "serial"):
+        for key in ("serial", "busnum", "devnum"):
             if key in dev:
-                return 'Device validation failed for "%s": Invalid device ' \
-                       'option "%s"' % (name, key)
+                return invalid(name, 'Invalid device option "%s"' % key)
     if dev.get("type") == "pci" and "address" not in dev:
-        return 'Device validation failed for "%s": Missing address' % name
+        return invalid(name, "Missing address")
     return None
 
 
@@ -80,7 +105,7 @@ def check_change(inst, old, new):
     """The error LXD gives for turning devices @old into @new, or None."""
     running = inst["status"] == "Running"
     for name, dev in new.items():
-        if old.get(name) == dev:
+        if name in old and old[name] == dev:
             continue
         err = check_device(name, dev)
         if err:
@@ -159,7 +184,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.sync(log)
         if parts == ["1.0"] and method == "GET":
             return self.sync({"api_extensions": EXTENSIONS, "api_version": "1.0",
-                              "environment": {"server_name": "fake",
+                              "environment": {"server": SERVER,
+                                             "server_name": "fake",
                                              "server_version": VERSION,
                                              "server_clustered": False}})
         if parts == ["1.0", "instances"] and method == "GET":
@@ -189,11 +215,11 @@ class Handler(BaseHTTPRequestHandler):
         new = dict(inst["devices"])
         if method == "PATCH":
             for name, dev in (body.get("devices") or {}).items():
-                if dev is None and not has("device_patch_removal"):
-                    return self.error(400, 'Device "%s" is invalid' % name)
-                if dev is None:
+                if dev is None and has("device_patch_removal"):
                     new.pop(name, None)
                 else:
+                    # Without the extension null is an empty device,
+                    # refused by check_change() as the real one does.
                     new[name] = dev
         elif method == "PUT":
             new = body.get("devices") or {}
@@ -201,10 +227,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(405, "method not allowed")
         err = check_change(inst, inst["devices"], new)
         if err:
-            return self.error(400, err)
+            return self.error(500, err)
         inst["devices"] = new
-        if "description" in body:
-            inst["description"] = body["description"]
+        inst["description"] = body.get("description") or ""
         if method == "PATCH":
             return self.sync({})
         return self.operation()
@@ -258,9 +283,9 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 def main():
-    global EXTENSIONS, VERSION
+    global EXTENSIONS, SERVER, VERSION
     sock, ext_set = sys.argv[1], sys.argv[2]
-    VERSION, extra = VERSIONS[ext_set]
+    SERVER, VERSION, extra = VERSIONS[ext_set]
     EXTENSIONS = BASE_EXTENSIONS + extra
     for spec in sys.argv[3:]:
         name, kind, status = spec.split(":")

@@ -1,26 +1,38 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# A private LXD for tests: its own LXD_DIR, its own socket (DIR/unix.socket),
-# a `dir` storage pool, no network, and a busybox image built on the spot
-# from Debian's busybox-static. It never touches a system LXD
-# (/var/lib/lxd, the snap): everything lives under DIR.
+# A private LXD (or Incus) for tests: its own LXD_DIR (INCUS_DIR), its own
+# socket (DIR/unix.socket), a `dir` storage pool, no network, and a busybox
+# image built on the spot from Debian's busybox-static. It never touches a
+# system LXD or Incus (/var/lib/lxd, the snap, /var/lib/incus): everything
+# lives under DIR.
 #
-#   lxd-env.sh start DIR          start LXD in DIR (created; must be empty)
+# Which server: $LXD_ENV_SERVER, `lxd` (Debian 12's LXD 5.0.2, the
+# default) or `incus` (Incus from bookworm-backports, whose daemon is
+# /usr/libexec/incus/incusd, not on PATH). `start` writes it to DIR/server;
+# every later verb on DIR reads it from there, so a sweep stops each stale
+# server with its own tools.
+#
+#   lxd-env.sh start DIR          start the server in DIR (created; must be empty)
 #   lxd-env.sh launch DIR NAME... launch busybox containers
-#   lxd-env.sh stop DIR           stop containers and LXD, unmount, rm -rf DIR
-#   lxd-env.sh halt DIR           stop only the LXD daemon (an LXD restart, part 1)
+#   lxd-env.sh stop DIR           stop containers and server, unmount, rm -rf DIR
+#   lxd-env.sh halt DIR           stop only the daemon (a server restart, part 1)
 #   lxd-env.sh resume DIR         start it again; it restarts what ran
-#   lxd-env.sh env DIR            print the exports for using `lxc` by hand
-#   lxd-env.sh sweep DIR          stop and remove stale private LXDs beside DIR
+#   lxd-env.sh env DIR            print the exports for using `lxc` (`incus`) by hand
+#   lxd-env.sh sweep DIR          stop and remove stale private servers beside DIR
+#   lxd-env.sh server DIR         print which server DIR holds (lxd or incus)
 #
 # A test program that starts one (tests/lxd-harness.c) says so in
 # $LXD_ENV_OWNER: its pid. `start` writes it and the pid's start time to
-# DIR/owner, and first sweeps: every devpass-lxd.* beside DIR whose owner
-# is gone (SIGKILLed: nothing of it could stop its LXD) is stopped and
-# removed. One without an owner file (started by hand, by the demo) or
-# whose owner lives (same pid, same start time: a reused pid is not
-# taken for it) is never touched.
+# DIR/owner, and first sweeps: every devpass-lxd.* and devpass-incus.*
+# beside DIR whose owner is gone (SIGKILLed: nothing of it could stop its
+# server) is stopped and removed. One without an owner file (started by
+# hand, by the demo) or whose owner lives (same pid, same start time: a
+# reused pid is not taken for it) is never touched.
+#
+# Incus 6.0.4 needed nothing more: the same preseed, image and busybox
+# init, `incus admin waitready|init|shutdown` for `lxd waitready|init|
+# shutdown`, INCUS_DIR/INCUS_CONF for LXD_DIR/LXD_CONF.
 #
 # What it needed here (Debian 12, LXD 5.0.2, no systemd, AppArmor absent
 # from the kernel, cgroup v1 hybrid):
@@ -36,17 +48,42 @@
 set -euo pipefail
 
 BUSYBOX=${BUSYBOX:-/bin/busybox}
+INCUSD=${INCUSD:-/usr/libexec/incus/incusd}
 
 die() {
 	echo "lxd-env.sh: $*" >&2
 	exit 1
 }
 
+# Sets SERVER (lxd or incus) and CLI (lxc or incus) for DIR: from
+# DIR/server once started, else from $LXD_ENV_SERVER.
 use_dir() {
 	[ -n "${1:-}" ] || die "missing DIR"
-	export LXD_DIR=$1
-	# lxc keeps its client config under LXD_CONF; keep it out of $HOME.
-	export LXD_CONF=$1/client
+	SERVER=${LXD_ENV_SERVER:-lxd}
+	[ -f "$1/server" ] && SERVER=$(cat "$1/server")
+	case "$SERVER" in
+	lxd)
+		CLI=lxc
+		export LXD_DIR=$1
+		# lxc keeps its client config under LXD_CONF; keep it out of $HOME.
+		export LXD_CONF=$1/client
+		;;
+	incus)
+		CLI=incus
+		export INCUS_DIR=$1 INCUS_CONF=$1/client
+		;;
+	*) die "unknown server '$SERVER' (lxd or incus)" ;;
+	esac
+}
+
+# The server's own admin verbs: `lxd waitready` is `incus admin waitready`.
+admin() {
+	if [ "$SERVER" = incus ]; then
+		set -- incus admin "$@"
+	else
+		set -- lxd "$@"
+	fi
+	"$@"
 }
 
 # Root needs subordinate ids for unprivileged containers.
@@ -115,15 +152,18 @@ EOF
 		-cJf "$work/rootfs.tar.xz" .
 }
 
-# Starts the LXD daemon of DIR and waits until it answers.
+# Starts the daemon of DIR and waits until it answers. Its log file,
+# DIR/lxd.log for either server, is how our_lxd_alive() knows it.
 run_lxd() {
-	local dir=$1
-	lxd --group root --logfile "$dir/lxd.log" \
+	local dir=$1 daemon=lxd
+	[ "$SERVER" = incus ] && daemon=$INCUSD
+	[ -x "$(command -v "$daemon")" ] || die "$daemon missing (install $SERVER)"
+	"$daemon" --group root --logfile "$dir/lxd.log" \
 		</dev/null >>"$dir/lxd.out" 2>&1 &
 	echo $! >"$dir/lxd.pid"
-	if ! lxd waitready --timeout=30; then
+	if ! admin waitready --timeout=30; then
 		tail -20 "$dir/lxd.log" "$dir/lxd.out" >&2
-		die "LXD did not come up in $dir"
+		die "$SERVER did not come up in $dir"
 	fi
 }
 
@@ -147,16 +187,21 @@ owner_alive() {
 }
 
 cmd_sweep() {
-	local d
-	for d in "$(dirname "$1")"/devpass-lxd.*; do
+	local d srv
+	for d in "$(dirname "$1")"/devpass-lxd.* "$(dirname "$1")"/devpass-incus.*; do
 		if [ "$d" = "$1" ] || [ ! -f "$d/owner" ] || owner_alive "$d"; then
 			continue
 		fi
 		# Two starts at once: the one whose mkdir wins sweeps.
 		mkdir "$d/.sweeping" 2>/dev/null || continue
-		echo "lxd-env.sh: stopping the stale private LXD in $d" \
+		echo "lxd-env.sh: stopping the stale private server in $d" \
 			"(its test program, pid $(cut -d' ' -f1 "$d/owner"), is gone)" >&2
-		(cmd_stop "$d") || {
+		# One started before DIR/server existed is an LXD.
+		case "$d" in
+		*/devpass-incus.*) srv=incus ;;
+		*) srv=lxd ;;
+		esac
+		(LXD_ENV_SERVER=$srv cmd_stop "$d") || {
 			echo "lxd-env.sh: could not remove $d" >&2
 			rmdir "$d/.sweeping" 2>/dev/null || true
 		}
@@ -170,16 +215,17 @@ cmd_start() {
 	mkdir -p "$dir"
 	chmod 0711 "$dir"
 	[ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
+	echo "$SERVER" >"$dir/server"
 	if [ -n "${LXD_ENV_OWNER:-}" ]; then
 		echo "$LXD_ENV_OWNER $(proc_start_time "$LXD_ENV_OWNER")" >"$dir/owner"
 	fi
 	ensure_subids
 	run_lxd "$dir"
-	preseed | lxd init --preseed >"$dir/init.log" 2>&1 ||
-		{ cat "$dir/init.log" >&2; die "lxd init --preseed failed"; }
+	preseed | admin init --preseed >"$dir/init.log" 2>&1 ||
+		{ cat "$dir/init.log" >&2; die "$SERVER init --preseed failed"; }
 	build_image "$dir/image"
 	# (lxc's first run also prints a greeting on stderr: keep it in a log.)
-	lxc image import "$dir/image/meta.tar.xz" "$dir/image/rootfs.tar.xz" \
+	"$CLI" image import "$dir/image/meta.tar.xz" "$dir/image/rootfs.tar.xz" \
 		--alias busybox >"$dir/import.log" 2>&1 ||
 		{ cat "$dir/import.log" >&2; die "image import failed"; }
 	rm -rf "$dir/image"
@@ -191,7 +237,7 @@ cmd_launch() {
 	use_dir "$dir"
 	shift
 	for name in "$@"; do
-		lxc launch busybox "$name" </dev/null >/dev/null 2>"$dir/launch.err" ||
+		"$CLI" launch busybox "$name" </dev/null >/dev/null 2>"$dir/launch.err" ||
 			{ cat "$dir/launch.err" >&2; die "launch $name failed"; }
 	done
 }
@@ -220,9 +266,13 @@ stop_lxd() {
 	[ -f "$dir/lxd.pid" ] && pid=$(cat "$dir/lxd.pid")
 	our_lxd_alive "$pid" "$dir" || return 0
 	if [ "$what" = all ]; then
-		lxc stop --all --force </dev/null >/dev/null 2>&1 || true
+		"$CLI" stop --all --force </dev/null >/dev/null 2>&1 || true
 	fi
-	timeout 20 lxd shutdown --timeout=15 >/dev/null 2>&1 || true
+	if [ "$SERVER" = incus ]; then
+		timeout 20 incus admin shutdown --timeout=15 >/dev/null 2>&1 || true
+	else
+		timeout 20 lxd shutdown --timeout=15 >/dev/null 2>&1 || true
+	fi
 	for _ in $(seq 50); do
 		our_lxd_alive "$pid" "$dir" || break
 		sleep 0.1
@@ -252,18 +302,29 @@ cmd_resume() {
 }
 
 cmd_env() {
-	echo "export LXD_DIR=$1 LXD_CONF=$1/client LXD_SOCKET=$1/unix.socket"
+	use_dir "$1"
+	if [ "$SERVER" = incus ]; then
+		echo "export INCUS_DIR=$1 INCUS_CONF=$1/client INCUS_SOCKET=$1/unix.socket"
+	else
+		echo "export LXD_DIR=$1 LXD_CONF=$1/client LXD_SOCKET=$1/unix.socket"
+	fi
+}
+
+cmd_server() {
+	use_dir "$1"
+	echo "$SERVER"
 }
 
 case "${1:-}" in
-start | launch | stop | halt | resume | env | sweep)
+start | launch | stop | halt | resume | env | sweep | server)
 	cmd=$1
 	shift
 	[ $# -ge 1 ] || die "usage: $0 $cmd DIR ..."
 	"cmd_$cmd" "$@"
 	;;
 *)
-	echo "usage: $0 start|launch|stop|halt|resume|env|sweep DIR [NAME...]" >&2
+	echo "usage: [LXD_ENV_SERVER=lxd|incus] $0" \
+		"start|launch|stop|halt|resume|env|sweep|server DIR [NAME...]" >&2
 	exit 2
 	;;
 esac

@@ -63,8 +63,11 @@ struct lxd_client;
  *
  * Order: @explicit_path (taken as is, even if missing, so the user sees
  * the error for the path they gave), $LXD_SOCKET, $LXD_DIR/unix.socket,
+ * $INCUS_SOCKET, $INCUS_DIR/unix.socket,
  * /var/snap/lxd/common/lxd/unix.socket, /var/lib/lxd/unix.socket,
- * /var/lib/incus/unix.socket: the first that exists and is a socket.
+ * /var/lib/incus/unix.socket: the first that exists and is a socket. On
+ * a machine with both, LXD's is found; --socket or $INCUS_SOCKET (with no
+ * $LXD_*) picks Incus.
  *
  * Return: 0, -ENOENT if none is there, -ENOMEM.
  */

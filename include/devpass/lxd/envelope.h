@@ -74,7 +74,9 @@ void lxd_response_clear(struct lxd_response *r);
  * (another error envelope); -EPROTO when the body is not an LXD
  * envelope (not JSON, not UTF-8, wrong types, truncated, larger than
  * LXD_MAX_RESPONSE, error status with a success envelope or the other way
- * round, async without an operation); -ENOMEM.
+ * round, async without an operation); -ENOMEM. An error envelope with
+ * an error_code of 400 or more under HTTP 200 is that error (Incus 6.0.4's
+ * answer to the wait of a failed operation), not -EPROTO.
  */
 int lxd_response_parse(long http_status, const char *etag, const char *body,
 		       size_t len, struct lxd_response *resp);
@@ -82,12 +84,15 @@ int lxd_response_parse(long http_status, const char *etag, const char *body,
 /**
  * struct lxd_server - what GET /1.0 tells.
  * @api_extensions: the server's API extensions (decide features on these).
+ * @server: environment.server, which server it is: "lxd" or "incus" (both
+ *   serve the same /1.0 API), for messages only; NULL when not said.
  * @server_name: environment.server_name (the cluster member name).
  * @server_version: environment.server_version, for messages only.
  * @clustered: environment.server_clustered.
  */
 struct lxd_server {
 	char **api_extensions;
+	char *server;
 	char *server_name;
 	char *server_version;
 	bool clustered;

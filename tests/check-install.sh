@@ -15,7 +15,10 @@ declare -A dir
 for kv in "$@"; do dir[${kv%%=*}]=${kv#*=}; done
 
 D=$(mktemp -d /tmp/devpass-install.XXXXXX)
-trap 'rm -rf "$D"' EXIT
+trap 'rm -rf "$D" "$D.log"' EXIT
+# meson kills a test that runs too long with SIGTERM: clean up then too.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 failed=0
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 ok() { echo "ok: $*"; }

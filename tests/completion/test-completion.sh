@@ -14,6 +14,9 @@ set -u
 COMPLETION=$1 BUILD=$2
 WORK=$(mktemp -d /tmp/devpass-completion.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
+# meson kills a test that runs too long with SIGTERM: clean up then too.
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # shellcheck source=/dev/null
 . /usr/share/bash-completion/bash_completion || exit 1

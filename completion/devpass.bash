@@ -83,7 +83,6 @@ _devpass()
 
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "${opts[$command]} --help" -- "$cur"))
-        [[ ${COMPREPLY-} == *= ]] && compopt -o nospace
         return
     fi
     case $command in

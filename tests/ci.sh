@@ -11,7 +11,8 @@ umask 022
 PACKAGES=(meson ninja-build pkg-config gcc clang clang-format libclang-rt-14-dev python3
 	libudev-dev libpci-dev libcurl4-openssl-dev
 	libjson-c-dev libcmocka-dev libumockdev-dev umockdev
-	lxd lxd-client busybox-static pciutils usbutils)
+	lxd lxd-client busybox-static pciutils usbutils
+	scdoc bash-completion systemd)
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 passed=0
@@ -100,7 +101,7 @@ run_meson_leg() {
 leg_gcc() {
 	rm -rf build-ci
 	CC=gcc meson setup build-ci -Dwerror=true -Dtests=enabled \
-		-Dumockdev=enabled >/dev/null || { failed=$((failed + 1)); return; }
+		-Dumockdev=enabled -Dman=enabled >/dev/null || { failed=$((failed + 1)); return; }
 	run_meson_leg "gcc -Werror: all suites" build-ci \
 		--suite unit --suite umockdev --suite host --suite integration
 }

@@ -533,9 +533,13 @@ static void names_of_keys_kinds_policies_and_default_dirs(void **state)
 	assert_null(rule_subsystem_to_string(_RULE_SUBSYSTEM_MAX));
 	assert_int_equal(rule_subsystem_from_string("usb"), RULE_SUBSYSTEM_USB);
 	assert_int_equal(rule_subsystem_from_string(""), -EINVAL);
-	assert_string_equal(rules_default_dirs[0], "/etc/devpass/rules.d");
+	/* The build's sysconfdir and prefix (tests/meson.build passes them as
+	 * meson was configured): /etc and /usr with --prefix=/usr. */
+	assert_string_equal(rules_default_dirs[0],
+			    TEST_SYSCONFDIR "/devpass/rules.d");
 	assert_string_equal(rules_default_dirs[1], "/run/devpass/rules.d");
-	assert_string_equal(rules_default_dirs[2], "/usr/lib/devpass/rules.d");
+	assert_string_equal(rules_default_dirs[2],
+			    TEST_PREFIX "/lib/devpass/rules.d");
 	assert_null(rules_default_dirs[3]);
 }
 

@@ -3,6 +3,7 @@
 #include <libudev.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devpass/cli/commands.h"
 #include "devpass/rules/load.h"
@@ -37,6 +38,19 @@ void cli_options_clear(struct cli_options *o)
 int cli_oom(void)
 {
 	return log_err_errno(-ENOMEM, "Out of memory");
+}
+
+int cli_print_json(json_object *o)
+{
+	int flags = isatty(STDOUT_FILENO)
+			    ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+			    : JSON_C_TO_STRING_PLAIN;
+	const char *text = json_object_to_json_string_ext(
+		o, flags | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text)
+		return cli_oom();
+	puts(text);
+	return 0;
 }
 
 int cli_load_rules(const struct cli_options *o, bool quiet,

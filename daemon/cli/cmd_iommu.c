@@ -200,8 +200,8 @@ static json_object *group_json(const struct iommu_group *g,
 	return o;
 }
 
-static void print_json(const struct iommu_list *groups,
-		       const struct device_list *l)
+static int print_json(const struct iommu_list *groups,
+		      const struct device_list *l)
 {
 	_cleanup_(json_object_putp) json_object *root =
 		json_object_new_object();
@@ -215,9 +215,7 @@ static void print_json(const struct iommu_list *groups,
 	json_object_object_add(root, "groups", arr);
 	for (size_t i = 0; groups && i < groups->n_groups; i++)
 		json_object_array_add(arr, group_json(&groups->groups[i], l));
-	puts(json_object_to_json_string_ext(
-		root,
-		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	return cli_print_json(root);
 }
 
 int cmd_iommu(const struct cli_options *o)
@@ -229,10 +227,10 @@ int cmd_iommu(const struct cli_options *o)
 	if (iommu_list_read(NULL, &groups) < 0)
 		return EXIT_TROUBLE; /* logged by iommu_list_read() */
 	if (o->json)
-		print_json(groups, l);
-	else if (!groups)
+		return print_json(groups, l) < 0 ? EXIT_TROUBLE : EXIT_OK;
+	if (!groups)
 		printf("No IOMMU: %s.\n", host_guard_no_iommu_advice);
-	for (size_t i = 0; !o->json && groups && i < groups->n_groups; i++)
+	for (size_t i = 0; groups && i < groups->n_groups; i++)
 		print_group(&groups->groups[i], l);
 	return EXIT_OK;
 }

@@ -188,10 +188,7 @@ static int print_json(const struct device_list *l, const struct ruleset *rs)
 		json_object_array_add(devs, o);
 	}
 	json_object_object_add(root, "rule_errors", json_from_strv(rs->errors));
-	puts(json_object_to_json_string_ext(
-		root,
-		JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	return 0;
+	return cli_print_json(root);
 }
 
 int cmd_list(const struct cli_options *o)

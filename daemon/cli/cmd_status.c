@@ -99,12 +99,8 @@ int cmd_status(const struct cli_options *o)
 		fprintf(stderr, "devpass status: devpassd says: %s\n", err);
 		return EXIT_TROUBLE;
 	}
-	if (o->json) {
-		puts(json_object_to_json_string_ext(
-			reply, JSON_C_TO_STRING_PRETTY |
-				       JSON_C_TO_STRING_NOSLASHESCAPE));
-		return EXIT_OK;
-	}
+	if (o->json)
+		return cli_print_json(reply) < 0 ? EXIT_TROUBLE : EXIT_OK;
 	if (print_table(reply) < 0) {
 		fprintf(stderr,
 			"devpass status: devpassd's reply is malformed\n");

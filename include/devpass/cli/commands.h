@@ -10,6 +10,7 @@
  * 2 a usage or system error).
  */
 
+#include <json-c/json.h>
 #include <stdbool.h>
 
 #include "devpass/model/device.h"
@@ -58,6 +59,15 @@ int cmd_status(const struct cli_options *o);
 
 /* Logs out-of-memory. Return: -ENOMEM. */
 int cli_oom(void);
+
+/**
+ * cli_print_json() - print @o and a newline to stdout: indented on a
+ * terminal, one compact line otherwise (for scripts and pipes). Keys come
+ * in the order they were added (json-c keeps it): devpass(1) documents
+ * that order.
+ * Return: 0, or -ENOMEM (logged).
+ */
+int cli_print_json(json_object *o);
 
 /**
  * cli_load_rules() - the rule set of o->rules_dirs (or the defaults).

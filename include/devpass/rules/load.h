@@ -15,11 +15,14 @@
  * stops it, out-of-memory.
  */
 
+#include "config.h"
 #include "devpass/rules/rule.h"
 
-#define RULES_DIR_ETC "/etc/devpass/rules.d"
+/* The build's sysconfdir and prefix/lib (meson.build): /etc/devpass/rules.d
+ * and /usr/lib/devpass/rules.d for --prefix=/usr. /run is not the prefix's. */
+#define RULES_DIR_ETC DEVPASS_RULES_DIR_ETC
 #define RULES_DIR_RUN "/run/devpass/rules.d"
-#define RULES_DIR_LIB "/usr/lib/devpass/rules.d"
+#define RULES_DIR_LIB DEVPASS_RULES_DIR_LIB
 
 /* The three default directories, in precedence order, NULL-terminated. */
 extern char *const rules_default_dirs[];

@@ -2,7 +2,8 @@
 # The whole test run, as README.md gives it: install what is needed on a
 # fresh Debian 12, build with gcc -Werror and run every suite, build with
 # clang + ASan/UBSan and run them again (devpassd itself sanitized in the
-# integration tests), fuzz every target for a bounded time. Ends with "N passed, N failed".
+# integration tests), boot the hardware lab (QEMU guests, tests/lab/), fuzz
+# every target for a bounded time. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 # Nothing this run writes may be group-writable: devpass refuses such rules.
@@ -12,7 +13,8 @@ PACKAGES=(meson ninja-build pkg-config gcc clang clang-format libclang-rt-14-dev
 	libudev-dev libpci-dev libcurl4-openssl-dev
 	libjson-c-dev libcmocka-dev libumockdev-dev umockdev
 	lxd lxd-client busybox-static pciutils usbutils
-	scdoc bash-completion systemd)
+	scdoc bash-completion systemd
+	qemu-system-x86 debootstrap cpio e2fsprogs)
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 passed=0
@@ -106,6 +108,14 @@ leg_gcc() {
 		--suite unit --suite umockdev --suite host --suite integration
 }
 
+# The hardware lab: QEMU guests with a real kernel (tests/lab/), devpass
+# from build-ci installed in them. The guest image is cached in
+# /var/cache/devpass-lab (about 80 s to build when missing or stale).
+leg_lab() {
+	run_meson_leg "lab: a real kernel, systemd and LXD in a QEMU guest" build-ci \
+		--suite lab
+}
+
 leg_asan() {
 	rm -rf build-asan
 	CC=clang meson setup build-asan -Dwerror=true -Dtests=enabled \
@@ -145,6 +155,7 @@ leg_fuzz() {
 
 [ "${DEVPASS_SKIP_INSTALL:-}" = 1 ] || install_packages
 leg_gcc
+leg_lab
 leg_asan
 leg_fuzz
 echo

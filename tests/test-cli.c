@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -22,6 +23,9 @@
 
 #define CAMERA "1-1.5.2.3"
 #define KEYBOARD "1-1.5.4.2"
+#define HOST_BRIDGE "0000:00:00.0"
+#define ROOT_DISK "0000:00:02.0"
+#define RNG "0000:00:05.0"
 
 /* Each test's own, empty rules directory (rules_setup()): what one test
  * writes there no other sees. */
@@ -214,12 +218,73 @@ static void shipped_rules_pass_check(void **state)
 	run_free(&r);
 }
 
+/* Whether "/" lives on a block device (add_vm_pci()). */
+static bool root_on_block_device;
+
+/* generate names a PCI device by its address, which lifts the guard that
+ * keeps a device the host needs on the host: it refuses unless asked by
+ * --allow-host-device, and says why. */
+static void generate_refuses_devices_the_host_needs(void **state)
+{
+	struct run r = devpass((const char *[]){"generate", HOST_BRIDGE, NULL});
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "it is the host bridge");
+	assert_contains(r.err, "--allow-host-device");
+	assert_string_equal(r.out, "");
+	run_free(&r);
+	r = devpass((const char *[]){"generate", RNG, NULL});
+	assert_int_equal(r.status, 0);
+	assert_contains(r.out, "Address=" RNG);
+	run_free(&r);
+	if (!root_on_block_device)
+		skip(); /* "/" on overlay or tmpfs: no disk holds it */
+	r = devpass((const char *[]){"generate", ROOT_DISK, NULL});
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "a mounted filesystem lives on it");
+	run_free(&r);
+	r = devpass((const char *[]){"generate", ROOT_DISK,
+				     "--allow-host-device", NULL});
+	assert_int_equal(r.status, 0);
+	assert_contains(r.out, "# The host needs this device (a mounted");
+	assert_contains(r.out, "Address=" ROOT_DISK);
+	run_free(&r);
+}
+
+/* The PCI functions of a small virtual machine (this build host's own):
+ * the host bridge, a virtio block device holding the root filesystem
+ * (its disk carries the device number of this machine's "/", so the
+ * mountinfo the command reads finds it there), a virtio RNG. */
+static void add_vm_pci(UMockdevTestbed *tb)
+{
+	struct stat st;
+	assert_int_equal(stat("/", &st), 0);
+	root_on_block_device = major(st.st_dev) != 0;
+	g_free(testbed_add_pci_device(tb, HOST_BRIDGE, 0x8086, 0x0d57,
+				      0x060000, NULL, -1));
+	g_autofree char *disk = testbed_add_pci_device(
+		tb, ROOT_DISK, 0x1af4, 0x1042, 0x010000, "virtio-pci", -1);
+	g_autofree char *dev = g_strdup_printf("%u:%u", major(st.st_dev),
+					       minor(st.st_dev));
+	g_free(umockdev_testbed_add_device(tb, "block", "vda", disk, "dev",
+					   dev, NULL, "DEVTYPE", "disk",
+					   NULL));
+	/* umockdev makes no /sys/dev links; the kernel does. */
+	g_autofree char *links = g_build_filename(
+		umockdev_testbed_get_sys_dir(tb), "dev", "block", NULL);
+	g_autofree char *link = g_build_filename(links, dev, NULL);
+	assert_int_equal(g_mkdir_with_parents(links, 0755), 0);
+	assert_int_equal(symlink("../../devices/" ROOT_DISK "/vda", link), 0);
+	g_free(testbed_add_pci_device(tb, RNG, 0x1af4, 0x1044, 0xffff00,
+				      "virtio-pci", -1));
+}
+
 /* The recordings are the same for every test: one testbed. */
 static int group_setup(void **state)
 {
 	UMockdevTestbed *tb = testbed_new();
 	testbed_load(tb, "canon-powershot-sx200.umockdev");
 	testbed_load(tb, "usb-keyboard.umockdev");
+	add_vm_pci(tb);
 	*state = tb;
 	return 0;
 }
@@ -265,6 +330,7 @@ int main(void)
 		T(explain_unknown_device_says_what_to_give),
 		T(check_fails_on_bad_rules),
 		T(shipped_rules_pass_check),
+		T(generate_refuses_devices_the_host_needs),
 	};
 	if (TEST_ORDER(tests) < 0)
 		return 1;

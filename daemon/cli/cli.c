@@ -18,6 +18,7 @@ int cli_options_parse(struct cli_options *o, const char *usage, int argc,
 		{.name = "control", .string = &o->control_path},
 		{.name = "instance", .string = &o->instance},
 		{.name = "json", .flag = &o->json},
+		{.name = "allow-host-device", .flag = &o->allow_host_device},
 		{0},
 	};
 	const struct options_program program = {

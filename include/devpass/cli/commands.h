@@ -27,12 +27,15 @@ enum {
  * @control_path: --control, or NULL for the default control socket.
  * @instance: --instance of `generate`, or NULL.
  * @json: --json.
+ * @allow_host_device: --allow-host-device of `generate`: write the rule
+ *                     even for a device the host needs (host_guard.h).
  */
 struct cli_options {
 	char **rules_dirs;
 	const char *control_path;
 	const char *instance;
 	bool json;
+	bool allow_host_device;
 };
 
 /**

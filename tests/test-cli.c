@@ -218,6 +218,30 @@ static void shipped_rules_pass_check(void **state)
 	run_free(&r);
 }
 
+/* The issue's example: explain said YES for the RNG and the daemon then
+ * refused it. Now explain plans as the daemon does; with no LXD to ask it
+ * says what it assumed. */
+static void explain_says_the_daemon_refuses_a_non_gpu_for_a_container(void **state)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/10-good.rules", rules_dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[Match]\nSubsystem=pci\nAddress=" RNG "\n[Attach]\nInstance=x\n", f);
+	fclose(f);
+	chmod(path, 0644);
+	struct run r = devpass((const char *[]){"explain", RNG, "--rules-dir", rules_dir,
+						"--socket", "/nonexistent/unix.socket", NULL});
+	assert_int_equal(r.status, 1);
+	assert_contains(r.out, "YES  10-good matches");
+	assert_contains(r.out, "LXD not asked: LXD at /nonexistent/unix.socket did not answer");
+	assert_contains(r.out, "Assumed: every instance a rule names exists and is a "
+			       "running, unprivileged container");
+	assert_contains(r.out, "devpassd: refused: rule 10-good: PCI device " RNG
+			       " (class ffff00) is not a GPU; only a VM can take it");
+	run_free(&r);
+}
+
 /* Whether "/" lives on a block device (add_vm_pci()). */
 static bool root_on_block_device;
 
@@ -331,6 +355,7 @@ int main(void)
 		T(check_fails_on_bad_rules),
 		T(shipped_rules_pass_check),
 		T(generate_refuses_devices_the_host_needs),
+		T(explain_says_the_daemon_refuses_a_non_gpu_for_a_container),
 	};
 	if (TEST_ORDER(tests) < 0)
 		return 1;

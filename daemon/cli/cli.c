@@ -16,6 +16,7 @@ int cli_options_parse(struct cli_options *o, const char *usage, int argc,
 	const struct options_spec specs[] = {
 		{.name = "rules-dir", .strv = &o->rules_dirs},
 		{.name = "control", .string = &o->control_path},
+		{.name = "socket", .string = &o->socket},
 		{.name = "instance", .string = &o->instance},
 		{.name = "json", .flag = &o->json},
 		{.name = "allow-host-device", .flag = &o->allow_host_device},

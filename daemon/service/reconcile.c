@@ -12,6 +12,7 @@
 
 #include "devpass/util/json.h"
 #include "devpass/service/changes.h"
+#include "devpass/service/decide.h"
 #include "devpass/service/inventory.h"
 #include "devpass/service/ledger.h"
 #include "devpass/util/log.h"
@@ -102,9 +103,7 @@ int reconciler_refresh_server(struct reconciler *rc)
 	if (s->clustered && s->server_name &&
 	    !(member = strdup(s->server_name)))
 		return oom("reading LXD's server");
-	rc->features.usb_serial =
-		lxd_server_has_extension(s, "device_usb_serial");
-	rc->features.pci_hotplug = lxd_server_has_extension(s, "pci_hotplug");
+	decide_features(s, &rc->features);
 	rc->patch_removal = lxd_server_has_extension(s, "device_patch_removal");
 	free(rc->member);
 	rc->member = steal_ptr(&member);
@@ -282,23 +281,6 @@ static int apply_plan(struct reconciler *rc, const struct plan *p,
 	return r;
 }
 
-/* The host's PCI facts, then the plan (both pure of LXD). */
-static int plan_now(const struct reconciler *rc, const struct ruleset *rs,
-		    const struct device_list *devices,
-		    const struct instance_set *set, struct plan **out)
-{
-	struct host_guard host;
-	int r = host_guard_read(devices, NULL, NULL, &host);
-	if (r == 0) {
-		r = plan_build(rs, devices, set, &rc->features, &host, out);
-		host_guard_clear(&host);
-	}
-	if (r < 0)
-		return log_err_errno(r, "cannot build the plan: %s",
-				     strerror(-r));
-	return 0;
-}
-
 int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
 		  const struct device_list *devices)
 {
@@ -306,7 +288,7 @@ int reconcile_run(struct reconciler *rc, const struct ruleset *rs,
 	_cleanup_(plan_freep) struct plan *p = NULL;
 	int r = rc->server_known ? 0 : reconciler_refresh_server(rc);
 	if (r < 0 || (r = read_instances(rc, rs, &set)) < 0 ||
-	    (r = plan_now(rc, rs, devices, set, &p)) < 0)
+	    (r = decide_plan(rs, devices, set, &rc->features, &p)) < 0)
 		return r;
 	r = apply_plan(rc, p, set);
 	if (r < 0 && r != -ENOMEM)

@@ -25,6 +25,8 @@ enum {
  * struct cli_options - what the command line said.
  * @rules_dirs: --rules-dir values, NULL-terminated, or NULL for the defaults.
  * @control_path: --control, or NULL for the default control socket.
+ * @socket: --socket of `explain`: LXD's socket, or NULL to look for it
+ *          as devpassd does (lxd_socket_discover()).
  * @instance: --instance of `generate`, or NULL.
  * @json: --json.
  * @allow_host_device: --allow-host-device of `generate`: write the rule
@@ -33,6 +35,7 @@ enum {
 struct cli_options {
 	char **rules_dirs;
 	const char *control_path;
+	const char *socket;
 	const char *instance;
 	bool json;
 	bool allow_host_device;

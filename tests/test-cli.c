@@ -242,6 +242,75 @@ static void explain_says_the_daemon_refuses_a_non_gpu_for_a_container(void **sta
 	run_free(&r);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, 0644);
+}
+
+/* check questions what loads but cannot work: keys that do nothing for
+ * the subsystem, files ignored for their name; lspci's short address
+ * is read as domain 0000, so the rule matches. */
+static void check_questions_what_cannot_work(void **state)
+{
+	write_file(rules_dir, "10-rng.rules", "[Match]\nSubsystem=pci\nAddress=00:05.0\n"
+		   "[Attach]\nInstance=vm1\nNodes=usb\n");
+	write_file(rules_dir, "20-kbd.rules", "[Match]\nSubsystem=usb\nVendor=05f3\n"
+		   "[Attach]\nInstance=c1\nIommuGroup=whole\n");
+	write_file(rules_dir, "30-cam.rule", "[Match]\nSubsystem=usb\n[Attach]\nInstance=c1\n");
+	write_file(rules_dir, "40-cam.conf", "[Match]\nSubsystem=usb\n[Attach]\nInstance=c1\n");
+	write_file(rules_dir, "50-cam.rules~", "backup");
+	struct run r = devpass((const char *[]){"check", "--rules-dir", rules_dir, NULL});
+	assert_int_equal(r.status, 1);
+	assert_contains(r.out, "2 rules loaded");
+	assert_contains(r.out, "4 warnings (above)");
+	assert_contains(r.err, "10-rng.rules:6: Nodes= does nothing for a Subsystem=pci rule");
+	assert_contains(r.err, "20-kbd.rules:6: IommuGroup= does nothing for a Subsystem=usb rule");
+	assert_contains(r.err, "30-cam.rule: ignored: only files named NAME.rules are read");
+	assert_contains(r.err, "40-cam.conf: ignored");
+	if (strstr(r.err, "50-cam.rules~"))
+		fail_msg("an editor backup is no mistake:\n%s", r.err);
+	run_free(&r);
+	r = devpass((const char *[]){"explain", RNG, "--rules-dir", rules_dir,
+				     "--socket", "/nonexistent/unix.socket", NULL});
+	assert_contains(r.out, "YES  10-rng matches");
+	run_free(&r);
+}
+
+/* A --rules-dir that is not there is a mistake ("0 rules loaded" and
+ * exit 0 before); a file hidden by one of its name in an earlier
+ * directory is said, and is no mistake. */
+static void check_says_a_missing_dir_and_a_hidden_file(void **state)
+{
+	char missing[128];
+	snprintf(missing, sizeof(missing), "%s/nonexistent", rules_dir);
+	struct run r = devpass((const char *[]){"check", "--rules-dir", missing, NULL});
+	assert_int_equal(r.status, 1);
+	assert_contains(r.err, "nonexistent: no such rules directory (--rules-dir)");
+	run_free(&r);
+
+	char etc[128], lib[128];
+	snprintf(etc, sizeof(etc), "%s/etc", rules_dir);
+	snprintf(lib, sizeof(lib), "%s/lib", rules_dir);
+	assert_int_equal(mkdir(etc, 0755), 0);
+	assert_int_equal(mkdir(lib, 0755), 0);
+	const char *text = "[Match]\nSubsystem=usb\n[Attach]\nInstance=c1\n";
+	write_file(etc, "50-cam.rules", text);
+	write_file(lib, "50-cam.rules", text);
+	r = devpass((const char *[]){"check", "--rules-dir", etc, "--rules-dir", lib, NULL});
+	assert_int_equal(r.status, 0);
+	char note[512];
+	snprintf(note, sizeof(note), "note: %s/50-cam.rules: not read: %s/50-cam.rules "
+		 "has its name and comes first", lib, etc);
+	assert_contains(r.err, note);
+	run_free(&r);
+}
+
 /* Whether "/" lives on a block device (add_vm_pci()). */
 static bool root_on_block_device;
 
@@ -356,6 +425,8 @@ int main(void)
 		T(shipped_rules_pass_check),
 		T(generate_refuses_devices_the_host_needs),
 		T(explain_says_the_daemon_refuses_a_non_gpu_for_a_container),
+		T(check_questions_what_cannot_work),
+		T(check_says_a_missing_dir_and_a_hidden_file),
 	};
 	if (TEST_ORDER(tests) < 0)
 		return 1;

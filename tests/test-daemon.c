@@ -442,6 +442,28 @@ static void sighup_reloads_and_keeps_old_rules_when_broken(void **state)
 	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, 0));
 }
 
+/* A file the loader refuses (writable by others: anyone could have put it
+ * there) costs only itself: the reload takes the rest, new rules too. */
+static void sighup_takes_the_rules_despite_a_refused_file(void **state)
+{
+	struct fixture *f = *state;
+	write_rule(f, "10-cams", "Vendor=046d\nPort=1-2", "Instance=c1");
+	g_free(plug(f->tb, "1-2", 0x0843, NULL, 97, false));
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, WAIT_MS));
+
+	write_rule(f, "05-planted", "Vendor=046d", "Instance=c2");
+	char path[256];
+	snprintf(path, sizeof(path), "%s/05-planted.rules", f->d.rules_dir);
+	assert_int_equal(chmod(path, 0666), 0);
+	write_rule(f, "20-more", "Vendor=046d\nPort=1-3", "Instance=c1");
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 98, false));
+	kill(f->d.pid, SIGHUP);
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-more-1-3", true, WAIT_MS));
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, 0));
+	assert_true(wait_entries(&f->d, "c2", 0, 0));
+}
+
 #define DGRAM_QLEN "/proc/sys/net/unix/max_dgram_qlen"
 static char saved_qlen[32];
 
@@ -668,6 +690,7 @@ int main(void)
 		T(dry_run_changes_nothing),
 		T(once_exits_by_whether_all_is_attached),
 		T(sighup_reloads_and_keeps_old_rules_when_broken),
+		T(sighup_takes_the_rules_despite_a_refused_file),
 		T(lxd_refusal_is_the_device_state_and_keeps_no_other_out),
 		T(waiting_is_logged_once_across_reconciles),
 		cmocka_unit_test_setup_teardown(tells_systemd_ready_reloading_stopping,

@@ -89,7 +89,7 @@ static int setup_loop(struct service *s)
 	return r < 0 ? r : watch(s, s->timer_fd, WATCH_TIMER);
 }
 
-/* Loads the rules; on reload a set with errors is not taken. */
+/* Loads the rules; on reload a set with a broken rule is not taken. */
 static int load_rules(struct service *s, bool reload)
 {
 	char *const *dirs =
@@ -100,7 +100,13 @@ static int load_rules(struct service *s, bool reload)
 		return r; /* out of memory, logged where it happened */
 	STRV_FOREACH(e, rs->errors)
 		log_err("%s", *e);
-	if (reload && rs->errors && *rs->errors) {
+	STRV_FOREACH(w, rs->warnings)
+		log_warning("%s", *w);
+	STRV_FOREACH(n, rs->notes)
+		log_info("%s", *n);
+	/* A refused file costs only itself (load.h); a broken rule keeps
+	 * the rules in force, as the admin is mid-edit. */
+	if (reload && strv_length(rs->errors) > rs->n_refused) {
 		log_err("rules not reloaded: fix the errors above; the %zu "
 			"rules loaded before stay in force",
 			s->rules->n_rules);

@@ -67,7 +67,9 @@ int cli_oom(void);
 
 /**
  * cli_load_rules() - the rule set of o->rules_dirs (or the defaults).
- * @quiet: do not print the rule files' problems (the caller shows them).
+ * A --rules-dir that does not exist is added to ->errors.
+ * @quiet: do not print the rule files' problems, warnings and notes (the
+ *         caller shows them).
  * Return: 0 or a negative errno (already logged).
  */
 int cli_load_rules(const struct cli_options *o, bool quiet,

@@ -12,6 +12,7 @@
 #include "devpass/model/monitor.h"
 #include "devpass/util/notify.h"
 #include "devpass/rules/load.h"
+#include "devpass/service/outcome.h"
 #include "devpass/service/reconcile.h"
 #include "devpass/service/service.h"
 
@@ -174,7 +175,8 @@ static int connect_lxd(struct service *s)
 	int r = s->lxd ? 0 : lxd_socket_discover(s->opts->socket, &path);
 	if (r == -ENOENT && !s->said_no_socket)
 		log_warning("no LXD socket found (give --socket PATH or set "
-			    "LXD_DIR); waiting for LXD");
+			    "LXD_DIR)%s",
+			    s->opts->once ? "" : "; waiting for LXD");
 	s->said_no_socket = r == -ENOENT;
 	if (r == 0 && !s->lxd)
 		r = lxd_client_new(path, &s->lxd);
@@ -338,10 +340,13 @@ static int run_once(struct service *s)
 	int r = connect_lxd(s);
 	if (r == 0)
 		r = reconcile_run(s->rc, s->rules, s->devices);
-	if (r < 0)
-		return SERVICE_EXIT_FAILED;
-	return reconciler_all_attached(s->rc) ? SERVICE_EXIT_OK
-					      : SERVICE_EXIT_NOT_ATTACHED;
+	int code = r < 0			    ? SERVICE_EXIT_FAILED
+		   : reconciler_all_attached(s->rc) ? SERVICE_EXIT_OK
+						    : SERVICE_EXIT_NOT_ATTACHED;
+	_cleanup_(json_object_putp) json_object *status =
+		reconciler_status(s->rc, s->rules, s->devices);
+	outcome_log_once(status, code);
+	return code;
 }
 
 static int start(struct service *s)

@@ -979,6 +979,16 @@ static void symlinks_reach_only_rule_files_root_controls(void **state)
 	assert_int_equal(strv_length(rs->errors), 2);
 	assert_int_equal(rs->n_refused, 2);
 	ruleset_free(rs);
+
+	/* a link in a directory others may write is refused, whatever it
+	 * points to */
+	char **errors = NULL;
+	snprintf(target, sizeof(target), "%s/50-webcam.rules", examples);
+	snprintf(link, sizeof(link), "%s/53-link.rules", open);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(load(link, &errors), -EPERM);
+	tu_assert_error_like(errors, link, "is writable by group or others");
+	strv_free(errors);
 	assert_int_equal(chmod(open, 0755), 0);
 	tu_rm_rf(base);
 	free(dir), free(lib), free(examples), free(open), free(base);

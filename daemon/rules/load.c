@@ -205,6 +205,12 @@ static int resolve(const char *path, bool check_dir, char **target,
 			return rule_oom();
 		return check_dir ? check_parent(path, dir, "", errors) : 0;
 	}
+	_cleanup_(freep) char *link_dir = dir_of(path);
+	if (!link_dir)
+		return rule_oom();
+	int r = check_dir ? check_parent(path, link_dir, "", errors) : 0;
+	if (r < 0)
+		return r;
 	if (!(real = realpath(path, NULL)))
 		return rule_errors_add(errors, -errno, path, 1,
 				       "cannot open rule file: %s",
@@ -214,7 +220,7 @@ static int resolve(const char *path, bool check_dir, char **target,
 	if (!(dir = dir_of(real)) ||
 	    !(what = text_printf("it is a symlink to %s, and ", real)))
 		return rule_oom();
-	int r = check_parent(path, dir, what, errors);
+	r = check_parent(path, dir, what, errors);
 	if (r < 0)
 		return r;
 	*target = steal_ptr(&real);

@@ -362,8 +362,8 @@ static void add_vm_pci(UMockdevTestbed *tb)
 					   dev, NULL, "DEVTYPE", "disk",
 					   NULL));
 	/* umockdev makes no /sys/dev links; the kernel does. */
-	g_autofree char *links = g_build_filename(
-		umockdev_testbed_get_sys_dir(tb), "dev", "block", NULL);
+	g_autofree char *sys = umockdev_testbed_get_sys_dir(tb);
+	g_autofree char *links = g_build_filename(sys, "dev", "block", NULL);
 	g_autofree char *link = g_build_filename(links, dev, NULL);
 	assert_int_equal(g_mkdir_with_parents(links, 0755), 0);
 	assert_int_equal(symlink("../../devices/" ROOT_DISK "/vda", link), 0);

@@ -511,9 +511,9 @@ int ruleset_load(char *const *dirs, struct ruleset **out)
 		return r;
 	_cleanup_(loader_done) struct loader l = {
 		.rs = rs,
-		.errors = {&rs->errors},
-		.warnings = {&rs->warnings},
-		.notes = {&rs->notes},
+		.errors = {.v = &rs->errors},
+		.warnings = {.v = &rs->warnings},
+		.notes = {.v = &rs->notes},
 	};
 	for (size_t i = 0; dirs && dirs[i]; i++)
 		if (collect_dir(&l, dirs[i], i) < 0)

@@ -890,6 +890,20 @@ static void group_or_other_writable_rules_dir_is_refused_whole(void **state)
 	assert_int_equal(rs->n_rules, 1);
 	assert_null(rs->errors);
 	ruleset_free(rs);
+
+	/* a symlink to it, kept where others may write, is not: they could
+	 * point it elsewhere */
+	char *open = subdir(base, "open"), link[4096 + 16];
+	assert_int_equal(chmod(open, 0777), 0);
+	snprintf(link, sizeof(link), "%s/rules.d", open);
+	assert_int_equal(symlink(dir, link), 0);
+	rs = load_dirs(link);
+	assert_int_equal(rs->n_rules, 0);
+	snprintf(prefix, sizeof(prefix), "%s:0: refusing rules directory: %s is "
+		 "writable", link, open);
+	tu_assert_error_like(rs->errors, prefix, "(mode 0777)");
+	ruleset_free(rs);
+	free(open);
 	tu_rm_rf(base);
 	free(dir);
 	free(base);

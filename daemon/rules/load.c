@@ -89,8 +89,29 @@ static size_t next_prefix(const char *real, size_t n)
 	return slash ? (size_t)(slash - real) : strlen(real);
 }
 
+/* Checks each directory of the absolute path @p from / down (stat()
+ * follows a symlink to what it names). Return: 0 or 1 and *@why (see
+ * dir_untrusted()); -errno. */
+static int check_chain(char *p, char **why)
+{
+	struct stat st;
+	size_t len = strlen(p);
+	for (size_t n = 1;; n = next_prefix(p, n)) {
+		char saved = p[n];
+		p[n] = '\0';
+		int ret = stat(p, &st) < 0
+				  ? -errno
+				  : dir_untrusted(p, &st, n >= len, why);
+		p[n] = saved;
+		if (ret != 0 || n >= len)
+			return ret;
+	}
+}
+
 /*
- * Checks every directory from / down to @dir, symlinks resolved.
+ * Checks every directory from / down to @dir, both as written (whoever
+ * may write a directory holding a symlink may change it) and with the
+ * symlinks resolved (where the files really are).
  * Return: 0 with *@real (the resolved path) and *@why NULL when root
  * controls the whole path, or *@why saying which directory does not;
  * -errno when @dir cannot be resolved (-ENOENT: it does not exist).
@@ -98,23 +119,18 @@ static size_t next_prefix(const char *real, size_t n)
 static int check_dir_path(const char *dir, char **real, char **why)
 {
 	_cleanup_(freep) char *r = realpath(dir, NULL);
-	struct stat st;
+	_cleanup_(freep) char *written = NULL;
 	*why = NULL;
 	if (!r)
 		return -errno;
-	size_t len = strlen(r);
-	for (size_t n = 1;; n = next_prefix(r, n)) {
-		char saved = r[n];
-		r[n] = '\0';
-		if (stat(r, &st) < 0)
-			return -errno;
-		int ret = dir_untrusted(r, &st, n >= len, why);
-		r[n] = saved;
-		if (ret < 0)
-			return ret;
-		if (ret > 0 || n >= len)
-			break;
+	int ret = check_chain(r, why);
+	if (ret == 0 && dir[0] == '/' && strcmp(dir, r) != 0) {
+		if (!(written = strdup(dir)))
+			return rule_oom();
+		ret = check_chain(written, why);
 	}
+	if (ret < 0)
+		return ret;
 	*real = steal_ptr(&r);
 	return 0;
 }

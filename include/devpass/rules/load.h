@@ -14,8 +14,9 @@
  *
  * Trust. Rule files decide what enters an instance, so only what root
  * controls is read, as sudo and systemd judge their drop-ins:
- * - every directory from / down to the rules directory (symlinks
- *   resolved) belongs to root and is writable by no group or other; a
+ * - every directory from / down to the rules directory, as written and
+ *   with symlinks resolved, belongs to root and is writable by no group
+ *   or other (a symlink's directory decides where it points); a
  *   sticky directory on the way (/tmp) may be writable by all, since only
  *   an entry's owner can replace it there. A directory that fails is
  *   refused whole: none of its files is read.

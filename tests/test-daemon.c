@@ -544,6 +544,45 @@ static void once_exits_by_whether_all_is_attached(void **state)
 	assert_int_equal(daemon_run(&f->d, (const char *[]){"--once", NULL}), 1);
 }
 
+static char *read_log(struct daemon_harness *d)
+{
+	gchar *text = NULL;
+	assert_true(g_file_get_contents(d->log, &text, NULL, NULL));
+	return text;
+}
+
+static void assert_log_has(const char *log, const char *line)
+{
+	if (!strstr(log, line))
+		fail_msg("\"%s\" not in the log:\n%s", line, log);
+}
+
+/* --once says why it exits 1 or 2, at the default log level: each device
+ * not attached with its reason; no "waiting for LXD" when it does not. */
+static void once_says_why_it_exits(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c3", "--force", NULL}), 0);
+	write_rule(f, "20-stopped", "Vendor=046d\nPort=1-3", "Instance=c3");
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 93, false));
+	const char *info[] = {"--once", "--log-level", "info", NULL};
+	assert_int_equal(daemon_run(&f->d, info), 1);
+	g_autofree char *log = read_log(&f->d);
+	assert_log_has(log, "20-stopped 1-3: waiting: c3 is not running (project default)");
+	assert_log_has(log, "--once: exit 1: 1 device not attached: 1-3 (waiting)");
+
+	assert_int_equal(truncate(f->d.log, 0), 0);
+	const char *no_lxd[] = {"--once", "--log-level", "info", "--socket",
+				"/nonexistent/unix.socket", NULL};
+	assert_int_equal(daemon_run(&f->d, no_lxd), 2);
+	g_autofree char *log2 = read_log(&f->d);
+	assert_log_has(log2, "20-stopped 1-3: not attached: cannot reach LXD");
+	assert_log_has(log2, "--once: exit 2: cannot reach LXD: No such file or directory; "
+			     "1 device a rule owns not attached: 1-3 (pending)");
+	if (strstr(log2, "waiting for LXD"))
+		fail_msg("--once does not wait for LXD:\n%s", log2);
+}
+
 static void sighup_reloads_and_keeps_old_rules_when_broken(void **state)
 {
 	struct fixture *f = *state;
@@ -562,6 +601,28 @@ static void sighup_reloads_and_keeps_old_rules_when_broken(void **state)
 	g_free(plug(f->tb, "1-3", 0x0843, NULL, 96, false));
 	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-3", true, WAIT_MS));
 	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, 0));
+}
+
+/* A file the loader refuses (writable by others: anyone could have put it
+ * there) costs only itself: the reload takes the rest, new rules too. */
+static void sighup_takes_the_rules_despite_a_refused_file(void **state)
+{
+	struct fixture *f = *state;
+	write_rule(f, "10-cams", "Vendor=046d\nPort=1-2", "Instance=c1");
+	g_free(plug(f->tb, "1-2", 0x0843, NULL, 97, false));
+	daemon_start(&f->d, NULL, true);
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, WAIT_MS));
+
+	write_rule(f, "05-planted", "Vendor=046d", "Instance=c2");
+	char path[256];
+	snprintf(path, sizeof(path), "%s/05-planted.rules", f->d.rules_dir);
+	assert_int_equal(chmod(path, 0666), 0);
+	write_rule(f, "20-more", "Vendor=046d\nPort=1-3", "Instance=c1");
+	g_free(plug(f->tb, "1-3", 0x0843, NULL, 98, false));
+	kill(f->d.pid, SIGHUP);
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-more-1-3", true, WAIT_MS));
+	assert_true(wait_entry(&f->d, "c1", "devpass-10-cams-1-2", true, 0));
+	assert_true(wait_entries(&f->d, "c2", 0, 0));
 }
 
 #define DGRAM_QLEN "/proc/sys/net/unix/max_dgram_qlen"
@@ -1044,7 +1105,9 @@ int main(void)
 		T(bursts_cost_few_writes),
 		T(dry_run_changes_nothing),
 		T(once_exits_by_whether_all_is_attached),
+		T(once_says_why_it_exits),
 		T(sighup_reloads_and_keeps_old_rules_when_broken),
+		T(sighup_takes_the_rules_despite_a_refused_file),
 		T(lxd_refusal_is_the_device_state_and_keeps_no_other_out),
 		T(waiting_is_logged_once_across_reconciles),
 		cmocka_unit_test_setup_teardown(lifecycle_events_are_seen_without_a_list,

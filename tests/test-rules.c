@@ -120,6 +120,46 @@ static void pci_keys_parse_hex_and_addresses_lower_cased(void **state)
 	rule_free(r);
 }
 
+/* lspci's short form names domain 0000: read it so, since as written it
+ * would never match; an address that is neither form is refused. */
+static void short_pci_address_reads_as_domain_0000(void **state)
+{
+	struct rule *r = parse_ok(MATCH_PCI "Address=00:05.0 65:00.*\n" ATTACH);
+	assert_term(&r->terms[0], MATCH_ADDRESS, false,
+		    "0000:00:05.0|0000:65:00.*");
+	rule_free(r);
+	char **errors = parse_bad(MATCH_PCI "Address=05.0\n" ATTACH);
+	tu_assert_error(errors, P ":3: bad PCI address \"05.0\" for Address= "
+				  "(expected domain:bus:device.function, like "
+				  "0000:65:00.0)");
+	strv_free(errors);
+	errors = parse_bad(MATCH_PCI "Address=0000:00:05.00\n" ATTACH);
+	tu_assert_error_like(errors, P ":3: bad PCI address \"0000:00:05.00\"", "");
+	strv_free(errors);
+}
+
+/* Keys that do nothing for the rule's subsystem: the rule loads, with a
+ * warning for each (devpass check exits 1 on them). */
+static void attach_keys_of_the_other_subsystem_are_warned_of(void **state)
+{
+	struct rule *r = parse_ok(MATCH_PCI "Vendor=10de\n[Attach]\nInstance=c1\n"
+			"Nodes=usb\nMode=0660\nIommuGroup=whole\n");
+	tu_assert_error(r->warnings, P ":6: Nodes= does nothing for a "
+			"Subsystem=pci rule: a PCI device has no device nodes "
+			"to pass: a GPU goes to a container whole");
+	tu_assert_error_like(r->warnings, P ":7: Mode= does nothing for a "
+			     "Subsystem=pci rule", "");
+	assert_int_equal(strv_length(r->warnings), 2);
+	rule_free(r);
+	r = parse_ok(MATCH_USB "Vendor=046d\n[Attach]\nInstance=c1\n"
+		     "IommuGroup=strict\nNodes=usb\nGid=44\n");
+	tu_assert_error(r->warnings, P ":6: IommuGroup= does nothing for a "
+			"Subsystem=usb rule: IOMMU groups hold PCI functions; "
+			"a USB device goes to a VM alone");
+	assert_int_equal(strv_length(r->warnings), 1);
+	rule_free(r);
+}
+
 /* "\ " keeps a space inside a value, and fnmatch reads the same escape. */
 static void backslash_escapes_are_kept_as_fnmatch_reads_them(void **state)
 {
@@ -804,6 +844,198 @@ static void refused_files_are_reported_the_rest_load(void **state)
 	free(dir);
 }
 
+/* ---- trust: root controls the whole path ---- */
+
+static struct ruleset *load_dirs(char *dir)
+{
+	char *dirs[] = {dir, NULL};
+	struct ruleset *rs = NULL;
+	assert_int_equal(ruleset_load(dirs, &rs), 0);
+	return rs;
+}
+
+/* A directory others may write is refused whole: anyone could plant or
+ * swap a rule there. */
+static void group_or_other_writable_rules_dir_is_refused_whole(void **state)
+{
+	char *base = tu_mkdtemp();
+	char *dir = subdir(base, "rules.d");
+	put(dir, "10-a.rules", "c1");
+	assert_int_equal(chmod(dir, 0777), 0);
+	struct ruleset *rs = load_dirs(dir);
+	char prefix[8192];
+	snprintf(prefix, sizeof(prefix), "%s:0: refusing rules directory: %s is "
+		 "writable by group or others (mode 0777)", dir, dir);
+	tu_assert_error_like(rs->errors, prefix, "none of its files is read");
+	assert_int_equal(rs->n_rules, 0);
+	assert_int_equal(rs->n_refused, 1);
+	ruleset_free(rs);
+
+	/* sticky does not help the rules directory itself */
+	assert_int_equal(chmod(dir, 01777), 0);
+	rs = load_dirs(dir);
+	assert_int_equal(rs->n_rules, 0);
+	tu_assert_error_like(rs->errors, dir, "(mode 1777)");
+	ruleset_free(rs);
+
+	/* nor a group-writable directory on the way */
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chmod(base, 0770), 0);
+	rs = load_dirs(dir);
+	assert_int_equal(rs->n_rules, 0);
+	snprintf(prefix, sizeof(prefix), "%s:0: refusing rules directory: %s is "
+		 "writable", dir, base);
+	tu_assert_error_like(rs->errors, prefix, "(mode 0770)");
+	ruleset_free(rs);
+
+	/* a sticky one on the way (as /tmp) is fine */
+	assert_int_equal(chmod(base, 01777), 0);
+	rs = load_dirs(dir);
+	assert_int_equal(rs->n_rules, 1);
+	assert_null(rs->errors);
+	ruleset_free(rs);
+
+	/* a symlink to it, kept where others may write, is not: they could
+	 * point it elsewhere */
+	char *open = subdir(base, "open"), link[4096 + 16];
+	assert_int_equal(chmod(open, 0777), 0);
+	snprintf(link, sizeof(link), "%s/rules.d", open);
+	assert_int_equal(symlink(dir, link), 0);
+	rs = load_dirs(link);
+	assert_int_equal(rs->n_rules, 0);
+	snprintf(prefix, sizeof(prefix), "%s:0: refusing rules directory: %s is "
+		 "writable", link, open);
+	tu_assert_error_like(rs->errors, prefix, "(mode 0777)");
+	ruleset_free(rs);
+	free(open);
+	tu_rm_rf(base);
+	free(dir);
+	free(base);
+}
+
+/* A root-owned rule in a directory another user owns: that user could
+ * replace it any time. Refused, by ruleset_load() and rule_load_file(). */
+static void root_rule_in_a_directory_of_another_user_is_refused(void **state)
+{
+	if (geteuid() != 0)
+		skip(); /* only root can give a directory away */
+	char *base = tu_mkdtemp();
+	char *dir = subdir(base, "rules.d");
+	put(dir, "10-a.rules", "c1");
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	struct ruleset *rs = load_dirs(dir);
+	char prefix[8192];
+	snprintf(prefix, sizeof(prefix), "%s:0: refusing rules directory: %s "
+		 "belongs to uid 65534; fix with: chown root %s", dir, dir, dir);
+	tu_assert_error_like(rs->errors, prefix, "");
+	assert_int_equal(rs->n_rules, 0);
+	ruleset_free(rs);
+
+	char path[4096 + 16], **errors = NULL;
+	snprintf(path, sizeof(path), "%s/10-a.rules", dir);
+	assert_int_equal(load(path, &errors), -EPERM);
+	snprintf(prefix, sizeof(prefix), "%s:1: refusing rule file: %s belongs "
+		 "to uid 65534", path, dir);
+	tu_assert_error_like(errors, prefix, "");
+	strv_free(errors);
+
+	/* the same for a directory higher up */
+	assert_int_equal(chown(dir, 0, 0), 0);
+	assert_int_equal(chown(base, 65534, 65534), 0);
+	rs = load_dirs(dir);
+	assert_int_equal(rs->n_rules, 0);
+	tu_assert_error_like(rs->errors, dir, "belongs to uid 65534");
+	ruleset_free(rs);
+	assert_int_equal(chown(base, 0, 0), 0);
+	tu_rm_rf(base);
+	free(dir);
+	free(base);
+}
+
+/* A symlink is followed only to a NAME.rules on a path root controls
+ * (an example shipped elsewhere, enabled by a link), never to any other
+ * root file; a link to /dev/null masks the name. */
+static void symlinks_reach_only_rule_files_root_controls(void **state)
+{
+	char *base = tu_mkdtemp();
+	char *dir = subdir(base, "rules.d"), *lib = subdir(base, "lib");
+	char *examples = subdir(base, "examples"), *open = subdir(base, "open");
+	char target[4096], link[4096];
+	put(examples, "50-webcam.rules", "from-example");
+	free(tu_write_str(examples, "hostname", "host\n", 0644));
+	put(open, "50-open.rules", "from-open");
+	assert_int_equal(chmod(open, 0777), 0);
+	put(lib, "60-masked.rules", "from-lib");
+
+	snprintf(target, sizeof(target), "%s/50-webcam.rules", examples);
+	snprintf(link, sizeof(link), "%s/50-webcam.rules", dir);
+	assert_int_equal(symlink(target, link), 0);
+	snprintf(target, sizeof(target), "%s/hostname", examples);
+	snprintf(link, sizeof(link), "%s/51-hostname.rules", dir);
+	assert_int_equal(symlink(target, link), 0);
+	snprintf(target, sizeof(target), "%s/50-open.rules", open);
+	snprintf(link, sizeof(link), "%s/52-open.rules", dir);
+	assert_int_equal(symlink(target, link), 0);
+	snprintf(link, sizeof(link), "%s/60-masked.rules", dir);
+	assert_int_equal(symlink("/dev/null", link), 0);
+
+	char *dirs[] = {dir, lib, NULL};
+	struct ruleset *rs = NULL;
+	assert_int_equal(ruleset_load(dirs, &rs), 0);
+	tu_print_errors(rs->errors);
+	assert_int_equal(rs->n_rules, 1);
+	assert_string_equal(rs->rules[0]->name, "50-webcam");
+	assert_string_equal(rs->rules[0]->instances[0], "from-example");
+	char prefix[8192];
+	snprintf(prefix, sizeof(prefix), "%s/51-hostname.rules:1: refusing rule "
+		 "file: it is a symlink to %s/hostname", dir, examples);
+	tu_assert_error_like(rs->errors, prefix, "which is not named NAME.rules");
+	snprintf(prefix, sizeof(prefix), "%s/52-open.rules:1: refusing rule "
+		 "file: it is a symlink to %s/50-open.rules, and %s is writable",
+		 dir, open, open);
+	tu_assert_error_like(rs->errors, prefix, "");
+	assert_int_equal(strv_length(rs->errors), 2);
+	assert_int_equal(rs->n_refused, 2);
+	ruleset_free(rs);
+
+	/* a link in a directory others may write is refused, whatever it
+	 * points to */
+	char **errors = NULL;
+	snprintf(target, sizeof(target), "%s/50-webcam.rules", examples);
+	snprintf(link, sizeof(link), "%s/53-link.rules", open);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(load(link, &errors), -EPERM);
+	tu_assert_error_like(errors, link, "is writable by group or others");
+	strv_free(errors);
+	assert_int_equal(chmod(open, 0755), 0);
+	tu_rm_rf(base);
+	free(dir), free(lib), free(examples), free(open), free(base);
+}
+
+/* One refused file among good ones costs only itself: it is counted as
+ * refused (a reload takes the set), a broken rule is not. */
+static void a_refused_file_costs_only_itself(void **state)
+{
+	char *dir = tu_mkdtemp();
+	put(dir, "10-a.rules", "c1");
+	put(dir, "30-c.rules", "c3");
+	free(tu_write_str(dir, "20-planted.rules", good_rule, 0666));
+	struct ruleset *rs = load_dirs(dir);
+	assert_int_equal(rs->n_rules, 2);
+	assert_int_equal(strv_length(rs->errors), 1);
+	assert_int_equal(rs->n_refused, 1);
+	ruleset_free(rs);
+	free(tu_write_str(dir, "40-broken.rules", MATCH_USB "Vendr=1\n" ATTACH,
+			  0644));
+	rs = load_dirs(dir);
+	assert_int_equal(rs->n_rules, 2);
+	assert_int_equal(strv_length(rs->errors), 2);
+	assert_int_equal(rs->n_refused, 1);
+	ruleset_free(rs);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 static void missing_dirs_give_an_empty_set_without_errors(void **state)
 {
 	char *dirs[] = {"/nonexistent/devpass-a", "/nonexistent/b", NULL};
@@ -825,6 +1057,8 @@ int main(void)
 	    cmocka_unit_test(minimal_rule_gets_the_documented_defaults),
 	    cmocka_unit_test(every_usb_match_key_parses_hex_lower_cased),
 	    cmocka_unit_test(pci_keys_parse_hex_and_addresses_lower_cased),
+	    cmocka_unit_test(short_pci_address_reads_as_domain_0000),
+	    cmocka_unit_test(attach_keys_of_the_other_subsystem_are_warned_of),
 	    cmocka_unit_test(backslash_escapes_are_kept_as_fnmatch_reads_them),
 	    cmocka_unit_test(only_a_leading_bang_negates_the_whole_list),
 	    cmocka_unit_test(repeated_match_keys_are_separate_terms),
@@ -846,6 +1080,10 @@ int main(void)
 	    cmocka_unit_test(earlier_dirs_hide_same_names_rules_sorted_by_name),
 	    cmocka_unit_test(refused_files_are_reported_the_rest_load),
 	    cmocka_unit_test(missing_dirs_give_an_empty_set_without_errors),
+	    cmocka_unit_test(group_or_other_writable_rules_dir_is_refused_whole),
+	    cmocka_unit_test(root_rule_in_a_directory_of_another_user_is_refused),
+	    cmocka_unit_test(symlinks_reach_only_rule_files_root_controls),
+	    cmocka_unit_test(a_refused_file_costs_only_itself),
 	};
 	if (TEST_ORDER(tests) < 0)
 		return 1;

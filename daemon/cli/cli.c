@@ -3,6 +3,7 @@
 #include <libudev.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devpass/cli/commands.h"
@@ -17,8 +18,10 @@ int cli_options_parse(struct cli_options *o, const char *usage, int argc,
 	const struct options_spec specs[] = {
 		{.name = "rules-dir", .strv = &o->rules_dirs},
 		{.name = "control", .string = &o->control_path},
+		{.name = "socket", .string = &o->socket},
 		{.name = "instance", .string = &o->instance},
 		{.name = "json", .flag = &o->json},
+		{.name = "allow-host-device", .flag = &o->allow_host_device},
 		{0},
 	};
 	const struct options_program program = {
@@ -53,6 +56,23 @@ int cli_print_json(json_object *o)
 	return 0;
 }
 
+/* A --rules-dir that does not exist is a mistake, not an empty set (the
+ * loader skips missing directories: the defaults need not all exist). */
+static int check_given_dirs(char *const *dirs, struct ruleset *rs)
+{
+	struct stat st;
+	STRV_FOREACH(d, dirs) {
+		if (stat(*d, &st) == 0 && S_ISDIR(st.st_mode))
+			continue;
+		_cleanup_(freep) char *e = NULL;
+		if (asprintf(&e, "%s: no such rules directory (--rules-dir)",
+			     *d) < 0 ||
+		    strv_push(&rs->errors, e) < 0)
+			return cli_oom();
+	}
+	return 0;
+}
+
 int cli_load_rules(const struct cli_options *o, bool quiet,
 		   struct ruleset **out)
 {
@@ -60,10 +80,17 @@ int cli_load_rules(const struct cli_options *o, bool quiet,
 	int r = ruleset_load(dirs, out);
 	if (r < 0)
 		return r; /* logged by ruleset_load() */
+	if (o->rules_dirs && (r = check_given_dirs(o->rules_dirs, *out)) < 0)
+		return r;
 	/* The problems of the rule files are data: shown here, once. */
-	if (!quiet)
-		STRV_FOREACH(e, (*out)->errors)
-			fprintf(stderr, "%s\n", *e);
+	if (quiet)
+		return 0;
+	STRV_FOREACH(e, (*out)->errors)
+		fprintf(stderr, "%s\n", *e);
+	STRV_FOREACH(w, (*out)->warnings)
+		fprintf(stderr, "warning: %s\n", *w);
+	STRV_FOREACH(n, (*out)->notes)
+		fprintf(stderr, "note: %s\n", *n);
 	return 0;
 }
 

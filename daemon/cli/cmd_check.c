@@ -47,9 +47,14 @@ int cmd_check(const struct cli_options *o)
 	if (rs->n_rules)
 		table_print(t, stdout, "  ");
 	size_t n_errors = strv_length(rs->errors);
+	size_t n_warnings = strv_length(rs->warnings);
 	if (n_errors)
 		printf("%zu error%s (above); a rule file with an error is "
 		       "ignored whole\n",
 		       n_errors, n_errors == 1 ? "" : "s");
-	return n_errors ? EXIT_NEGATIVE : EXIT_OK;
+	if (n_warnings)
+		printf("%zu warning%s (above): what is loaded but cannot work "
+		       "as written\n",
+		       n_warnings, n_warnings == 1 ? "" : "s");
+	return n_errors || n_warnings ? EXIT_NEGATIVE : EXIT_OK;
 }

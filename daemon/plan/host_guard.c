@@ -11,6 +11,8 @@
 #include "devpass/util/log.h"
 
 #define PCI_CLASS_STORAGE		 0x01
+#define PCI_CLASS_BRIDGE		 0x06
+#define PCI_CLASS_BRIDGE_HOST		 0x0600
 #define PCI_CLASS_BRIDGE_PCI		 0x0604
 #define PCI_CLASS_BRIDGE_PCI_SUBTRACTIVE 0x0609
 
@@ -48,6 +50,13 @@ const char *host_guard_needs(const struct host_guard *h, const struct device *d)
 {
 	if (host_guard_is_bridge(d))
 		return "it is a PCI bridge";
+	if (d->subsystem == DEVICE_PCI &&
+	    (d->pci_class >> 8) == PCI_CLASS_BRIDGE_HOST)
+		return "it is the host bridge";
+	/* ISA/LPC, PCMCIA and the like: the platform's own glue. */
+	if (d->subsystem == DEVICE_PCI &&
+	    (d->pci_class >> 16) == PCI_CLASS_BRIDGE)
+		return "it is a bridge of the platform";
 	if (d->boot_vga)
 		return "it is the boot VGA (boot_vga=1)";
 	if (h && is_busy(h, d))

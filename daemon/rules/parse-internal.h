@@ -82,3 +82,7 @@ unsigned parse_key_line(const struct parser *p, enum section section,
 
 /* The checks of terms that need Subsystem=, which may come last. */
 void parse_keys_check_terms(struct parser *p);
+
+/* Warns (p->r->warnings) of [Attach] keys that do nothing for the rule's
+ * subsystem. */
+void parse_keys_check_attach(struct parser *p);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "parse-internal.h"
+#include "rule-internal.h"
 
 /* ---- character classes (ASCII only: no locale surprises) ----------- */
 
@@ -187,37 +188,73 @@ static int add_term(struct parser *p, enum match_key key, char **property,
 	return 0;
 }
 
+/* lspci's short form "00:05.0" names domain 0000: read it so, or the
+ * rule would never match. */
+static int address_with_domain(struct parser *p, char **pat)
+{
+	const char *colon = strchr(*pat, ':');
+	if (!colon || strchr(colon + 1, ':'))
+		return 0;
+	char *full = NULL;
+	if (asprintf(&full, "0000:%s", *pat) < 0)
+		return parse_oom(p);
+	free(*pat);
+	*pat = full;
+	return 0;
+}
+
+/* A PCI address pattern: DDDD:BB:DD.F, hex, or a glob. */
+static bool address_fits(const char *pat)
+{
+	if (strpbrk(pat, "*?[")) /* a glob: fnmatch decides */
+		return true;
+	return strlen(pat) == 12 && pat[4] == ':' && pat[7] == ':' &&
+	       pat[10] == '.' && all_chars(pat, ":.");
+}
+
+static int check_address(struct parser *p, const struct key_def *k, char **pat)
+{
+	if (strspn(*pat, "0123456789abcdefABCDEF:.*?[]!^-") != strlen(*pat))
+		return parse_report(p, p->line,
+				    "bad PCI address \"%s\" for %s= "
+				    "(expected like 0000:65:00.0)",
+				    *pat, k->name);
+	int r = address_with_domain(p, pat);
+	if (r < 0)
+		return r;
+	ascii_lower(*pat);
+	if (!address_fits(*pat))
+		return parse_report(p, p->line,
+				    "bad PCI address \"%s\" for %s= (expected "
+				    "domain:bus:device.function, like "
+				    "0000:65:00.0)",
+				    *pat, k->name);
+	return 0;
+}
+
 /* Checks and normalizes one pattern of a [Match] key. */
-static int check_pattern(struct parser *p, const struct key_def *k, char *pat)
+static int check_pattern(struct parser *p, const struct key_def *k, char **pat)
 {
 	bool star;
 
 	switch (k->kind) {
 	case VALUE_HEX:
-		if (k->width && !hex_glob_fits(pat, k->width))
+		if (k->width && !hex_glob_fits(*pat, k->width))
 			return parse_report(
 				p, p->line,
 				"bad hex value \"%s\" for %s= (expected "
 				"%d hex digits)",
-				pat, k->name, k->width);
-		if (hex_glob_width(pat, &star) < 0)
+				*pat, k->name, k->width);
+		if (hex_glob_width(*pat, &star) < 0)
 			return parse_report(
 				p, p->line,
 				"bad hex value \"%s\" for %s= (expected "
 				"2, 4 or 6 hex digits)",
-				pat, k->name);
-		ascii_lower(pat);
+				*pat, k->name);
+		ascii_lower(*pat);
 		return 0;
 	case VALUE_ADDRESS:
-		if (strspn(pat, "0123456789abcdefABCDEF:.*?[]!^-") !=
-		    strlen(pat))
-			return parse_report(
-				p, p->line,
-				"bad PCI address \"%s\" for Address= "
-				"(expected like 0000:65:00.0)",
-				pat);
-		ascii_lower(pat);
-		return 0;
+		return check_address(p, k, pat);
 	case VALUE_GLOB:
 		return 0;
 	}
@@ -233,7 +270,7 @@ static int parse_match_list(struct parser *p, const struct key_def *k,
 	if (r < 0)
 		return r;
 	for (char **s = v; *s; s++)
-		if (check_pattern(p, k, *s) < 0)
+		if (check_pattern(p, k, s) < 0)
 			r = -EINVAL;
 	if (r < 0)
 		return r;
@@ -569,5 +606,38 @@ void parse_keys_check_terms(struct parser *p)
 				rule_subsystem_to_string(p->r->subsystem));
 		else if (t->key == MATCH_CLASS)
 			check_class(p, t);
+	}
+}
+
+/* Attach keys that only one subsystem's entries use (plan/entries.c). */
+static const struct {
+	const char *key;
+	enum rule_subsystem only;
+	const char *why;
+} attach_only[] = {
+	{"Nodes", RULE_SUBSYSTEM_USB,
+	 "a PCI device has no device nodes to pass: a GPU goes to a "
+	 "container whole"},
+	{"Mode", RULE_SUBSYSTEM_USB, "it sets the mode of USB device nodes"},
+	{"Uid", RULE_SUBSYSTEM_USB, "it sets the owner of USB device nodes"},
+	{"Gid", RULE_SUBSYSTEM_USB, "it sets the group of USB device nodes"},
+	{"IommuGroup", RULE_SUBSYSTEM_PCI,
+	 "IOMMU groups hold PCI functions; a USB device goes to a VM alone"},
+};
+
+void parse_keys_check_attach(struct parser *p)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(attach_only); i++) {
+		unsigned line =
+			parse_key_line(p, SECTION_ATTACH, attach_only[i].key);
+		if (!line || attach_only[i].only == p->r->subsystem)
+			continue;
+		if (rule_errors_add(&p->r->warnings, 0, p->path, line,
+				    "%s= does nothing for a Subsystem=%s "
+				    "rule: %s",
+				    attach_only[i].key,
+				    rule_subsystem_to_string(p->r->subsystem),
+				    attach_only[i].why) < 0)
+			p->oom = true;
 	}
 }

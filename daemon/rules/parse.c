@@ -208,8 +208,10 @@ static void check_rule(struct parser *p)
 	}
 	check_required(p, SECTION_MATCH, "Subsystem", " (usb or pci)");
 	check_required(p, SECTION_ATTACH, "Instance", "");
-	if (p->subsystem_ok)
+	if (p->subsystem_ok) {
 		parse_keys_check_terms(p);
+		parse_keys_check_attach(p);
+	}
 }
 
 /* Rule names go into LXD device names; a file name holds no '/'. */

@@ -148,6 +148,7 @@ void rule_free(struct rule *r)
 	strv_free(r->instances);
 	free(r->project);
 	free(r->mode);
+	strv_free(r->warnings);
 	free(r);
 }
 
@@ -162,11 +163,15 @@ int ruleset_new(struct ruleset **out)
 
 int ruleset_add(struct ruleset *rs, struct rule **r)
 {
-	struct rule **v =
-		realloc(rs->rules, (rs->n_rules + 1) * sizeof(*rs->rules));
-	if (!v)
-		return rule_oom();
-	rs->rules = v;
+	if (rs->n_rules >= rs->cap_rules) {
+		/* doubling: loading n files costs O(n) */
+		size_t cap = rs->n_rules < 8 ? 16 : 2 * rs->n_rules;
+		struct rule **v = reallocarray(rs->rules, cap, sizeof(*v));
+		if (!v)
+			return rule_oom();
+		rs->rules = v;
+		rs->cap_rules = cap;
+	}
 	rs->rules[rs->n_rules++] = steal_ptr(r);
 	return 0;
 }
@@ -179,5 +184,7 @@ void ruleset_free(struct ruleset *rs)
 		rule_free(rs->rules[i]);
 	free(rs->rules);
 	strv_free(rs->errors);
+	strv_free(rs->warnings);
+	strv_free(rs->notes);
 	free(rs);
 }

@@ -342,3 +342,40 @@ int inventory_read_start(const struct inventory *inv, const struct ruleset *rs,
 	list_next(steal_ptr(&x));
 	return 0;
 }
+
+/* What a blocking inventory_read() waits for. */
+struct inventory_waiter {
+	bool done;
+	int r;
+	struct instance_set *set;
+	char **missing;
+};
+
+static void inventory_waited(int r, struct instance_set *set, char **missing,
+			     void *userdata)
+{
+	struct inventory_waiter *w = userdata;
+	*w = (struct inventory_waiter){true, r, set, missing};
+}
+
+int inventory_read(struct lxd_client *c, const char *member,
+		   const struct ruleset *rs, char *const *projects,
+		   struct instance_set **out, char ***missing)
+{
+	struct instance_cache cache = {0};
+	struct inventory_stats stats = {0};
+	const struct inventory inv = {c, member, &cache, &stats};
+	struct inventory_waiter w = {0};
+	int r = inventory_read_start(&inv, rs, projects, true, inventory_waited,
+				     &w);
+	if (r == 0)
+		r = lxd_client_run(c, &w.done);
+	instance_cache_clear(&cache);
+	if (r == 0 && (r = w.r) == 0) {
+		*out = steal_ptr(&w.set);
+		*missing = steal_ptr(&w.missing);
+	}
+	instance_set_free(w.set);
+	strv_free(w.missing);
+	return r;
+}

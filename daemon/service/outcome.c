@@ -3,6 +3,7 @@
 
 #include "devpass/util/json.h"
 #include "devpass/util/log.h"
+#include "devpass/util/text.h"
 #include "devpass/model/device-json.h"
 #include "devpass/service/outcome.h"
 
@@ -166,4 +167,62 @@ json_object *outcome_device_json(const struct outcomes *o,
 			   owner ? OUTCOME_PENDING : OUTCOME_UNMATCHED,
 			   owner ? pending_why : NULL, NULL);
 	return j;
+}
+
+static const char *field(json_object *o, const char *key)
+{
+	return json_object_get_string(json_object_object_get(o, key));
+}
+
+/* Whether a device of `devpass status` is wanted somewhere and is not
+ * there. */
+static bool not_attached(const char *state)
+{
+	return state && strcmp(state, "attached") != 0 &&
+	       strcmp(state, "would-attach") != 0 &&
+	       strcmp(state, "unmatched") != 0;
+}
+
+/* "1-3 (waiting), 0000:00:05.0 (refused)"; logs each pending device.
+ * Return: the list (NULL on ENOMEM), *@n the devices in it. */
+static char *not_attached_list(json_object *devices, size_t *n)
+{
+	_cleanup_(strv_freep) char **parts = NULL;
+	*n = 0;
+	for (size_t i = 0; i < json_object_array_length(devices); i++) {
+		json_object *d = json_object_array_get_idx(devices, i);
+		const char *state = field(d, "state");
+		if (!not_attached(state))
+			continue;
+		if (strcmp(state, "pending") == 0)
+			log_notice("%s %s: not attached: %s", field(d, "rule"),
+				   field(d, "id"),
+				   field(d, "reason") ?: "LXD was not reached");
+		_cleanup_(freep) char *part =
+			text_printf("%s (%s)", field(d, "id"), state);
+		if (!part || strv_push(&parts, part) < 0)
+			return NULL;
+		(*n)++;
+	}
+	return strv_join(parts, ", ");
+}
+
+void outcome_log_once(json_object *status, int code)
+{
+	size_t n;
+	_cleanup_(freep) char *list = not_attached_list(
+		json_object_object_get(status, "devices"), &n);
+	const char *lxd = field(json_object_object_get(status, "lxd"), "error");
+	if (code == 0)
+		log_info("--once: exit 0: every device a rule owns is "
+			 "attached");
+	else if (code == 1)
+		log_notice("--once: exit 1: %zu device%s not attached: %s", n,
+			   n == 1 ? "" : "s", list ? list : "?");
+	else
+		log_err("--once: exit %d: %s; %zu device%s a rule owns not "
+			"attached%s%s",
+			code, lxd ? lxd : "it failed (above)", n,
+			n == 1 ? "" : "s", n ? ": " : "",
+			n && list ? list : "");
 }

@@ -13,6 +13,7 @@
 
 #include "devpass/util/json.h"
 #include "devpass/service/changes.h"
+#include "devpass/service/decide.h"
 #include "devpass/service/instance-cache.h"
 #include "devpass/service/inventory.h"
 #include "devpass/service/ledger.h"
@@ -182,9 +183,7 @@ static int take_server(struct reconciler *rc, const struct lxd_server *s)
 	if (!server || (s->clustered && s->server_name &&
 			!(member = strdup(s->server_name))))
 		return oom("reading LXD's server");
-	rc->features.usb_serial =
-		lxd_server_has_extension(s, "device_usb_serial");
-	rc->features.pci_hotplug = lxd_server_has_extension(s, "pci_hotplug");
+	decide_features(s, &rc->features);
 	rc->patch_removal = lxd_server_has_extension(s, "device_patch_removal");
 	free(rc->member);
 	rc->member = steal_ptr(&member);
@@ -290,23 +289,6 @@ static int record_outcomes(struct reconciler *rc, const struct plan *p,
 	outcomes_log_changes(&rc->outcomes, &now);
 	outcomes_clear(&rc->outcomes);
 	rc->outcomes = now;
-	return 0;
-}
-
-/* The host's PCI facts, then the plan (both pure of LXD). */
-static int plan_now(const struct reconciler *rc, const struct ruleset *rs,
-		    const struct device_list *devices,
-		    const struct instance_set *set, struct plan **out)
-{
-	struct host_guard host;
-	int r = host_guard_read(devices, NULL, NULL, &host);
-	if (r == 0) {
-		r = plan_build(rs, devices, set, &rc->features, &host, out);
-		host_guard_clear(&host);
-	}
-	if (r < 0)
-		return log_err_errno(r, "cannot build the plan: %s",
-				     strerror(-r));
 	return 0;
 }
 
@@ -499,7 +481,8 @@ static void on_instances(int r, struct instance_set *set, char **missing,
 	}
 	x->set = set;
 	note_missing(x->rc, missing);
-	x->result = plan_now(x->rc, x->rs, x->devices, x->set, &x->p);
+	x->result =
+		decide_plan(x->rs, x->devices, x->set, &x->rc->features, &x->p);
 	if (x->result < 0)
 		return pass_end(x);
 	apply_plan(x);

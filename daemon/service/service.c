@@ -12,6 +12,7 @@
 #include "devpass/model/monitor.h"
 #include "devpass/util/notify.h"
 #include "devpass/rules/load.h"
+#include "devpass/service/outcome.h"
 #include "devpass/service/reconcile.h"
 #include "devpass/service/service.h"
 #include "devpass/service/stream.h"
@@ -96,7 +97,7 @@ static int setup_loop(struct service *s)
 	return r < 0 ? r : watch(s, s->timer_fd, WATCH_TIMER);
 }
 
-/* Loads the rules; on reload a set with errors is not taken. */
+/* Loads the rules; on reload a set with a broken rule is not taken. */
 static int load_rules(struct service *s, bool reload)
 {
 	char *const *dirs =
@@ -107,7 +108,13 @@ static int load_rules(struct service *s, bool reload)
 		return r; /* out of memory, logged where it happened */
 	STRV_FOREACH(e, rs->errors)
 		log_err("%s", *e);
-	if (reload && rs->errors && *rs->errors) {
+	STRV_FOREACH(w, rs->warnings)
+		log_warning("%s", *w);
+	STRV_FOREACH(n, rs->notes)
+		log_info("%s", *n);
+	/* A refused file costs only itself (load.h); a broken rule keeps
+	 * the rules in force, as the admin is mid-edit. */
+	if (reload && strv_length(rs->errors) > rs->n_refused) {
 		log_err("rules not reloaded: fix the errors above; the %zu "
 			"rules loaded before stay in force",
 			s->rules->n_rules);
@@ -166,7 +173,8 @@ static int connect_lxd(struct service *s)
 	int r = s->lxd ? 0 : lxd_socket_discover(s->opts->socket, &path);
 	if (r == -ENOENT && !s->said_no_socket)
 		log_warning("no LXD or Incus socket found (give --socket "
-			    "PATH or set LXD_DIR or INCUS_DIR); waiting");
+			    "PATH or set LXD_DIR or INCUS_DIR)%s",
+			    s->opts->once ? "" : "; waiting");
 	s->said_no_socket = r == -ENOENT;
 	if (r == 0 && !s->lxd)
 		r = lxd_client_new(path, &s->lxd);
@@ -369,10 +377,13 @@ static int run_once(struct service *s)
 	int r = connect_lxd(s);
 	if (r == 0)
 		r = reconcile_run(s->rc, s->rules, s->devices);
-	if (r < 0)
-		return SERVICE_EXIT_FAILED;
-	return reconciler_all_attached(s->rc) ? SERVICE_EXIT_OK
-					      : SERVICE_EXIT_NOT_ATTACHED;
+	int code = r < 0			    ? SERVICE_EXIT_FAILED
+		   : reconciler_all_attached(s->rc) ? SERVICE_EXIT_OK
+						    : SERVICE_EXIT_NOT_ATTACHED;
+	_cleanup_(json_object_putp) json_object *status =
+		reconciler_status(s->rc, s->rules, s->devices);
+	outcome_log_once(status, code);
+	return code;
 }
 
 static int start(struct service *s)

@@ -26,14 +26,20 @@ enum {
  * struct cli_options - what the command line said.
  * @rules_dirs: --rules-dir values, NULL-terminated, or NULL for the defaults.
  * @control_path: --control, or NULL for the default control socket.
+ * @socket: --socket of `explain`: LXD's socket, or NULL to look for it
+ *          as devpassd does (lxd_socket_discover()).
  * @instance: --instance of `generate`, or NULL.
  * @json: --json.
+ * @allow_host_device: --allow-host-device of `generate`: write the rule
+ *                     even for a device the host needs (host_guard.h).
  */
 struct cli_options {
 	char **rules_dirs;
 	const char *control_path;
+	const char *socket;
 	const char *instance;
 	bool json;
+	bool allow_host_device;
 };
 
 /**
@@ -71,7 +77,9 @@ int cli_print_json(json_object *o);
 
 /**
  * cli_load_rules() - the rule set of o->rules_dirs (or the defaults).
- * @quiet: do not print the rule files' problems (the caller shows them).
+ * A --rules-dir that does not exist is added to ->errors.
+ * @quiet: do not print the rule files' problems, warnings and notes (the
+ *         caller shows them).
  * Return: 0 or a negative errno (already logged).
  */
 int cli_load_rules(const struct cli_options *o, bool quiet,

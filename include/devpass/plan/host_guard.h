@@ -14,8 +14,9 @@
  * iommu_group number, so these checks need no sysfs of their own.
  *
  * Some devices the host needs whatever a rule says, unless a rule names
- * the device's very address (Address=0000:00:02.0, no glob): PCI bridges,
- * the boot VGA (boot_vga=1) and storage controllers a mounted filesystem
+ * the device's very address (Address=0000:00:02.0, no glob): bridges
+ * (PCI-to-PCI, the host bridge, ISA/LPC and the other class 06 glue), the
+ * boot VGA (boot_vga=1) and storage controllers a mounted filesystem
  * lives on. They are never handed to a VM. A GPU given to a container
  * stays bound to its host driver, so none of this applies there.
  *
@@ -66,8 +67,9 @@ bool host_guard_member_blocks(const struct device *m);
 
 /**
  * host_guard_needs() - why the host needs @d, or NULL: "it is a PCI
- * bridge", "it is the boot VGA (boot_vga=1)", "a mounted filesystem lives
- * on it". @h may be NULL (no busy storage known).
+ * bridge", "it is the host bridge", "it is a bridge of the platform" (any
+ * other class 06), "it is the boot VGA (boot_vga=1)", "a mounted filesystem
+ * lives on it". @h may be NULL (no busy storage known).
  */
 const char *host_guard_needs(const struct host_guard *h,
 			     const struct device *d);

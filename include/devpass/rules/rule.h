@@ -76,6 +76,9 @@ enum iommu_policy {
  * @uid, @gid: Uid=/Gid=, or -1 for LXD's default.
  * @iommu: IommuGroup=, strict by default.
  * @allow_privileged: AllowPrivileged=.
+ * @warnings: "FILE:LINE: message" for keys that do nothing for this
+ *            rule's subsystem (Nodes= on a PCI rule, IommuGroup= on a USB
+ *            rule): the rule works without them; NULL-terminated or NULL.
  */
 struct rule {
 	char *name;
@@ -91,6 +94,7 @@ struct rule {
 	int64_t gid;
 	enum iommu_policy iommu;
 	bool allow_privileged;
+	char **warnings;
 };
 
 /**
@@ -108,11 +112,22 @@ DEFINE_FREEP(struct rule, rule_free)
  * @rules: sorted by file name.
  * @errors: "FILE:LINE: message" for every problem found, NULL-terminated.
  *          A file named here is not in @rules.
+ * @n_refused: how many of @errors are refusals of files or directories
+ *             that root does not control (load.h): each costs only itself,
+ *             so they do not make a reload fail as a broken rule does.
+ * @warnings: what loads but cannot work as written: keys that do nothing
+ *            (struct rule), files ignored for their name; NULL-terminated.
+ * @notes: what works as designed but may surprise: a file hidden by one
+ *         of the same name in an earlier directory; NULL-terminated.
  */
 struct ruleset {
 	struct rule **rules;
 	size_t n_rules;
+	size_t cap_rules;
 	char **errors;
+	size_t n_refused;
+	char **warnings;
+	char **notes;
 };
 
 /* An empty rule set. Return: 0 and *@out set, or -ENOMEM (logged). */

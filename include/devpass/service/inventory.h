@@ -83,3 +83,13 @@ struct inventory {
 int inventory_read_start(const struct inventory *inv, const struct ruleset *rs,
 			 char *const *projects, bool trusted,
 			 inventory_done_t done, void *userdata);
+
+/**
+ * inventory_read() - inventory_read_start() waited for, with a cache of
+ * its own (commands: `devpass explain`): the instances of @projects,
+ * listed in full. *@out and *@missing as inventory_done_t gives them.
+ * Return: 0 or a negative errno (logged where it happened).
+ */
+int inventory_read(struct lxd_client *c, const char *member,
+		   const struct ruleset *rs, char *const *projects,
+		   struct instance_set **out, char ***missing);

@@ -73,6 +73,15 @@ void outcomes_log_changes(const struct outcomes *before,
 			  const struct outcomes *now);
 
 /**
+ * outcome_log_once() - why `devpassd --once` exits with @code (enum
+ * service_exit), from @status (reconciler_status()): a line for each
+ * device a rule owns that no pass has decided yet (LXD was not reached),
+ * then one line naming every device not attached with its state, the
+ * reasons of the waiting and refused ones being logged as they happened.
+ */
+void outcome_log_once(json_object *status, int code);
+
+/**
  * outcome_device_json() - @d as `devpass status` shows it: the device's
  * fields, then rule, project, instance, state, reason and entries.
  * @owner: the rule owning @d now, for a device with no outcome yet.

@@ -76,10 +76,14 @@ static void unplug(UMockdevTestbed *tb, const char *syspath)
 static void clear_entries(struct daemon_harness *d, const char *instance)
 {
 	json_object *none = json_object_new_object();
-	int r = -EAGAIN;
-	for (int i = 0; i < 10 && r == -EAGAIN; i++, r == -EAGAIN ? sleep_ms(200) : (void)0)
+	int r;
+	for (int tries = 1;; tries++) {
 		r = lxd_instance_sync_devices(d->client, "default", instance, "devpass-",
 					      none, false, NULL, NULL);
+		if (r != -EAGAIN || tries == 10)
+			break;
+		sleep_ms(200);
+	}
 	assert_int_equal(r, 0);
 	json_object_put(none);
 }

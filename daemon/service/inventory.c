@@ -51,8 +51,6 @@ static int add_project(struct lxd_client *lxd, const char *member,
 	int r = lxd_instances_list(lxd, project, &l);
 	for (size_t i = 0; r == 0 && i < l->n; i++) {
 		const struct lxd_instance *li = &l->items[i];
-		if (!is_local(member, li))
-			continue;
 		const struct instance inst = {
 			.project = (char *)project, /* copied */
 			.name = li->name,
@@ -60,6 +58,7 @@ static int add_project(struct lxd_client *lxd, const char *member,
 			.running = li->running,
 			.privileged = li->privileged,
 			.entries = own_entries(li->devices),
+			.elsewhere = is_local(member, li) ? NULL : li->location,
 		};
 		r = inst.entries ? instance_set_add(set, &inst) : -ENOMEM;
 	}

@@ -274,8 +274,10 @@ static int apply_plan(struct reconciler *rc, const struct plan *p,
 {
 	struct refusals rs = {0};
 	int r = 0;
+	/* An instance on another member is its member's devpassd's to write. */
 	for (size_t i = 0; r >= 0 && i < set->n_instances; i++)
-		r = apply_instance(rc, p, &set->instances[i], &rs);
+		if (!set->instances[i].elsewhere)
+			r = apply_instance(rc, p, &set->instances[i], &rs);
 	if (r >= 0)
 		r = record_outcomes(rc, p, &rs);
 	refusals_clear(&rs);

@@ -7,7 +7,9 @@
  * Before each plan the reconciler reads from LXD every instance of the
  * projects that matter: its type, whether it runs, whether it is
  * privileged, and its devpass-* entries. In a cluster only this member's
- * instances count.
+ * instances take devices; those on other members are marked with their
+ * member (instance.h: @elsewhere) so that a device waiting for one can say
+ * where it is.
  */
 
 #include "devpass/lxd/client.h"

@@ -16,7 +16,8 @@
 #   cluster-env.sh create DIR K NAME...   create (not start) them on memberK
 #   cluster-env.sh client DIR K ARGS...   run lxc/incus ARGS on memberK
 #   cluster-env.sh halt DIR K             stop memberK's daemon (offline)
-#   cluster-env.sh resume DIR K           start it again
+#   cluster-env.sh resume DIR K           start it again, wait until member1
+#                                         reaches it
 #   cluster-env.sh stop DIR               stop everything, rm -rf DIR
 #   cluster-env.sh sweep DIR              remove stale clusters beside DIR
 #
@@ -251,8 +252,24 @@ cmd_halt() {
 	kill_daemon "$1" "$2"
 }
 
+# Until member1 sees every member online and every instance's state: a
+# member's waitready comes before the others reach it again (Incus answers
+# "Server isn't ready yet" for its instances a while longer).
+wait_healthy() {
+	local dir=$1 list
+	use_member "$dir" 1
+	for _ in $(seq 600); do
+		list=$("$CLIENT" cluster list -f csv 2>/dev/null; "$CLIENT" list \
+			-f csv -c s 2>/dev/null) || list=ERROR
+		grep -qE 'OFFLINE|ERROR|^$' <<<"$list" || return 0
+		sleep 0.1
+	done
+	die "member1 does not see every member again after 60 s"
+}
+
 cmd_resume() {
 	run_daemon "$1" "$2"
+	wait_healthy "$1"
 }
 
 # Stops every instance through any member that answers.

@@ -195,6 +195,17 @@ int cluster_launch(const struct cluster_harness *c, size_t k, bool start,
 		       : -EIO;
 }
 
+int cluster_empty_instances(const struct cluster_harness *c, size_t k,
+			    const char *prefix, int n)
+{
+	char count[16];
+	snprintf(count, sizeof(count), "%d", n);
+	return run_member(c, "empty", k, NULL,
+			  (const char *[]){prefix, count, NULL}) == 0
+		       ? 0
+		       : -EIO;
+}
+
 int cluster_client(const struct cluster_harness *c, size_t k, char **output,
 		   const char *const *args)
 {

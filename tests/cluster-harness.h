@@ -60,6 +60,15 @@ int cluster_launch(const struct cluster_harness *c, size_t k, bool start,
 		   const char *const *names);
 
 /**
+ * cluster_empty_instances() - create @n stopped instances with an empty
+ * root (source "none": nothing to unpack, ~0.1 s each) on member @k,
+ * named @prefix1..@prefixN; for what only needs many instances to exist.
+ * Return: 0 or -EIO.
+ */
+int cluster_empty_instances(const struct cluster_harness *c, size_t k,
+			    const char *prefix, int n);
+
+/**
  * cluster_client() - run `lxc ARGS` (or `incus ARGS`) against member @k.
  * @output: its stdout (caller frees), or NULL.
  * Return: its exit status, or a negative errno.

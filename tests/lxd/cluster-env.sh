@@ -14,6 +14,8 @@
 #   cluster-env.sh start KIND DIR [N]     KIND lxd|incus; DIR is created
 #   cluster-env.sh launch DIR K NAME...   launch containers on memberK
 #   cluster-env.sh create DIR K NAME...   create (not start) them on memberK
+#   cluster-env.sh empty DIR K PREFIX N   create N stopped instances with an
+#                                         empty root (PREFIX1..N) on memberK
 #   cluster-env.sh client DIR K ARGS...   run lxc/incus ARGS on memberK
 #   cluster-env.sh halt DIR K             stop memberK's daemon (offline)
 #   cluster-env.sh resume DIR K           start it again, wait until member1
@@ -214,6 +216,21 @@ instances() {
 cmd_launch() { instances launch "$@"; }
 cmd_create() { instances init "$@"; }
 
+# Four requests at a time; `query` waits for each one's operation.
+cmd_empty() {
+	local dir=$1 k=$2 prefix=$3 n=$4 i
+	use_member "$dir" "$k"
+	for i in $(seq "$n"); do
+		"$CLIENT" query -X POST "/1.0/instances?target=member$k" \
+			--data "{\"name\": \"$prefix$i\", \"source\": {\"type\": \"none\"}}" \
+			</dev/null >/dev/null 2>>"$dir/empty.err" &
+		if [ $((i % 4)) = 0 ]; then wait || true; fi
+	done
+	wait || true
+	[ "$("$CLIENT" list -f csv -c n "$prefix" | grep -c "^$prefix")" -ge "$n" ] ||
+		{ tail -5 "$dir/empty.err" >&2; die "not all $n instances made"; }
+}
+
 cmd_client() {
 	local dir=$1 k=$2
 	shift 2
@@ -351,7 +368,7 @@ start)
 	shift
 	cmd_start "$@"
 	;;
-launch | create | client | halt | resume)
+launch | create | empty | client | halt | resume)
 	cmd=$1
 	shift
 	[ $# -ge 2 ] || die "usage: $0 $cmd DIR K ..."

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * devpassd in a real cluster: three members of LXD 5.0.2 or of Incus
- * (argv[1]: lxd or incus) on loopback addresses (cluster-harness.h), a
+ * (argv[1] or $DEVPASS_SERVER: lxd or incus) on loopback addresses (cluster-harness.h), a
  * busybox container running on each (cK on memberK), and a devpassd per
  * member, each under its own umockdev testbed: three hosts, each with its
  * own USB devices, as an admin runs devpass on every member of a cluster.
@@ -316,7 +316,8 @@ static void instance_moved_here_is_picked_up(void **state)
 
 /*
  * Member 3 goes offline (its daemon stops, as when its host's LXD dies):
- * the devpassds of members 1 and 2 still attach what is plugged into them.
+ * the devpassds of members 1 and 2 still attach what is plugged into them,
+ * and member 3's catches up when its member is back.
  */
 static void member_offline_does_not_stop_the_others(void **state)
 {
@@ -329,8 +330,13 @@ static void member_offline_does_not_stop_the_others(void **state)
 	assert_camera(f, 1, "attached", "c1", NULL);
 	assert_camera(f, 2, "attached", "c2", NULL);
 	assert_int_equal(entry_minor(&member(f, 2)->d, "c2"), 21);
-	/* and member 3's devpassd, which lost its server, still answers */
+	/* member 3's devpassd, which lost its server, still answers, and
+	 * once its member is back it attaches what was plugged meanwhile */
+	plug_camera(f, 3);
 	json_object_put(daemon_status(&member(f, 3)->d));
+	assert_int_equal(cluster_harness_resume(&cluster, 3), 0);
+	assert_camera(f, 3, "attached", "c3", NULL);
+	assert_int_equal(entry_minor(&member(f, 3)->d, "c3"), 22);
 }
 
 static int group_setup(void **state)
@@ -355,12 +361,16 @@ static int group_teardown(void **state)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2 ||
-	    (strcmp(argv[1], "lxd") != 0 && strcmp(argv[1], "incus") != 0)) {
-		fprintf(stderr, "usage: %s lxd|incus\n", argv[0]);
+	/* The server: argv[1], else $DEVPASS_SERVER (as the other
+	 * integration tests take it), else LXD. */
+	const char *kind = argc > 1 ? argv[1] : getenv("DEVPASS_SERVER");
+	if (!kind)
+		kind = "lxd";
+	if (strcmp(kind, "lxd") != 0 && strcmp(kind, "incus") != 0) {
+		fprintf(stderr, "usage: %s [lxd|incus]\n", argv[0]);
 		return 2;
 	}
-	cluster.kind = argv[1];
+	cluster.kind = kind;
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			each_member_attaches_only_to_instances_on_it,
@@ -379,7 +389,7 @@ int main(int argc, char **argv)
 	};
 	if (TEST_ORDER(tests) < 0)
 		return 1;
-	const char *name = strcmp(argv[1], "incus") == 0
+	const char *name = strcmp(kind, "incus") == 0
 				   ? "devpassd in an Incus cluster"
 				   : "devpassd in an LXD cluster";
 	return _cmocka_run_group_tests(name, tests,

@@ -10,7 +10,9 @@
  * are created on member2 and member3 (half each; empty ones, source
  * "none": they only need to exist) and the same runs are made again.
  * Beside each figure: one GET /1.0/instances?recursion=1 on member1 (what
- * a reconcile that lists everything pays) at that size.
+ * a reconcile that lists everything pays) at that size, and the lists and
+ * reads by name devpassd made per plug or unplug where its status counts
+ * them (lxd.instance_lists, lxd.instance_reads).
  *
  *   cluster-bench [--kind lxd|incus] [--runs N] [--extra N]
  *
@@ -54,7 +56,22 @@ struct bench {
 struct figures {
 	struct series plug, unplug, list;
 	size_t instances;
+	double lists, reads; /* per plug and unplug; < 0: not counted */
 };
+
+/* lxd.@key of the daemon's status, or -1 where it does not count it
+ * (main's reconciler lists every project on every pass and says nothing;
+ * the instance cache counts its lists and reads). */
+static double status_count(struct daemon_harness *d, const char *key)
+{
+	json_object *s = daemon_status(d), *lxd = NULL, *v = NULL;
+	double n = -1;
+	if (json_object_object_get_ex(s, "lxd", &lxd) &&
+	    json_object_object_get_ex(lxd, key, &v))
+		n = (double)json_object_get_int64(v);
+	json_object_put(s);
+	return n;
+}
 
 /* One plug and unplug; the times into @fig. */
 static void plug_once(struct bench *b, struct figures *fig)
@@ -98,16 +115,35 @@ static void time_list(struct lxd_client *c, struct figures *fig)
 static void measure(struct bench *b, int runs, struct figures *fig)
 {
 	*fig = (struct figures){0};
+	double lists = status_count(&b->d, "instance_lists");
+	double reads = status_count(&b->d, "instance_reads");
 	for (int i = 0; i < runs; i++)
 		plug_once(b, fig);
+	fig->lists = lists < 0 ? -1
+			       : (status_count(&b->d, "instance_lists") - lists) /
+					 (2.0 * runs);
+	fig->reads = reads < 0 ? -1
+			       : (status_count(&b->d, "instance_reads") - reads) /
+					 (2.0 * runs);
 	time_list(b->d.client, fig);
+}
+
+static const char *count_fmt(double v, char *buf, size_t size)
+{
+	if (v < 0)
+		return "not counted";
+	snprintf(buf, size, "%.2f", v);
+	return buf;
 }
 
 static void print_row(const char *what, const struct figures *f)
 {
-	printf("%-34s %5zu  %-22s %-22s %-18s\n", what, f->instances,
-	       series_fmt(&f->plug, 1, 0), series_fmt(&f->unplug, 1, 1),
-	       series_fmt(&f->list, 1, 2));
+	char l[16], r[16];
+	printf("%-30s %5zu  %-22s %-22s %-20s %-12s %-12s\n", what,
+	       f->instances, series_fmt(&f->plug, 1, 0),
+	       series_fmt(&f->unplug, 1, 1), series_fmt(&f->list, 1, 2),
+	       count_fmt(f->lists, l, sizeof(l)),
+	       count_fmt(f->reads, r, sizeof(r)));
 }
 
 static int start(struct bench *b)
@@ -140,7 +176,8 @@ int main(int argc, char **argv)
 	}
 	if (runs < 1 || runs > SERIES_MAX || extra < 0)
 		return 2;
-	struct bench b = {0};
+	/* static: the teardown at exit (test-util.h) outlives main() */
+	static struct bench b;
 	struct figures few, many;
 	if (cluster_harness_start(&cluster, kind, 3) < 0 || start(&b) < 0)
 		return 1;
@@ -157,8 +194,9 @@ int main(int argc, char **argv)
 	       "(min-max):\n\n",
 	       cluster_kind_name(&cluster),
 	       getenv("DEVPASS_BUILD_DIR") ?: ".", runs);
-	printf("%-34s %5s  %-22s %-22s %-18s\n", "", "insts", "plug -> entry",
-	       "unplug -> gone", "one full list");
+	printf("%-30s %5s  %-22s %-22s %-20s %-12s %-12s\n", "", "insts",
+	       "plug -> entry", "unplug -> gone", "one full list",
+	       "lists/event", "reads/event");
 	print_row("c1 alone", &few);
 	print_row("+ stopped ones on member2, 3", &many);
 	watch_stop(b.watch);

@@ -16,6 +16,7 @@ static void instance_clear(struct instance *i)
 {
 	free(i->project);
 	free(i->name);
+	free(i->elsewhere);
 	json_object_put(i->entries);
 }
 
@@ -29,13 +30,21 @@ void instance_set_free(struct instance_set *s)
 	free(s);
 }
 
+/* Whether @copy has its own copies of @inst's strings. */
+static bool copy_strings(struct instance *copy, const struct instance *inst)
+{
+	copy->project = strdup(inst->project);
+	copy->name = strdup(inst->name);
+	copy->elsewhere = inst->elsewhere ? strdup(inst->elsewhere) : NULL;
+	return copy->project && copy->name &&
+	       (copy->elsewhere || !inst->elsewhere);
+}
+
 int instance_set_add(struct instance_set *s, const struct instance *inst)
 {
 	struct instance copy = *inst;
-	copy.project = strdup(inst->project);
-	copy.name = strdup(inst->name);
 	struct instance *grown =
-		copy.project && copy.name
+		copy_strings(&copy, inst)
 			? realloc(s->instances,
 				  (s->n_instances + 1) * sizeof(*grown))
 			: NULL;

@@ -76,17 +76,35 @@ static void take_target(struct placement *p, const struct instance *inst,
 	p->reason = note;
 }
 
+/* The instance @name of @project if it is on this member: only those take
+ * this host's devices (instance.h). */
+static const struct instance *find_here(const struct instance_set *set,
+					const char *project, const char *name)
+{
+	const struct instance *inst = instance_set_find(set, project, name);
+	return inst && !inst->elsewhere ? inst : NULL;
+}
+
+/* What keeps @name from taking a device: "is not running", "does not
+ * exist", "is on cluster member m2". */
+static char *why_not(const struct instance_set *set, const char *project,
+		     const char *name)
+{
+	const struct instance *inst = instance_set_find(set, project, name);
+	if (inst && inst->elsewhere)
+		return text_printf("%s is on cluster member %s", name,
+				   inst->elsewhere);
+	return text_printf("%s %s", name,
+			   inst ? "is not running" : "does not exist");
+}
+
 /* "kiosk-1 is not running, kiosk-2 does not exist (project default)". */
 static char *waiting_reason(const struct rule *r,
 			    const struct instance_set *set)
 {
 	_cleanup_(strv_freep) char **parts = NULL;
 	STRV_FOREACH(n, r->instances) {
-		_cleanup_(freep) char *part =
-			text_printf("%s %s", *n,
-				    instance_set_find(set, r->project, *n)
-					    ? "is not running"
-					    : "does not exist");
+		_cleanup_(freep) char *part = why_not(set, r->project, *n);
 		if (!part || strv_push(&parts, part) < 0)
 			return NULL;
 	}
@@ -163,7 +181,7 @@ static int place_running(struct placement *p, const struct instance_set *set,
 	STRV_FOREACH(n, p->rule->instances) {
 		_cleanup_(candidate_clear) struct candidate c = {0};
 		const struct instance *inst =
-			instance_set_find(set, p->rule->project, *n);
+			find_here(set, p->rule->project, *n);
 		if (!inst || !inst->running)
 			continue;
 		int r = consider(p, inst, f, refusal, &c);
@@ -197,7 +215,7 @@ static int place_at_rest(struct placement *p, const struct instance_set *set,
 	STRV_FOREACH(n, p->rule->instances) {
 		_cleanup_(candidate_clear) struct candidate c = {0};
 		const struct instance *inst =
-			instance_set_find(set, p->rule->project, *n);
+			find_here(set, p->rule->project, *n);
 		int r = inst ? consider(p, inst, f, refusal, &c) : 0;
 		if (r < 0)
 			return r;

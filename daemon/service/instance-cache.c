@@ -8,6 +8,7 @@ static void cached_clear(struct cached_instance *ci)
 {
 	free(ci->inst.project);
 	free(ci->inst.name);
+	free(ci->inst.elsewhere);
 	json_object_put(ci->inst.entries);
 }
 
@@ -146,19 +147,24 @@ static bool same_state(const struct instance *a, const struct instance *b)
 {
 	return a->type == b->type && a->running == b->running &&
 	       a->privileged == b->privileged &&
+	       streq_ptr(a->elsewhere, b->elsewhere) &&
 	       json_object_equal(a->entries, b->entries);
 }
 
 int instance_cache_put(struct instance_cache *c, const struct instance *inst)
 {
 	_cleanup_(json_object_putp) json_object *entries = inst->entries;
+	_cleanup_(freep) char *elsewhere =
+		inst->elsewhere ? strdup(inst->elsewhere) : NULL;
 	struct cached_instance *ci = find_or_add(c, inst->project, inst->name);
-	if (!ci)
+	if (!ci || (inst->elsewhere && !elsewhere))
 		return -ENOMEM;
 	if (!ci->known || !same_state(&ci->inst, inst))
 		ci->gen = ++c->clock;
 	json_object_put(ci->inst.entries);
 	ci->inst.entries = steal_ptr(&entries);
+	free(ci->inst.elsewhere);
+	ci->inst.elsewhere = steal_ptr(&elsewhere);
 	ci->inst.type = inst->type;
 	ci->inst.running = inst->running;
 	ci->inst.privileged = inst->privileged;

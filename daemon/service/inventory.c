@@ -57,9 +57,10 @@ static bool is_local(const char *member, const struct lxd_instance *li)
 	return !member || !li->location || strcmp(li->location, member) == 0;
 }
 
-/* @li as the planner sees it (entries taken from its devices), into
- * @inst; its name is borrowed. NULL entries on ENOMEM. */
-static struct instance as_instance(const char *project,
+/* @li as the planner sees it (entries taken from its devices; on another
+ * member, marked with it), into @inst; its strings are borrowed. NULL
+ * entries on ENOMEM. */
+static struct instance as_instance(const char *member, const char *project,
 				   const struct lxd_instance *li)
 {
 	return (struct instance){
@@ -69,19 +70,19 @@ static struct instance as_instance(const char *project,
 		.running = li->running,
 		.privileged = li->privileged,
 		.entries = own_entries(li->devices),
+		.elsewhere = is_local(member, li) ? NULL : li->location,
 	};
 }
 
-/* Puts this member's instances of @l (in @project) into the cache. */
+/* Puts the instances of @l (in @project) into the cache. */
 static int put_listed(const struct inventory *inv, const char *project,
 		      const struct lxd_instance_list *l)
 {
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < l->n; i++) {
 		const struct lxd_instance *li = &l->items[i];
-		if (!is_local(inv->member, li))
-			continue;
-		const struct instance inst = as_instance(project, li);
+		const struct instance inst =
+			as_instance(inv->member, project, li);
 		r = inst.entries ? instance_cache_put(inv->cache, &inst)
 				 : -ENOMEM;
 	}
@@ -255,7 +256,7 @@ static void read_next_name(struct inventory_read *x)
 	}
 }
 
-/* Puts the instance read into the cache (or out of it: gone, elsewhere). */
+/* Puts the instance read into the cache (or out of it: gone). */
 static int take_read(const struct inventory_read *x, const struct name_ref *n,
 		     struct json_object *md)
 {
@@ -270,10 +271,8 @@ static int take_read(const struct inventory_read *x, const struct name_ref *n,
 					true);
 		return r;
 	}
-	if (!is_local(x->inv.member, &l->items[0]))
-		return instance_cache_read_end(x->inv.cache, n->project,
-					       n->name, NULL, false);
-	const struct instance inst = as_instance(n->project, &l->items[0]);
+	const struct instance inst =
+		as_instance(x->inv.member, n->project, &l->items[0]);
 	if (!inst.entries) {
 		instance_cache_read_end(x->inv.cache, n->project, n->name, NULL,
 					true);

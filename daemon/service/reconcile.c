@@ -461,8 +461,10 @@ static int apply_instance(struct pass *x, const struct instance *inst)
 static void apply_plan(struct pass *x)
 {
 	x->pending++; /* holds the pass open while the writes start */
+	/* An instance on another member is its member's devpassd's to write. */
 	for (size_t i = 0; x->result >= 0 && i < x->set->n_instances; i++)
-		pass_fail(x, apply_instance(x, &x->set->instances[i]));
+		if (!x->set->instances[i].elsewhere)
+			pass_fail(x, apply_instance(x, &x->set->instances[i]));
 	x->started = true;
 	if (--x->pending == 0)
 		pass_end(x);

@@ -21,6 +21,10 @@
 #   lxd-env.sh env DIR            print the exports for using `lxc` (`incus`) by hand
 #   lxd-env.sh sweep DIR          stop and remove stale private servers beside DIR
 #   lxd-env.sh server DIR         print which server DIR holds (lxd or incus)
+# and, for tests/lxd/cluster-env.sh, the parts it shares:
+#   lxd-env.sh image DIR          build the busybox image into DIR
+#   lxd-env.sh subids             add root's subordinate ids if missing
+#   lxd-env.sh start-time PID     the start time of PID (owner files)
 #
 # A test program that starts one (tests/lxd-harness.c) says so in
 # $LXD_ENV_OWNER: its pid. `start` writes it and the pid's start time to
@@ -316,6 +320,12 @@ cmd_server() {
 }
 
 case "${1:-}" in
+image)
+	[ $# -ge 2 ] || die "usage: $0 image DIR"
+	build_image "$2"
+	;;
+subids) ensure_subids ;;
+start-time) proc_start_time "${2:?usage: $0 start-time PID}" ;;
 start | launch | stop | halt | resume | env | sweep | server)
 	cmd=$1
 	shift

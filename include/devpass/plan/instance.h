@@ -27,6 +27,12 @@ enum instance_type {
  * @privileged: security.privileged=true (containers).
  * @entries: its own devices whose names start with "devpass-" (name ->
  *           config), as LXD reported them; owned.
+ * @elsewhere: in a cluster, the member it is on when that is not this
+ *           devpassd's member, else NULL (here, or not clustered); owned.
+ *           Such an instance is never a target: the devices of this host
+ *           go only to instances on this host, and its devpass-* entries
+ *           belong to the devpassd of its own member. It is kept so that
+ *           a device waiting for it can say where it is.
  */
 struct instance {
 	char *project;
@@ -35,6 +41,7 @@ struct instance {
 	bool running;
 	bool privileged;
 	json_object *entries;
+	char *elsewhere;
 };
 
 struct instance_set {
@@ -52,8 +59,9 @@ void instance_set_free(struct instance_set *s);
 DEFINE_FREEP(struct instance_set, instance_set_free)
 
 /**
- * instance_set_add() - append a copy of @inst's @project and @name; the set
- * takes over @inst's @entries (a reference) whatever the outcome.
+ * instance_set_add() - append a copy of @inst's @project, @name and
+ * @elsewhere; the set takes over @inst's @entries (a reference) whatever
+ * the outcome.
  * Return: 0 or -ENOMEM (not logged).
  */
 int instance_set_add(struct instance_set *s, const struct instance *inst);

@@ -15,6 +15,13 @@
  * (devices are not yanked from a running instance when an earlier one
  * starts). If none runs, the device waits.
  *
+ * In a cluster an instance on another member (instance.h: @elsewhere) is
+ * never a target, running or not: this host's devices exist only here.
+ * Instance= skips it for the next of the list; a device that has no other
+ * is WAITING, and its reason names the member ("c2 is on cluster member
+ * m2"): waiting, not refused, because the rule is not wrong, the instance
+ * is elsewhere for now, and it takes the device once it is moved here.
+ *
  * PCI devices differ in one way: their entries may be written while an
  * instance is stopped (they apply when it starts; LXD cannot hot-add a
  * pci entry to a VM without the pci_hotplug extension). So a PCI device

@@ -9,7 +9,9 @@
  * its devpass-* entries. They come from the instance cache, which LXD's
  * events keep; the inventory reads from LXD only what the cache cannot
  * vouch for (inventory_read_start()). In a cluster only this member's
- * instances count.
+ * instances take devices; those on other members are kept too, marked
+ * with their member (instance.h: @elsewhere), so that a device waiting
+ * for one can say where it is.
  */
 
 #include "devpass/lxd/client.h"

@@ -1008,17 +1008,25 @@ static void change_storm_costs_no_write_and_delays_no_plug(void **state)
 	assert_true(stormy <= 3 * quiet + 1000);
 }
 
+static bool status_names_the_server(void *userdata)
+{
+	json_object *status = daemon_status(userdata), *lxd_status, *server;
+	bool named = json_object_object_get_ex(status, "lxd", &lxd_status) &&
+		     json_object_object_get_ex(lxd_status, "server", &server) &&
+		     json_object_is_type(server, json_type_string) &&
+		     strcmp(json_object_get_string(server), server_identity) == 0;
+	json_object_put(status);
+	return named;
+}
+
 /* devpassd says which server it talks to: once in its log, with what it
- * found, and in `devpass status`. */
+ * found, and in `devpass status` (once its first GET /1.0 is answered:
+ * that is not waited for before READY). */
 static void status_and_log_name_the_server(void **state)
 {
 	struct fixture *f = *state;
 	daemon_start(&f->d, NULL, true);
-	json_object *status = daemon_status(&f->d);
-	json_object *lxd_status = json_object_object_get(status, "lxd");
-	assert_string_equal(json_object_get_string(json_object_object_get(lxd_status, "server")),
-			    server_identity);
-	json_object_put(status);
+	assert_true(wait_until(status_names_the_server, &f->d, WAIT_MS));
 	char said[256];
 	snprintf(said, sizeof(said), "%s at %s: usb serial", server_identity, lxd.socket);
 	assert_int_equal(log_count(&f->d, said), 1);

@@ -521,8 +521,8 @@ static void lxd_refusal_is_the_device_state_and_keeps_no_other_out(void **state)
 
 /* Once it has read the instances at start, the daemon lists them no more:
  * a plug, and every lifecycle event of another container (created, started,
- * stopped, renamed, deleted by `lxc`), is seen from the events and from
- * reads of single instances by name. */
+ * stopped, renamed, started, stopped, deleted by `lxc`), is seen from the
+ * events and from reads of single instances by name. */
 static void lifecycle_events_are_seen_without_a_list(void **state)
 {
 	struct fixture *f = *state;
@@ -541,17 +541,22 @@ static void lifecycle_events_are_seen_without_a_list(void **state)
 	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c5", NULL}), 0);
 	assert_true(wait_entry(&f->d, "c5", "devpass-10-cam-1-2", true, WAIT_MS));
 	assert_true(wait_state(&f->d, "1-2", "attached", WAIT_MS));
+	/* each change waits for devpassd's detach: LXD refuses a rename or
+	 * a delete while devpassd's write to the instance runs */
 	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c5", "--force", NULL}), 0);
 	assert_true(wait_state(&f->d, "1-2", "waiting", WAIT_MS));
+	assert_true(wait_entry(&f->d, "c5", "devpass-10-cam-1-2", false, WAIT_MS));
 	assert_int_equal(lxc(&f->d, (const char *[]){"rename", "c5", "c6", NULL}), 0);
 	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c6", NULL}), 0);
 	assert_true(wait_state(&f->d, "1-2", "attached", WAIT_MS));
 	assert_true(wait_entry(&f->d, "c6", "devpass-10-cam-1-2", true, WAIT_MS));
-	assert_int_equal(lxc(&f->d, (const char *[]){"delete", "--force", "c6", NULL}), 0);
+	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c6", "--force", NULL}), 0);
 	assert_true(wait_state(&f->d, "1-2", "waiting", WAIT_MS));
+	assert_true(wait_entry(&f->d, "c6", "devpass-10-cam-1-2", false, WAIT_MS));
+	assert_int_equal(lxc(&f->d, (const char *[]){"delete", "c6", NULL}), 0);
 
 	unsigned reads = daemon_lxd_counter(&f->d, "instance_reads");
-	print_message("after a plug and 6 lifecycle changes: %u list(s), %u "
+	print_message("after a plug and 7 lifecycle changes: %u list(s), %u "
 		      "read(s) by name\n",
 		      daemon_lxd_counter(&f->d, "instance_lists"), reads);
 	assert_int_equal(daemon_lxd_counter(&f->d, "instance_lists"), lists);

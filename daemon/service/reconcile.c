@@ -270,9 +270,9 @@ static void pass_free(struct pass *x)
 DEFINE_FREEP(struct pass, pass_free)
 
 /* The pass's end: outcomes, the error for `devpass status`, the caller. */
-static void pass_end(struct pass *x)
+static void pass_end(struct pass *ended)
 {
-	_cleanup_(pass_freep) struct pass *owned = x;
+	_cleanup_(pass_freep) struct pass *x = ended;
 	struct reconciler *rc = x->rc;
 	int r = x->result;
 
@@ -415,9 +415,9 @@ static void read_instances(struct pass *x)
 	}
 }
 
-static void on_server(int r, struct lxd_server *s, void *userdata)
+static void on_server(int r, struct lxd_server *server, void *userdata)
 {
-	_cleanup_(lxd_server_freep) struct lxd_server *owned = s;
+	_cleanup_(lxd_server_freep) struct lxd_server *s = server;
 	struct pass *x = userdata;
 
 	if (r < 0 && r != -ECANCELED)

@@ -262,9 +262,9 @@ static void on_pass_done(int r, void *userdata)
 {
 	struct service *s = userdata;
 
-	after_pass(s);
 	if (r == -ECANCELED)
-		return;
+		return; /* shutting down: held uevents go with the service */
+	after_pass(s);
 	if (r == 0) {
 		s->backoff_ms = 0;
 		return;

@@ -373,11 +373,9 @@ static void bursts_cost_few_writes(void **state)
 	plug_many(f->tb, 2, 1, 16);
 	daemon_start(&f->d, NULL, true);
 	assert_true(wait_entries(&f->d, "c1", 16, WAIT_MS));
-	/* LXD shows the entries before devpassd has counted the write's
-	 * answer: give the count a moment */
-	for (int i = 0; i < 40 && daemon_writes(&f->d) == 0; i++)
-		sleep_ms(50);
-	sleep_ms(200);
+	/* LXD shows the entries before devpassd has its answer and counts the
+	 * write; the device's state is kept once the pass has ended. */
+	assert_true(wait_state(&f->d, "2-16", "attached", WAIT_MS));
 	unsigned coldplug = daemon_writes(&f->d);
 	print_message("coldplug of 16 devices: %u LXD write(s)\n", coldplug);
 	assert_int_equal(coldplug, 1);
@@ -390,7 +388,7 @@ static void bursts_cost_few_writes(void **state)
 	plug_many(f->tb, 3, 2, 15);
 	kill(f->d.pid, SIGCONT);
 	assert_true(wait_entries(&f->d, "c1", 32, WAIT_MS));
-	sleep_ms(200); /* the last write's answer, counted */
+	assert_true(wait_state(&f->d, "3-16", "attached", WAIT_MS));
 	unsigned burst = daemon_writes(&f->d) - coldplug;
 	print_message("hotplug burst of 16 devices: %u LXD write(s)\n", burst);
 	assert_true(burst >= 1 && burst <= 2);

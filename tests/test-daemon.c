@@ -499,11 +499,9 @@ static void bursts_cost_few_writes(void **state)
 	plug_many(f->tb, 2, 1, 16);
 	daemon_start(&f->d, NULL, true);
 	assert_true(wait_entries(&f->d, "c1", 16, WAIT_MS));
-	/* LXD shows the entries before devpassd has counted the write's
-	 * answer: give the count a moment */
-	for (int i = 0; i < 40 && daemon_writes(&f->d) == 0; i++)
-		sleep_ms(50);
-	sleep_ms(200);
+	/* LXD shows the entries before devpassd has its answer and counts the
+	 * write; the device's state is kept once the pass has ended. */
+	assert_true(wait_state(&f->d, "2-16", "attached", WAIT_MS));
 	unsigned coldplug = daemon_writes(&f->d);
 	print_message("coldplug of 16 devices: %u LXD write(s)\n", coldplug);
 	assert_int_equal(coldplug, 1);
@@ -516,7 +514,7 @@ static void bursts_cost_few_writes(void **state)
 	plug_many(f->tb, 3, 2, 15);
 	kill(f->d.pid, SIGCONT);
 	assert_true(wait_entries(&f->d, "c1", 32, WAIT_MS));
-	sleep_ms(200); /* the last write's answer, counted */
+	assert_true(wait_state(&f->d, "3-16", "attached", WAIT_MS));
 	unsigned burst = daemon_writes(&f->d) - coldplug;
 	print_message("hotplug burst of 16 devices: %u LXD write(s)\n", burst);
 	assert_true(burst >= 1 && burst <= 2);
@@ -708,8 +706,8 @@ static void lxd_refusal_is_the_device_state_and_keeps_no_other_out(void **state)
 
 /* Once it has read the instances at start, the daemon lists them no more:
  * a plug, and every lifecycle event of another container (created, started,
- * stopped, renamed, deleted by `lxc`), is seen from the events and from
- * reads of single instances by name. */
+ * stopped, renamed, started, stopped, deleted by `lxc`), is seen from the
+ * events and from reads of single instances by name. */
 static void lifecycle_events_are_seen_without_a_list(void **state)
 {
 	struct fixture *f = *state;
@@ -728,17 +726,22 @@ static void lifecycle_events_are_seen_without_a_list(void **state)
 	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c5", NULL}), 0);
 	assert_true(wait_entry(&f->d, "c5", "devpass-10-cam-1-2", true, WAIT_MS));
 	assert_true(wait_state(&f->d, "1-2", "attached", WAIT_MS));
+	/* each change waits for devpassd's detach: LXD refuses a rename or
+	 * a delete while devpassd's write to the instance runs */
 	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c5", "--force", NULL}), 0);
 	assert_true(wait_state(&f->d, "1-2", "waiting", WAIT_MS));
+	assert_true(wait_entry(&f->d, "c5", "devpass-10-cam-1-2", false, WAIT_MS));
 	assert_int_equal(lxc(&f->d, (const char *[]){"rename", "c5", "c6", NULL}), 0);
 	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c6", NULL}), 0);
 	assert_true(wait_state(&f->d, "1-2", "attached", WAIT_MS));
 	assert_true(wait_entry(&f->d, "c6", "devpass-10-cam-1-2", true, WAIT_MS));
-	assert_int_equal(lxc(&f->d, (const char *[]){"delete", "--force", "c6", NULL}), 0);
+	assert_int_equal(lxc(&f->d, (const char *[]){"stop", "c6", "--force", NULL}), 0);
 	assert_true(wait_state(&f->d, "1-2", "waiting", WAIT_MS));
+	assert_true(wait_entry(&f->d, "c6", "devpass-10-cam-1-2", false, WAIT_MS));
+	assert_int_equal(lxc(&f->d, (const char *[]){"delete", "c6", NULL}), 0);
 
 	unsigned reads = daemon_lxd_counter(&f->d, "instance_reads");
-	print_message("after a plug and 6 lifecycle changes: %u list(s), %u "
+	print_message("after a plug and 7 lifecycle changes: %u list(s), %u "
 		      "read(s) by name\n",
 		      daemon_lxd_counter(&f->d, "instance_lists"), reads);
 	assert_int_equal(daemon_lxd_counter(&f->d, "instance_lists"), lists);

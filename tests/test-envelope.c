@@ -323,6 +323,33 @@ static void error_without_text_gets_one(void **state)
 			 -ENXIO);
 }
 
+/* LXD's operation lock answers a write racing another update of the
+ * instance with a 500 that is no refusal: -EAGAIN, to retry with backoff. */
+static void transient_errors_are_eagain_not_refusals(void **state)
+{
+	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
+
+	assert_int_equal(
+		parse_text(500,
+			   "{\"type\":\"error\",\"error_code\":500,\"error\":"
+			   "\"A matching non-reusable operation has now "
+			   "succeeded\"}",
+			   &resp),
+		-EAGAIN);
+	assert_int_equal(parse_text(503, "{\"type\":\"error\"}", &resp),
+			 -EAGAIN);
+	assert_int_equal(parse_text(500,
+				    "{\"type\":\"error\",\"error\":"
+				    "\"Failed to add device\"}",
+				    &resp),
+			 -EIO);
+	assert_true(lxd_error_is_transient(
+		"Failed updating instance: Instance is busy running a \"start\" "
+		"operation"));
+	assert_false(lxd_error_is_transient(NULL));
+	assert_false(lxd_error_is_transient("Device validation failed"));
+}
+
 static struct json_object *json(const char *text)
 {
 	struct json_object *o = json_tokener_parse(text);
@@ -431,6 +458,7 @@ int main(void)
 		cmocka_unit_test(deep_nesting_is_refused),
 		cmocka_unit_test(non_utf8_body_is_refused),
 		cmocka_unit_test(error_without_text_gets_one),
+		cmocka_unit_test(transient_errors_are_eagain_not_refusals),
 		cmocka_unit_test(wrongly_typed_server_fields_are_refused),
 		cmocka_unit_test(minimal_server_reply_parses_absent_fields_as_null),
 		cmocka_unit_test(wrongly_typed_instance_fields_are_refused),

@@ -360,6 +360,24 @@ static void a_transient_lxd_error_is_retried_not_taken_as_refusal(void **state)
 	assert_int_equal(fake_times(f, "PATCH /1.0/instances/c1", t, 16), 3);
 }
 
+/* The same error as the end of a removal's operation (a PUT on 5.0.2):
+ * retried, and the entry goes. */
+static void a_transient_operation_failure_is_retried(void **state)
+{
+	struct fixture *f = *state;
+	fake_start(f, NULL);
+	start(f);
+	char *a = plug(f, "1-1", 11);
+	assert_true(wait_entry(&f->d, "c1", ENTRY_A, true, WAIT_MS));
+	hostile(f, "{\"transient_op\": 1}");
+	umockdev_testbed_uevent(f->tb, a, "remove");
+	umockdev_testbed_remove_device(f->tb, a);
+	g_free(a);
+	assert_true(wait_entry(&f->d, "c1", ENTRY_A, false, WAIT_MS));
+	double t[16];
+	assert_int_equal(fake_times(f, "PUT /1.0/instances/c1", t, 16), 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -374,6 +392,7 @@ int main(void)
 		T(with_events_refused_a_plug_attaches_within_a_second),
 		T(with_events_refused_a_plug_reads_by_name_not_the_list),
 		T(a_transient_lxd_error_is_retried_not_taken_as_refusal),
+		T(a_transient_operation_failure_is_retried),
 	};
 	if (TEST_ORDER(tests) < 0)
 		return 1;

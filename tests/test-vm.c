@@ -373,11 +373,17 @@ static void whole_group_goes_and_leaves_together(void **state)
 	daemon_start(&f->d, NULL, true);
 	assert_true(wait_entries(&f->d, "vm1", 2, WAIT_MS));
 	assert_true(wait_entry(&f->d, "vm1", AUDIO_ENTRY, true, WAIT_MS));
+	/* the fake shows a write before devpassd has its answer and counts
+	 * it: the state is kept once the pass has ended */
+	assert_true(wait_state(&f->d, GPU, "attached", WAIT_MS));
 	unsigned writes = daemon_writes(&f->d);
 	umockdev_testbed_uevent(f->tb, g, "remove");
 	umockdev_testbed_remove_device(f->tb, g);
 	g_free(g);
 	assert_true(wait_entries(&f->d, "vm1", 0, WAIT_MS));
+	for (int i = 0; i < 100 && daemon_writes(&f->d) < writes + 1; i++)
+		sleep_ms(20);
+	sleep_ms(200); /* a late second write would show here */
 	assert_int_equal(daemon_writes(&f->d), writes + 1);
 }
 

@@ -408,12 +408,12 @@ static void call_log(const struct lxd_call *call, int r,
 /* The end of a transfer: parse, log, tell the caller, free. */
 static void call_finish(CURL *easy, CURLcode cc)
 {
-	struct lxd_call *call = NULL;
+	struct lxd_call *found = NULL;
 	_cleanup_(lxd_response_clear) struct lxd_response resp = {0};
 	int r;
 
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&call);
-	_cleanup_(call_freep) struct lxd_call *owned = call;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&found);
+	_cleanup_(call_freep) struct lxd_call *call = found;
 	call_unlink(call);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp.http_status);
 	if (cc == CURLE_OK) {
@@ -434,9 +434,9 @@ static void call_finish(CURL *easy, CURLcode cc)
 }
 
 /* Ends @call unfinished: its caller hears -ECANCELED. */
-static void call_cancel(struct lxd_call *call)
+static void call_cancel(struct lxd_call *doomed)
 {
-	_cleanup_(call_freep) struct lxd_call *owned = call;
+	_cleanup_(call_freep) struct lxd_call *call = doomed;
 	struct lxd_response resp = {0};
 
 	call_unlink(call);

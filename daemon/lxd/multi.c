@@ -76,6 +76,9 @@ int lxd_multi_new(lxd_multi_done_t done, struct lxd_multi **out)
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TIMER_TAG};
 	if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->timer_fd, &ev) < 0)
 		return log_err_errno(-errno, "cannot set up curl's loop: %m");
+	/* A pass writes its instances side by side; beyond this many at once
+	 * curl queues the rest rather than open a connection each. */
+	curl_multi_setopt(m->curl, CURLMOPT_MAX_TOTAL_CONNECTIONS, 16L);
 	curl_multi_setopt(m->curl, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(m->curl, CURLMOPT_SOCKETDATA, m);
 	curl_multi_setopt(m->curl, CURLMOPT_TIMERFUNCTION, timer_cb);

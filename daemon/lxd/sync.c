@@ -161,9 +161,9 @@ static int body_put(const struct sync_ctx *x, struct json_object *inst,
 }
 
 /* Tells the caller and frees @x: every path of a sync ends here. */
-static void sync_finish(struct sync_ctx *x, int r)
+static void sync_finish(struct sync_ctx *ended, int r)
 {
-	_cleanup_(sync_ctx_freep) struct sync_ctx *owned = x;
+	_cleanup_(sync_ctx_freep) struct sync_ctx *x = ended;
 	x->done(r, &x->stats, r == -EIO ? x->lxd_error : NULL, x->userdata);
 }
 

@@ -66,26 +66,17 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
-static int send_all(int fd, const void *buf, size_t len, int64_t deadline)
+/* Sends @len bytes at once or fails: the loop never waits on the peer. */
+static int send_now(int fd, const void *buf, size_t len)
 {
-	const uint8_t *p = buf;
+	ssize_t n;
 
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			int r = wait_fd(fd, POLLOUT, deadline);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	do
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EAGAIN;
 }
 
 /*
@@ -137,11 +128,7 @@ static int send_request(struct ws_conn *c, const char *host, const char *path)
 
 	if (r < 0 || (r = ws_handshake_request(host, path, c->key, &req)) < 0)
 		return r;
-	size_t len = strlen(req);
-	ssize_t n = send(c->fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EAGAIN;
+	return send_now(c->fd, req, strlen(req));
 }
 
 int ws_conn_start(struct ws_conn **ret, int fd, const char *host,
@@ -193,8 +180,8 @@ int ws_conn_new(struct ws_conn **ret, int fd, const char *host,
 }
 
 /*
- * Sends a small control frame. A peer that cannot take ~130 bytes is
- * stuck, so the deadline is short and missing it drops the connection.
+ * Sends a small control frame. A peer that cannot take ~130 bytes at once
+ * is stuck: that drops the connection rather than wait in the loop.
  */
 static int conn_send_control(struct ws_conn *c, enum ws_opcode op,
 			     const void *payload, size_t len)
@@ -207,7 +194,7 @@ static int conn_send_control(struct ws_conn *c, enum ws_opcode op,
 		ws_frame_encode(op, payload, len, mask, frame, sizeof(frame));
 	if (n < 0)
 		return (int)n;
-	int r = send_all(c->fd, frame, (size_t)n, now_ms() + 1000);
+	int r = send_now(c->fd, frame, (size_t)n);
 	if (r < 0)
 		return log_err_errno(r,
 				     "websocket: sending a control frame: %s",

@@ -127,9 +127,9 @@ static void read_free(struct inventory_read *x)
 }
 DEFINE_FREEP(struct inventory_read, read_free)
 
-static void read_finish(struct inventory_read *x, int r)
+static void read_finish(struct inventory_read *ended, int r)
 {
-	_cleanup_(read_freep) struct inventory_read *owned = x;
+	_cleanup_(read_freep) struct inventory_read *x = ended;
 	struct instance_set *set = NULL;
 	if (r == 0)
 		r = instance_cache_snapshot(x->inv.cache, x->projects, &set);
@@ -170,9 +170,9 @@ static void list_next(struct inventory_read *x)
 	}
 }
 
-static void on_listed(int r, struct lxd_instance_list *l, void *userdata)
+static void on_listed(int r, struct lxd_instance_list *listed, void *userdata)
 {
-	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *owned = l;
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = listed;
 	struct inventory_read *x = userdata;
 	const char *project = x->projects[x->next++];
 

@@ -310,9 +310,9 @@ static unsigned gen_of(const struct instance *inst, void *userdata)
 }
 
 /* The pass's end: outcomes, the error for `devpass status`, the caller. */
-static void pass_end(struct pass *x)
+static void pass_end(struct pass *ended)
 {
-	_cleanup_(pass_freep) struct pass *owned = x;
+	_cleanup_(pass_freep) struct pass *x = ended;
 	struct reconciler *rc = x->rc;
 	int r = x->result;
 
@@ -511,9 +511,9 @@ static void read_instances(struct pass *x)
 	}
 }
 
-static void on_server(int r, struct lxd_server *s, void *userdata)
+static void on_server(int r, struct lxd_server *server, void *userdata)
 {
-	_cleanup_(lxd_server_freep) struct lxd_server *owned = s;
+	_cleanup_(lxd_server_freep) struct lxd_server *s = server;
 	struct pass *x = userdata;
 
 	if (r < 0 && r != -ECANCELED)

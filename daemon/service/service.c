@@ -197,13 +197,20 @@ static void on_lxd_event(const struct lxd_event *ev, void *userdata)
 }
 
 /* A fresh stream means LXD may have restarted: read the server again and
- * reconcile everything. */
+ * reconcile everything, now: LXD answers, so a retry waiting out its
+ * backoff need not wait any longer. */
 static void on_stream_up(void *userdata)
 {
 	struct service *s = userdata;
+	const struct itimerspec off = {0};
+
 	reconciler_forget_server(s->rc);
 	reconciler_events_up(s->rc, true);
 	s->dirty = true;
+	if (s->waiting)
+		timerfd_settime(s->timer_fd, 0, &off, NULL);
+	s->waiting = false;
+	s->backoff_ms = 0;
 }
 
 static const struct stream_ops stream_ops = {
@@ -259,9 +266,9 @@ static void on_pass_done(int r, void *userdata)
 {
 	struct service *s = userdata;
 
-	after_pass(s);
 	if (r == -ECANCELED)
-		return;
+		return; /* shutting down: held uevents go with the service */
+	after_pass(s);
 	if (r == 0) {
 		s->backoff_ms = 0;
 		return;

@@ -16,7 +16,7 @@ What it does wrong is set by the test, over the same socket:
 
     PUT /fake/hostile {"hang": ["PATCH /1.0/instances/c1", ...],
                        "events": "normal" | "refuse" | "close" | "hang",
-                       "transient": N}
+                       "transient": N, "transient_op": N}
 
 - hang: the next request whose "METHOD PATH" starts with each pattern
   gets no answer until PUT /fake/release (then the normal one): a GET, a
@@ -27,7 +27,10 @@ What it does wrong is set by the test, over the same socket:
 - transient: the next N writes (PATCH, PUT) fail as LXD fails a write
   racing another update of the instance: 500 "A matching non-reusable
   operation has now succeeded" (lxd/instance/operationlock:
-  ErrNonReusuableSucceeded, answered as a sync error).
+  ErrNonReusuableSucceeded, answered as a sync error);
+- transient_op: the next N operations (a PUT's) end failed with that
+  error as their "err" (status_code 400), as an operation whose lock was
+  taken by another does.
 
 GET /fake/state: {"hanging": n, "log": [[t, "METHOD PATH"], ...]} with t
 in seconds of CLOCK_MONOTONIC, for tests to count and time requests.
@@ -56,7 +59,7 @@ released = threading.Condition(lock)
 instances = {}
 operations = {}
 log = []
-hostile = {"hang": [], "events": "normal", "transient": 0}
+hostile = {"hang": [], "events": "normal", "transient": 0, "transient_op": 0}
 state = {"hanging": 0, "generation": 0}
 
 
@@ -182,6 +185,7 @@ class Handler(BaseHTTPRequestHandler):
             new = body.get("devices") or {}
         else:
             return self.error(405, "method not allowed")
+        old = inst["devices"]
         inst["devices"] = new
         if "description" in body:
             inst["description"] = body["description"]
@@ -190,6 +194,11 @@ class Handler(BaseHTTPRequestHandler):
         op_id = str(uuid.uuid4())
         operations[op_id] = {"id": op_id, "status": "Success",
                              "status_code": 200, "err": ""}
+        if hostile["transient_op"] > 0:
+            hostile["transient_op"] -= 1
+            inst["devices"] = old
+            operations[op_id].update(status="Failure", status_code=400,
+                                     err=TRANSIENT)
         self.reply(202, {"type": "async", "status": "Operation created",
                          "status_code": 100, "error_code": 0, "error": "",
                          "operation": "/1.0/operations/" + op_id,

@@ -62,6 +62,7 @@ static void check_response(int r, const struct lxd_response *resp)
 	case -ESTALE:
 	case -ENXIO:
 	case -EIO:
+	case -EAGAIN: /* a refusal for a passing reason (lxd_error_is_transient) */
 		if (resp->type != LXD_RESPONSE_ERROR || !resp->error)
 			__builtin_trap();
 		break;
@@ -108,6 +109,25 @@ static void check_instances(struct json_object *md)
 			__builtin_trap();
 }
 
+/* GET /1.0/instances/NAME's metadata: one instance (the instance cache's
+ * reads by name). */
+static void check_instance(struct json_object *md)
+{
+	_cleanup_(lxd_instance_list_freep) struct lxd_instance_list *l = NULL;
+	_cleanup_(freep) char *why = NULL;
+	int r = lxd_instance_parse(md, &l, &why);
+
+	if (r == -EPROTO || r == -ENOMEM) {
+		if (l)
+			__builtin_trap();
+		return;
+	}
+	if (r != 0 || !l || l->n != 1 || !l->items[0].name ||
+	    !l->items[0].status ||
+	    !json_object_is_type(l->items[0].devices, json_type_object))
+		__builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -125,5 +145,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	check_server(resp.metadata);
 	check_instances(resp.metadata);
+	check_instance(resp.metadata);
 	return 0;
 }

@@ -14,6 +14,9 @@
 #   lxd-env.sh env DIR            print the exports for using `lxc` by hand
 #   lxd-env.sh sweep DIR          stop and remove stale private LXDs beside DIR
 #
+# $LXD_ENV_WAIT: seconds to wait for LXD to answer (30; the hardware lab's
+# emulated guest on a loaded machine needs more).
+#
 # A test program that starts one (tests/lxd-harness.c) says so in
 # $LXD_ENV_OWNER: its pid. `start` writes it and the pid's start time to
 # DIR/owner, and first sweeps: every devpass-lxd.* beside DIR whose owner
@@ -121,8 +124,8 @@ run_lxd() {
 	lxd --group root --logfile "$dir/lxd.log" \
 		</dev/null >>"$dir/lxd.out" 2>&1 &
 	echo $! >"$dir/lxd.pid"
-	if ! lxd waitready --timeout=30; then
-		tail -20 "$dir/lxd.log" "$dir/lxd.out" >&2
+	if ! lxd waitready --timeout="${LXD_ENV_WAIT:-30}"; then
+		tail -n 20 "$dir/lxd.log" "$dir/lxd.out" >&2
 		die "LXD did not come up in $dir"
 	fi
 }

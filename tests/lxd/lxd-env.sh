@@ -26,6 +26,9 @@
 #   lxd-env.sh subids             add root's subordinate ids if missing
 #   lxd-env.sh start-time PID     the start time of PID (owner files)
 #
+# $LXD_ENV_WAIT: seconds to wait for the server to answer (30; the hardware lab's
+# emulated guest on a loaded machine needs more).
+#
 # A test program that starts one (tests/lxd-harness.c) says so in
 # $LXD_ENV_OWNER: its pid. `start` writes it and the pid's start time to
 # DIR/owner, and first sweeps: every devpass-lxd.* and devpass-incus.*
@@ -165,8 +168,8 @@ run_lxd() {
 	"$daemon" --group root --logfile "$dir/lxd.log" \
 		</dev/null >>"$dir/lxd.out" 2>&1 &
 	echo $! >"$dir/lxd.pid"
-	if ! admin waitready --timeout=30; then
-		tail -20 "$dir/lxd.log" "$dir/lxd.out" >&2
+	if ! admin waitready --timeout="${LXD_ENV_WAIT:-30}"; then
+		tail -n 20 "$dir/lxd.log" "$dir/lxd.out" >&2
 		die "$SERVER did not come up in $dir"
 	fi
 }

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""PCI on a real kernel with a real IOMMU (intel-iommu in the guest).
+
+The guest (tests/lab/lab.py, machine "pci") has QEMU's std VGA at 00:01.0
+(the boot VGA, which devpass leaves to the host) and, on root port rp1, a
+second VGA (function 0, multifunction) with an ich9-intel-hda (function 1):
+one IOMMU group of two endpoints. rp2 is empty, for hotplug. The guest's
+LXD holds a VM that is never started: a `pci` entry naming a host address
+would make `lxc start` take the device from the guest's host, so the
+entries are only written to its stopped config and read back.
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab  # noqa: E402
+
+VGA_ID, HDA_ID, NIC_ID = "1234:1111", "8086:293e", "8086:10d3"
+
+
+class PciLab:
+    def __init__(self, g):
+        self.g = g
+
+    def setup(self):
+        g = self.g
+        g.install_devpass()
+        g.start_lxd()
+        g.run("lxc init --empty --vm vm1 </dev/null", timeout=120)
+        self.vga = self.addr(VGA_ID, nth=1)  # the one on rp1, not 00:01.0
+        self.hda = self.addr(HDA_ID)
+        assert self.vga.rsplit(".", 1)[0] == self.hda.rsplit(".", 1)[0], \
+            f"VGA {self.vga} and HDA {self.hda} are not one device"
+        self.group = g.run(f"basename $(readlink "
+                           f"/sys/bus/pci/devices/{self.vga}/iommu_group)"
+                           ).strip()
+        lab.log(f"VGA {self.vga} + HDA {self.hda}: IOMMU group {self.group}"
+                f", drivers {self.driver(self.vga)} / "
+                f"{self.driver(self.hda)}")
+
+    def addr(self, ident, nth=0):
+        out = self.g.run(f"lspci -D -n -d {ident} | cut -d' ' -f1").split()
+        return sorted(out)[nth]
+
+    def driver(self, a):
+        return self.g.run(f"basename $(readlink /sys/bus/pci/devices/{a}/"
+                          f"driver) 2>/dev/null || echo none").strip()
+
+    def bind(self, a, drv):
+        self.g.run(f"d=/sys/bus/pci/devices/{a}; "
+                   f"echo {drv} > $d/driver_override; "
+                   f"[ ! -e $d/driver ] || echo {a} > $d/driver/unbind; "
+                   f"echo {a} > /sys/bus/pci/drivers_probe; "
+                   f"[ $(basename $(readlink $d/driver)) = {drv} ]")
+
+    def unbind_to_host(self, a):
+        self.g.run(f"d=/sys/bus/pci/devices/{a}; echo > $d/driver_override; "
+                   f"[ ! -e $d/driver ] || echo {a} > $d/driver/unbind; "
+                   f"echo {a} > /sys/bus/pci/drivers_probe")
+
+    def vm_entries(self):
+        devs = json.loads(self.g.run("lxc query /1.0/instances/vm1")
+                          )["devices"]
+        return {k: v for k, v in devs.items() if k.startswith("devpass-")}
+
+
+def test_group_not_viable(p):
+    out = p.g.run("devpass iommu")
+    block = out.split(f"IOMMU group {p.group}:", 1)[1].split("IOMMU group")[0]
+    lab.log("devpass iommu, the group:\n# " +
+            f"IOMMU group {p.group}:{block}".rstrip().replace("\n", "\n# "))
+    assert p.vga in block and p.hda in block, block
+    assert "not viable" in block.splitlines()[0], block
+    assert "snd_hda_intel" in block, block
+
+
+def test_strict_refused(p):
+    g = p.g
+    g.write_rule("70-vga", f"""[Match]
+Subsystem=pci
+Address={p.vga}
+
+[Attach]
+Instance=vm1
+IommuGroup=strict
+""")
+    g.run("systemctl restart devpass")
+    g.wait(f"devpass status | grep -q '{p.vga}'", 60)
+    status = g.run("devpass status")
+    line = [x for x in status.splitlines() if p.vga in x]
+    lab.log("strict, HDA on snd_hda_intel: " + " | ".join(line))
+    assert "snd_hda_intel" in status and p.hda in status, status
+    assert not p.vm_entries(), p.vm_entries()
+
+
+def test_whole_writes_each_function(p):
+    g = p.g
+    g.run("sed -i s/IommuGroup=strict/IommuGroup=whole/ "
+          "/etc/devpass/rules.d/70-vga.rules && systemctl reload devpass")
+    g.wait("lxc config device list vm1 | grep -c ^devpass- | grep -qx 2", 90)
+    ents = p.vm_entries()
+    addrs = sorted(e.get("address") for e in ents.values())
+    lab.log(f"whole: {sorted(ents)} -> {addrs}")
+    assert addrs == sorted([p.vga, p.hda]), ents
+    assert all(e["type"] == "pci" for e in ents.values()), ents
+    assert g.run("lxc list vm1 -c s --format csv").strip() == "STOPPED"
+
+
+def test_viable_on_vfio(p):
+    g = p.g
+    g.run("systemctl stop devpass; modprobe vfio-pci")
+    p.bind(p.vga, "vfio-pci")
+    assert "not viable" in p.g.run("devpass iommu").split(
+        f"IOMMU group {p.group}:", 1)[1].splitlines()[0]
+    p.bind(p.hda, "vfio-pci")
+    first = p.g.run("devpass iommu").split(
+        f"IOMMU group {p.group}:", 1)[1].splitlines()[0]
+    lab.log(f"both on vfio-pci: IOMMU group {p.group}:{first}")
+    assert "viable for a VM" in first and "not" not in first, first
+
+
+def test_strict_on_vfio_writes(p):
+    g = p.g
+    g.run("lxc config device list vm1 | grep ^devpass- | "
+          "xargs -r -n1 lxc config device remove vm1 >/dev/null")
+    g.run("sed -i s/IommuGroup=whole/IommuGroup=strict/ "
+          "/etc/devpass/rules.d/70-vga.rules && systemctl start devpass")
+    g.wait("lxc config device list vm1 | grep -q ^devpass-", 90)
+    ents = p.vm_entries()
+    assert [e.get("address") for e in ents.values()] == [p.vga], ents
+
+
+def test_pci_hotplug(p):
+    g = p.g
+    g.write_rule("75-nic", f"""[Match]
+Subsystem=pci
+Vendor=8086
+Product=10d3
+
+[Attach]
+Instance=vm1
+IommuGroup=ignore
+""")
+    g.run("systemctl reload devpass")
+    t0 = time.monotonic()
+    g.device_add("e1000e", "nic1", bus="rp2")
+    g.wait(f"lspci -n -d {NIC_ID} | grep -q .", 60)
+    nic = p.addr(NIC_ID)
+    g.wait(f"devpass list | grep -q '{nic}'", 60)
+    g.wait(f"lxc query /1.0/instances/vm1 | grep -q '\"address\": \"{nic}\"'",
+           90)
+    lab.log(f"e1000e at {nic}: in devpass list and vm1's config "
+            f"{time.monotonic() - t0:.1f} s after device_add")
+    g.device_del("nic1")
+    g.wait(f"! devpass list | grep -q '{nic}'", 60)
+    g.wait(f"! lxc query /1.0/instances/vm1 | grep -q '\"address\": "
+           f"\"{nic}\"'", 90)
+    assert [e.get("address") for e in p.vm_entries().values()] == [p.vga]
+
+
+TESTS = [
+    ("devpass iommu: the VGA + HDA group is not viable while HDA is on "
+     "snd_hda_intel, and names it", test_group_not_viable),
+    ("IommuGroup=strict refuses the VGA while HDA is on a host driver, "
+     "naming it", test_strict_refused),
+    ("IommuGroup=whole writes a pci entry per function to the stopped VM",
+     test_whole_writes_each_function),
+    ("After both functions are bound to vfio-pci the group is viable",
+     test_viable_on_vfio),
+    ("IommuGroup=strict, group on vfio-pci: the VGA's entry is written",
+     test_strict_on_vfio_writes),
+    ("PCI hotplug: an e1000e on an empty root port is listed and placed; "
+     "device_del removes it and its entry", test_pci_hotplug),
+]
+
+
+def main():
+    tap = lab.Tap()
+    try:
+        with lab.Lab(machine="pci") as g:
+            p = PciLab(g)
+            if not tap.test("The lab guest boots with an IOMMU, devpass "
+                            "and LXD", p.setup):
+                return tap.done()
+            for title, fn in TESTS:
+                tap.test(title, fn, p)
+            if tap.failed:
+                print("# devpass journal:\n# " + g.run(
+                    "journalctl -u devpass --no-pager -o cat | tail -40",
+                    check=False).replace("\n", "\n# "))
+    except lab.LabSkip as e:
+        lab.main_skip(str(e))
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -336,7 +336,8 @@ static void sync_waited(int r, const struct lxd_sync_stats *stats,
 	struct sync_waiter *w = userdata;
 
 	*w->stats = *stats;
-	w->stats->found = json_object_get(stats->found);
+	w->stats->found =
+		NULL; /* borrowed for the call: nobody here wants it */
 	if (w->lxd_error && lxd_error)
 		*w->lxd_error = strdup(lxd_error);
 	w->r = r;
@@ -361,8 +362,6 @@ int lxd_instance_sync_devices(struct lxd_client *c, const char *project,
 				    has_patch_removal, sync_waited, &w);
 	if (r < 0 || (r = lxd_client_run(c, &w.done)) < 0)
 		return r;
-	if (!stats)
-		json_object_put(steal_ptr(&dummy.found));
 	return w.r;
 }
 

@@ -43,10 +43,10 @@
  * @retries: writes refused with 412 and recomputed.
  * @found: the instance's own "devices" map as the last attempt read it
  *         (what the write changed is the difference between it and the
- *         desired map), or NULL if it was not read. From
- *         lxd_instance_sync_devices() a reference the caller
- *         json_object_put()s, whatever the return; in lxd_sync_done_t's
- *         @stats borrowed for the call.
+ *         desired map), or NULL if it was not read; in lxd_sync_done_t's
+ *         @stats, borrowed for the call. lxd_instance_sync_devices() leaves
+ *         it NULL (its callers, tests, passed their stats uninitialised
+ *         and leaked it).
  */
 struct lxd_sync_stats {
 	unsigned writes;

@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
+/* "unused": a local that only hands its value to the cleanup (owned = x,
+ * freed at return) is used by it, but clang -Wunused-variable says not. */
+#define _cleanup_(f) __attribute__((cleanup(f), unused))
 
 /* Defines NAMEp(T **) that calls NAME(*p) when *p is not NULL. */
 #define DEFINE_FREEP(type, name)                                               \

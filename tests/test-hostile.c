@@ -324,6 +324,10 @@ static void with_events_refused_a_plug_attaches_within_a_second(void **state)
 		fail_msg("attached %lld ms after the plug", ms);
 	json_object *st = daemon_status(&f->d);
 	assert_string_equal(status_state(st, "1-1"), "attached");
+	json_object *lxd = json_object_object_get(st, "lxd");
+	assert_string_equal(json_object_get_string(
+				    json_object_object_get(lxd, "events")),
+			    "reconnecting");
 	json_object_put(st);
 }
 

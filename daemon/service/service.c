@@ -318,10 +318,21 @@ static void on_timer(struct service *s)
 	s->dirty = true;
 }
 
+/* The status, and whether LXD's event stream is up: while it is down,
+ * plugs are still handled, but an instance started meanwhile is seen only
+ * once it is back (it reconciles everything then). */
 static json_object *status_reply(void *userdata)
 {
 	const struct service *s = userdata;
-	return reconciler_status(s->rc, s->rules, s->devices);
+	json_object *root = reconciler_status(s->rc, s->rules, s->devices);
+	json_object *lxd = json_object_object_get(root, "lxd");
+	const char *events = !s->stream		       ? "not connected"
+			     : stream_is_up(s->stream) ? "up"
+						       : "reconnecting";
+	if (lxd)
+		json_object_object_add(lxd, "events",
+				       json_object_new_string(events));
+	return root;
 }
 
 static void dispatch(struct service *s, const struct epoll_event *ev)

@@ -9,6 +9,7 @@
  * really behaves is tested against a real LXD in test-lxd.c.
  */
 #include <json-c/json.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -373,6 +374,61 @@ static void silent_server_times_out(void **state)
 	assert_true(t1 - t0 < 3000);
 }
 
+struct done_note {
+	int calls;
+	int r;
+};
+
+static void note_done(int r, struct lxd_response *resp, void *userdata)
+{
+	struct done_note *n = userdata;
+	n->calls++;
+	n->r = r;
+}
+
+/* A request in flight costs the caller nothing until its answer: start
+ * returns at once, the answer (here the timeout of a silent server) comes
+ * through the client's fd and lxd_client_dispatch(). */
+static void a_started_request_returns_at_once_and_ends_through_dispatch(
+	void **state)
+{
+	struct done_note n = {0};
+
+	set_silent(true);
+	lxd_client_set_timeouts(client, 300, 500);
+	int64_t t0 = now_ms();
+	assert_int_equal(lxd_request_start(client, "GET", "/1.0", NULL, NULL, 0,
+					   note_done, &n),
+			 0);
+	assert_true(now_ms() - t0 < 100);
+	assert_int_equal(n.calls, 0);
+	struct pollfd pfd = {.fd = lxd_client_get_fd(client), .events = POLLIN};
+	while (n.calls == 0 && now_ms() - t0 < 3000)
+		if (poll(&pfd, 1, 100) > 0)
+			lxd_client_dispatch(client);
+	assert_int_equal(n.calls, 1);
+	assert_int_equal(n.r, -ETIMEDOUT);
+	assert_true(now_ms() - t0 >= 400);
+}
+
+/* Freeing a client ends what is in flight: each caller hears -ECANCELED
+ * once, so nothing waits for an answer that cannot come. */
+static void freeing_the_client_cancels_requests_in_flight(void **state)
+{
+	struct done_note n = {0};
+	struct lxd_client *c = NULL;
+
+	set_silent(true);
+	assert_int_equal(lxd_client_new(fake.path, &c), 0);
+	assert_int_equal(lxd_request_start(c, "GET", "/1.0", NULL, NULL, 0,
+					   note_done, &n),
+			 0);
+	lxd_client_dispatch(c);
+	lxd_client_free(c);
+	assert_int_equal(n.calls, 1);
+	assert_int_equal(n.r, -ECANCELED);
+}
+
 static void malformed_server_info_is_eproto(void **state)
 {
 	static const char *const bodies[] = {
@@ -666,6 +722,8 @@ int main(void)
 	    T(body_short_of_its_length_is_eproto),
 	    T(body_over_the_cap_is_refused_just_under_is_read),
 	    T(silent_server_times_out),
+	    T(a_started_request_returns_at_once_and_ends_through_dispatch),
+	    T(freeing_the_client_cancels_requests_in_flight),
 	    T(malformed_server_info_is_eproto),
 	    T(server_info_gives_extensions_name_clustering),
 	    T(malformed_instance_list_is_eproto),

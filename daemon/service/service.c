@@ -325,17 +325,27 @@ static void on_timer(struct service *s)
 	s->dirty = true;
 }
 
+/* The status, and whether LXD's event stream is up: while it is down,
+ * plugs are still handled, but an instance started meanwhile is seen only
+ * once it is back (it reconciles everything then). */
 static json_object *status_reply(void *userdata)
 {
 	const struct service *s = userdata;
-	json_object *reply = reconciler_status(s->rc, s->rules, s->devices);
+	json_object *root = reconciler_status(s->rc, s->rules, s->devices);
+	json_object *lxd = json_object_object_get(root, "lxd");
+	const char *events = !s->stream		       ? "not connected"
+			     : stream_is_up(s->stream) ? "up"
+						       : "reconnecting";
+	if (lxd)
+		json_object_object_add(lxd, "events",
+				       json_object_new_string(events));
 	/* how often the loop reconciled: a uevent that changed nothing
 	 * must not count */
-	if (reply)
+	if (root)
 		json_object_object_add(
-			reply, "reconciles",
+			root, "reconciles",
 			json_object_new_int64((int64_t)s->reconciles));
-	return reply;
+	return root;
 }
 
 static void dispatch(struct service *s, const struct epoll_event *ev)

@@ -156,14 +156,19 @@ static bool fake_hangs(void *userdata)
 /* `devpass status` answers, each time within STATUS_MS. */
 static void assert_status_answers(struct fixture *f)
 {
+	long long worst = 0;
 	for (int i = 0; i < 5; i++) {
 		long long t0 = now_ms();
 		json_object_put(daemon_status(&f->d));
 		long long ms = now_ms() - t0;
 		if (ms > STATUS_MS)
 			fail_msg("status took %lld ms while LXD hangs", ms);
+		worst = ms > worst ? ms : worst;
 		sleep_ms(20);
 	}
+	print_message("status answered 5 times while LXD hangs, the slowest "
+		      "in %lld ms\n",
+		      worst);
 }
 
 /*
@@ -198,6 +203,9 @@ static void status_answers_while(struct fixture *f, const char *pattern,
 	json_object_put(fake_call(f, "PUT", "/fake/release", NULL));
 	assert_true(wait_entry(&f->d, "c1", ENTRY_B, true, WAIT_MS));
 	long long ms = now_ms() - t0;
+	print_message("the device plugged during the hang attached %lld ms "
+		      "after LXD answered\n",
+		      ms);
 	/* the next pass starts when the hung one ends: no retry timer */
 	if (ms > 2000)
 		fail_msg("the device plugged during the hang came %lld ms after "

@@ -660,6 +660,15 @@ static void write_coldplug_rules(struct bench *b)
 	}
 }
 
+static void remove_coldplug_rules(struct bench *b)
+{
+	for (unsigned i = 0; i < PORTS_PER_HUB; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "%02u-cold", i);
+		daemon_remove_rule(&b->d, name);
+	}
+}
+
 static const struct scenario coldplug_scenario = {"coldplug", PORTS_PER_HUB, N_INSTANCES};
 
 static void coldplug_once(struct bench *b, struct coldplug_result *res)
@@ -704,6 +713,11 @@ static void bench_coldplug(struct bench *b, struct coldplug_result *res)
 	clear_prefix(b, "devpass-");
 	series_add(&res->floor_ms, floor_patch(b, &coldplug_scenario, devs, "floor-"));
 	clear_prefix(b, "floor-");
+	/* what runs after it (b) plugs as the bursts do */
+	for (unsigned i = 0; i < PORTS_PER_HUB * N_INSTANCES; i++)
+		dev_unplug(b, &devs[i]);
+	remove_coldplug_rules(b);
+	write_burst_rules(b);
 }
 
 /* Idle: rules loaded, hubs present, nothing to attach. */

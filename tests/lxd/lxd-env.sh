@@ -161,7 +161,8 @@ run_lxd() {
 	"$daemon" --group root --logfile "$dir/lxd.log" \
 		</dev/null >>"$dir/lxd.out" 2>&1 &
 	echo $! >"$dir/lxd.pid"
-	if ! admin waitready --timeout=30; then
+	# (incus prints a first-run greeting: into the log, not the test's output)
+	if ! admin waitready --timeout=30 >>"$dir/lxd.out" 2>&1; then
 		tail -20 "$dir/lxd.log" "$dir/lxd.out" >&2
 		die "$SERVER did not come up in $dir"
 	fi

@@ -149,6 +149,10 @@ class LabSkip(Exception):
     """QEMU cannot run here at all."""
 
 
+class TestSkip(Exception):
+    """One lab test cannot run here (TAP "# SKIP" with the reason)."""
+
+
 def log(msg):
     print(f"# lab: {msg}", flush=True)
 
@@ -730,6 +734,9 @@ class Tap:
         t0 = time.monotonic()
         try:
             fn(*args)
+        except TestSkip as e:
+            print(f"ok {self.n} - {title} # SKIP {e}", flush=True)
+            return True
         except Exception as e:
             self.failed += 1
             msg = str(e).replace("\n", "\n# ")

@@ -704,10 +704,22 @@ static void lxd_refusal_is_the_device_state_and_keeps_no_other_out(void **state)
 	json_object_put(after);
 }
 
-/* Once it has read the instances at start, the daemon lists them no more:
- * a plug, and every lifecycle event of another container (created, started,
- * stopped, renamed, started, stopped, deleted by `lxc`), is seen from the
- * events and from reads of single instances by name. */
+/* Whether devpass status says LXD's event stream is up. */
+static bool events_up(void *userdata)
+{
+	json_object *status = daemon_status(userdata), *lxd_status, *events;
+	bool up = json_object_object_get_ex(status, "lxd", &lxd_status) &&
+		  json_object_object_get_ex(lxd_status, "events", &events) &&
+		  strcmp(json_object_get_string(events), "up") == 0;
+	json_object_put(status);
+	return up;
+}
+
+/* Once it has read the instances at start (and once the event stream is
+ * up), the daemon lists them no more: every lifecycle event of another
+ * container (created, started, stopped, renamed, started, stopped, deleted
+ * by `lxc`) and an unplug are seen from the events and from reads of single
+ * instances by name. */
 static void lifecycle_events_are_seen_without_a_list(void **state)
 {
 	struct fixture *f = *state;
@@ -716,12 +728,15 @@ static void lifecycle_events_are_seen_without_a_list(void **state)
 	g_free(plug(f->tb, "1-2", 0x0843, NULL, 60, false));
 	daemon_start(&f->d, NULL, true);
 	assert_true(wait_state(&f->d, "1-2", "waiting", WAIT_MS));
+	/* the stream coming up is a doubt (events may have been missed before
+	 * it): the pass after it lists again, so the count starts after that */
+	assert_true(wait_until(events_up, &f->d, WAIT_MS));
+	char *kbd = plug(f->tb, "1-3", 0x0843, NULL, 61, false);
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-kbd-1-3", true, WAIT_MS));
 	unsigned lists = daemon_lxd_counter(&f->d, "instance_lists");
 	print_message("instance lists at start: %u\n", lists);
 	assert_true(lists >= 1);
 
-	g_free(plug(f->tb, "1-3", 0x0843, NULL, 61, false));
-	assert_true(wait_entry(&f->d, "c1", "devpass-20-kbd-1-3", true, WAIT_MS));
 	assert_int_equal(lxc(&f->d, (const char *[]){"init", "busybox", "c5", "--quiet", NULL}), 0);
 	assert_int_equal(lxc(&f->d, (const char *[]){"start", "c5", NULL}), 0);
 	assert_true(wait_entry(&f->d, "c5", "devpass-10-cam-1-2", true, WAIT_MS));
@@ -739,9 +754,12 @@ static void lifecycle_events_are_seen_without_a_list(void **state)
 	assert_true(wait_state(&f->d, "1-2", "waiting", WAIT_MS));
 	assert_true(wait_entry(&f->d, "c6", "devpass-10-cam-1-2", false, WAIT_MS));
 	assert_int_equal(lxc(&f->d, (const char *[]){"delete", "c6", NULL}), 0);
+	unplug(f->tb, kbd);
+	g_free(kbd);
+	assert_true(wait_entry(&f->d, "c1", "devpass-20-kbd-1-3", false, WAIT_MS));
 
 	unsigned reads = daemon_lxd_counter(&f->d, "instance_reads");
-	print_message("after a plug and 7 lifecycle changes: %u list(s), %u "
+	print_message("after 7 lifecycle changes and an unplug: %u list(s), %u "
 		      "read(s) by name\n",
 		      daemon_lxd_counter(&f->d, "instance_lists"), reads);
 	assert_int_equal(daemon_lxd_counter(&f->d, "instance_lists"), lists);

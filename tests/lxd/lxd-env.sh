@@ -168,7 +168,8 @@ run_lxd() {
 	"$daemon" --group root --logfile "$dir/lxd.log" \
 		</dev/null >>"$dir/lxd.out" 2>&1 &
 	echo $! >"$dir/lxd.pid"
-	if ! admin waitready --timeout="${LXD_ENV_WAIT:-30}"; then
+	# (incus prints a first-run greeting: into the log, not the test's output)
+	if ! admin waitready --timeout="${LXD_ENV_WAIT:-30}" >>"$dir/lxd.out" 2>&1; then
 		tail -n 20 "$dir/lxd.log" "$dir/lxd.out" >&2
 		die "$SERVER did not come up in $dir"
 	fi

@@ -1,7 +1,8 @@
 # bash completion for devpass(1) and devpassd(8)            -*- shell-script -*-
 #
-# Subcommands and their options, DEVICE from `devpass list --json` (the
-# devices this machine has), --instance from LXD (or Incus) when it answers.
+# Subcommands and their options (the options each command uses, as
+# devpass(1) lists them), DEVICE from `devpass list --json` (the devices
+# this machine has), --instance from LXD (or Incus) when it answers.
 
 # The ids of the devices devpass sees: "id" keys of `devpass list --json`
 # (compact when piped: one line; the device nodes have no "id").
@@ -33,8 +34,8 @@ _devpass()
     local -A opts=(
         [list]="--json --rules-dir"
         [check]="--rules-dir"
-        [explain]="--rules-dir"
-        [generate]="--instance"
+        [explain]="--rules-dir --socket"
+        [generate]="--instance --allow-host-device"
         [iommu]="--json"
         [status]="--json --control"
     )
@@ -44,7 +45,7 @@ _devpass()
             _filedir -d
             return
             ;;
-        --control)
+        --control | --socket)
             _filedir
             return
             ;;
@@ -59,7 +60,7 @@ _devpass()
     local i command="" args=0
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --rules-dir | --control | --instance) ((i++)) ;;
+            --rules-dir | --control | --socket | --instance) ((i++)) ;;
             -*) ;;
             *)
                 if [[ -z $command ]]; then

@@ -16,17 +16,21 @@ static const char usage[] =
 	"                      " RULES_DIR_ETC ", " RULES_DIR_RUN ",\n"
 	"                      " RULES_DIR_LIB "\n"
 	"  --socket PATH       LXD's unix socket (default: $LXD_SOCKET,\n"
-	"                      $LXD_DIR/unix.socket, snap, Debian, Incus)\n"
+	"                      $LXD_DIR/unix.socket, $INCUS_SOCKET,\n"
+	"                      $INCUS_DIR/unix.socket, snap, Debian, Incus)\n"
 	"  --control PATH      control socket for `devpass status`\n"
 	"                      (default " CONTROL_DEFAULT_PATH ")\n"
 	"  --dry-run           log the changes it would make to LXD, make none\n"
 	"  --once              coldplug, reconcile, exit (0 if everything wanted\n"
-	"                      is attached, 1 if not, 2 on errors)\n"
+	"                      is attached, 1 if not, 2 on errors; it logs each\n"
+	"                      device not attached and why)\n"
 	"  --log-level LEVEL   debug, info, notice, warning or err (default info)\n"
 	"  -h, --help          this help\n"
 	"  --version           the version\n"
 	"\n"
-	"SIGHUP reloads the rules; SIGTERM stops the daemon (entries stay).\n";
+	"SIGHUP reloads the rules; SIGTERM stops the daemon (entries stay).\n"
+	"\n"
+	"See devpassd(8), devpass.rules(5) (the rule files) and devpass(1).\n";
 
 int main(int argc, char **argv)
 {

@@ -86,7 +86,15 @@ complete_is "devpass ex" explain
 complete_is "devpass --" --help --version
 complete_is "devpass list --" --json --rules-dir --help
 complete_is "devpass status --" --json --control --help
-complete_is "devpass generate --" --instance --help
+complete_is "devpass generate --" --instance --allow-host-device --help
+complete_is "devpass explain --" --rules-dir --socket --help
+complete_is "devpass check --" --rules-dir --help
+complete_is "devpass iommu --" --json --help
+complete_is "devpass explain 1-1.5.4.2 --socket ru" rules rules2
+# --socket takes a value (not the command), --allow-host-device does not.
+complete_is "devpass --socket rules explain 1-1.5.4." 1-1.5.4.2
+complete_is "devpass generate --allow-host-device 0000:00:0" 02.0 05.0
+complete_is "devpass generate --allow-host-device 1-1.5.4.2 " # one DEVICE only
 complete_is "devpass list --rules-dir ru" rules rules2
 complete_is "devpass explain 1-1.5" 1-1.5 1-1.5.4 1-1.5.4.2
 # bash replaces only the text after the last ':' (a word break): "0".

@@ -74,13 +74,29 @@ static struct instance as_instance(const char *member, const char *project,
 	};
 }
 
-/* Puts the instances of @l (in @project) into the cache. */
-static int put_listed(const struct inventory *inv, const char *project,
-		      const struct lxd_instance_list *l)
+/* Whether a rule of @rs names @project/@name. */
+static bool named(const struct ruleset *rs, const char *project,
+		  const char *name)
+{
+	for (size_t i = 0; rs && i < rs->n_rules; i++)
+		if (strcmp(rs->rules[i]->project, project) == 0 &&
+		    strv_contains(rs->rules[i]->instances, name))
+			return true;
+	return false;
+}
+
+/* Puts this member's instances of @l (in @project) into the cache, and
+ * those on other members that a rule names (a device waiting for one
+ * says where it is); the rest of the other members' are not kept, so
+ * that their events cost this member nothing. */
+static int put_listed(const struct inventory *inv, const struct ruleset *rs,
+		      const char *project, const struct lxd_instance_list *l)
 {
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < l->n; i++) {
 		const struct lxd_instance *li = &l->items[i];
+		if (!is_local(inv->member, li) && !named(rs, project, li->name))
+			continue;
 		const struct instance inst =
 			as_instance(inv->member, project, li);
 		r = inst.entries ? instance_cache_put(inv->cache, &inst)
@@ -177,7 +193,7 @@ static void on_listed(int r, struct lxd_instance_list *listed, void *userdata)
 	const char *project = x->projects[x->next++];
 
 	if (r == 0)
-		r = put_listed(&x->inv, project, l);
+		r = put_listed(&x->inv, x->rs, project, l);
 	instance_cache_fill_end(x->inv.cache, project, r == 0);
 	if (r == 0)
 		r = strv_push(&x->fresh, project);

@@ -173,6 +173,9 @@ void reconciler_lxd_event(struct reconciler *rc, const struct lxd_event *ev)
 void reconciler_rules_changed(struct reconciler *rc)
 {
 	refusal_memory_clear(&rc->refused);
+	/* the cache keeps other members' instances only where a rule names
+	 * them: new rules may name others */
+	instance_cache_invalidate(&rc->cache);
 }
 
 /* Takes the features the plan needs and this member's name from @s. */

@@ -9,9 +9,10 @@
  * its devpass-* entries. They come from the instance cache, which LXD's
  * events keep; the inventory reads from LXD only what the cache cannot
  * vouch for (inventory_read_start()). In a cluster only this member's
- * instances take devices; those on other members are kept too, marked
- * with their member (instance.h: @elsewhere), so that a device waiting
- * for one can say where it is.
+ * instances take devices; those on other members that a rule names are
+ * kept too, marked with their member (instance.h: @elsewhere), so that a
+ * device waiting for one can say where it is. The others' are not kept:
+ * their events cost this member nothing.
  */
 
 #include "devpass/lxd/client.h"

@@ -66,7 +66,9 @@ void reconciler_lxd_event(struct reconciler *rc, const struct lxd_event *ev);
 
 /**
  * reconciler_rules_changed() - the rules were reloaded: LXD's remembered
- * refusals (refusal.h) are forgotten, every device is tried again.
+ * refusals (refusal.h) are forgotten, every device is tried again, and
+ * the instances are listed again (the cache keeps other cluster members'
+ * instances only where a rule names them).
  */
 void reconciler_rules_changed(struct reconciler *rc);
 

@@ -324,6 +324,44 @@ static void full_read_after_doubt_keeps_what_is_unchanged(void **state)
 	assert_int_not_equal(get(c, "c1")->gen, gen1);
 }
 
+/* The event of a write answered before the stream came up was lost with
+ * the stream: once the cache is doubted (the stream is up), the next
+ * update is someone else's, not that write's (seen on Incus: a later
+ * `config set` was swallowed and a refusal never tried again). */
+static void doubt_forgets_the_events_of_earlier_writes(void **state)
+{
+	struct instance_cache *c = *state;
+	json_object *e = one_entry("devpass-cam");
+	instance_cache_write_begin(c, "default", "c1");
+	instance_cache_write_end(c, "default", "c1", INSTANCE_WRITE_ACCEPTED, e);
+	instance_cache_invalidate(c);
+	assert_int_equal(instance_cache_fill_begin(c, "default"), 0);
+	put(c, "default", "c1", true, json_object_get(e));
+	instance_cache_fill_end(c, "default", true);
+	json_object_put(e);
+	unsigned gen = get(c, "c1")->gen;
+	assert_int_equal(apply(c, "instance-updated.json", NULL), 0);
+	assert_true(get(c, "c1")->stale);
+	assert_int_not_equal(get(c, "c1")->gen, gen);
+}
+
+/* A write in flight across the doubt: its event may be lost too, so its
+ * answer is not paired with one; the instance is read again. */
+static void write_across_a_doubt_is_read_again(void **state)
+{
+	struct instance_cache *c = *state;
+	json_object *e = one_entry("devpass-cam");
+	instance_cache_write_begin(c, "default", "c1");
+	instance_cache_invalidate(c);
+	assert_int_equal(instance_cache_fill_begin(c, "default"), 0);
+	put(c, "default", "c1", true, NULL);
+	instance_cache_fill_end(c, "default", true);
+	instance_cache_write_end(c, "default", "c1", INSTANCE_WRITE_ACCEPTED, e);
+	json_object_put(e);
+	assert_true(get(c, "c1")->stale);
+	assert_int_equal(get(c, "c1")->own_writes, 0);
+}
+
 /* A read's answer may be older than an event that came meanwhile. */
 static void event_during_a_read_leaves_it_stale(void **state)
 {
@@ -407,6 +445,8 @@ int main(void)
 		T(rename_without_old_name_is_doubt),
 		T(snapshot_is_not_changed_by_later_events),
 		T(full_read_after_doubt_keeps_what_is_unchanged),
+		T(doubt_forgets_the_events_of_earlier_writes),
+		T(write_across_a_doubt_is_read_again),
 		T(event_during_a_read_leaves_it_stale),
 		T(deleted_during_a_read_is_read_again),
 		T(event_during_a_full_read_leaves_it_stale),

@@ -28,6 +28,16 @@ void instance_cache_invalidate(struct instance_cache *c)
 	 * whether they still are as they were (their generation with them). */
 	strv_free(c->projects);
 	c->projects = NULL;
+	/* Events of writes before the doubt may be lost with the stream: an
+	 * own_writes left waiting would take someone else's change for ours
+	 * (seen on Incus, whose first write answered before the stream was
+	 * up: a later `config set` was swallowed). */
+	for (size_t i = 0; i < c->n; i++) {
+		struct cached_instance *ci = &c->v[i];
+		ci->own_writes = 0;
+		ci->early = 0;
+		ci->unpaired = ci->in_flight > 0;
+	}
 }
 
 bool instance_cache_has_project(const struct instance_cache *c,
@@ -379,8 +389,12 @@ void instance_cache_write_end(struct instance_cache *c, const char *project,
 		ci->in_flight--;
 	if (how == INSTANCE_WRITE_ACCEPTED && ci->early > 0)
 		ci->early--;
+	else if (how == INSTANCE_WRITE_ACCEPTED && ci->unpaired)
+		ci->stale = true;
 	else if (how == INSTANCE_WRITE_ACCEPTED)
 		ci->own_writes++;
+	if (ci->in_flight == 0)
+		ci->unpaired = false;
 	/* events taken for writes that wrote nothing were someone else's */
 	if (ci->in_flight == 0 && ci->early > 0) {
 		ci->early = 0;

@@ -57,6 +57,10 @@
  *          listed it.
  * @early: instance-updated events that came while a write was in flight
  *         (the write's, if it is accepted).
+ * @unpaired: a write was in flight when the cache was doubted (the event
+ *             stream came up, or went down): its event may have been lost
+ *             with the stream, so its answer is not paired with one; the
+ *             instance is read again instead.
  */
 struct cached_instance {
 	struct instance inst;
@@ -69,6 +73,7 @@ struct cached_instance {
 	unsigned reading;
 	bool touched;
 	bool listed;
+	bool unpaired;
 };
 
 /**

@@ -61,6 +61,15 @@ static void *serve(void *userdata)
 	return NULL;
 }
 
+/* What a test leaves in /tmp, removed even when it is killed. */
+static void remove_dir(void *data)
+{
+	struct server *s = data;
+	unlink(s->path);
+	rmdir(s->path); /* a_directory_is_left_alone() made one */
+	rmdir(s->dir);
+}
+
 static int setup(void **state)
 {
 	struct server *s = calloc(1, sizeof(*s));
@@ -68,6 +77,7 @@ static int setup(void **state)
 	snprintf(s->dir, sizeof(s->dir), "/tmp/devpass-control-XXXXXX");
 	assert_non_null(mkdtemp(s->dir));
 	snprintf(s->path, sizeof(s->path), "%s/control", s->dir);
+	assert_int_equal(at_exit_or_kill(remove_dir, s), 0);
 	*state = s;
 	return 0;
 }
@@ -86,8 +96,8 @@ static int teardown(void **state)
 		pthread_join(s->thread, NULL);
 		control_free(s->c);
 	}
-	unlink(s->path);
-	rmdir(s->dir);
+	remove_dir(s);
+	at_exit_or_kill_cancel(remove_dir, s);
 	free(s);
 	return 0;
 }

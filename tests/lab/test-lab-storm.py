@@ -133,8 +133,8 @@ def scenario(u):
             f"devpass status asked {len(rows)} times: max {max(ms):.0f} ms, "
             f"median {statistics.median(ms):.0f} ms, {len(bad)} failed")
     journal = g.run("journalctl -u devpass --no-pager -o cat")
-    lost = [line for line in journal.splitlines() if "lost" in line or
-            "overflow" in line or "ENOBUFS" in line]
+    lost = [line for line in journal.splitlines() if "uevents lost" in line
+            or "overflow" in line or "ENOBUFS" in line]
     lab.log(f"log lines about lost uevents: {len(lost)}"
             + (f" (first: {lost[0]})" if lost else ""))
     # Nothing lost: each keyboard where it belongs once the storm is over.

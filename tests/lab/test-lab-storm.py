@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A uevent storm on a real kernel, with a plug and an unplug inside it.
 
-STORM `change` uevents are written to the sysfs `uevent` file of a USB
+STORM `change` uevents (30000; the storm stops after STORM_S, 150 s, and
+counts only if at least 10000 were written) are written to the sysfs
+`uevent` file of a USB
 keyboard that devpassd watches and has placed (the monitor's filter lets
 usb events through, so they all reach devpassd, through udevd); during
 the storm a second keyboard is plugged and a third unplugged. Asserted:

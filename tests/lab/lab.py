@@ -405,7 +405,7 @@ MACHINES = {
     "usb": ["-device", "qemu-xhci,id=xhci,p2=8,p3=8"],
     # A real IOMMU; VGA + HDA as two functions of one device on one root
     # port (one group); empty root ports for hotplug; xhci for USB too.
-    "pci": ["-device", "intel-iommu,intremap=on",
+    "pci": ["-vga", "std", "-device", "intel-iommu,intremap=on",
             "-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
             "-device", "VGA,bus=rp1,addr=00.0,multifunction=on",
             "-device", "ich9-intel-hda,bus=rp1,addr=00.1",

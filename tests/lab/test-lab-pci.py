@@ -37,10 +37,10 @@ class PciLab:
         self.no_vm = None if rc == 0 else out.strip().splitlines()[-1]
         if self.no_vm:
             lab.log(f"no LXD VM in this guest: {self.no_vm}")
-        self.vga = self.addr(VGA_ID, nth=1)  # the one on rp1, not 00:01.0
         self.hda = self.addr(HDA_ID)
-        assert self.vga.rsplit(".", 1)[0] == self.hda.rsplit(".", 1)[0], \
-            f"VGA {self.vga} and HDA {self.hda} are not one device"
+        # The VGA beside the HDA (rp1), not the boot VGA at 00:01.0.
+        self.vga = self.hda.rsplit(".", 1)[0] + ".0"
+        assert self.vga in self.g.run(f"lspci -D -n -d {VGA_ID}"), self.vga
         self.group = g.run(f"basename $(readlink "
                            f"/sys/bus/pci/devices/{self.vga}/iommu_group)"
                            ).strip()
@@ -48,9 +48,10 @@ class PciLab:
                 f", drivers {self.driver(self.vga)} / "
                 f"{self.driver(self.hda)}")
 
-    def addr(self, ident, nth=0):
+    def addr(self, ident):
         out = self.g.run(f"lspci -D -n -d {ident} | cut -d' ' -f1").split()
-        return sorted(out)[nth]
+        assert len(out) == 1, f"{ident}: {out}"
+        return out[0]
 
     def driver(self, a):
         return self.g.run(f"basename $(readlink /sys/bus/pci/devices/{a}/"
@@ -168,7 +169,8 @@ IommuGroup=ignore
     if not p.no_vm:
         g.wait(f"lxc query /1.0/instances/vm1 | grep -q "
                f"'\"address\": \"{nic}\"'", 90)
-    lab.log(f"e1000e at {nic}: in devpass list and vm1's config "
+    lab.log(f"e1000e at {nic}: in devpass list"
+            f"{'' if p.no_vm else ' and vm1' + chr(39) + 's config'} "
             f"{time.monotonic() - t0:.1f} s after device_add")
     g.device_del("nic1")
     g.wait(f"! devpass list | grep -q '{nic}'", 60)

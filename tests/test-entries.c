@@ -178,6 +178,31 @@ static void usb_to_container_selected_nodes_and_owner(void **state)
 	device_free(d);
 }
 
+/* On a real kernel a keyboard's add comes before its event and hidraw
+ * nodes': until they come it waits (it was refused, then attached). */
+static void usb_to_container_waits_for_its_nodes(void **state)
+{
+	struct device *d = fx_usb("1-1", 0x0627, 0x0001);
+	struct rule *r = fx_rule("50-kbd", RULE_SUBSYSTEM_USB);
+	struct json_object *map = NULL;
+	char *reason = NULL;
+
+	fx_add_node(d, NODE_USB, "usb", "/dev/bus/usb/001/002", 189, 1);
+	r->nodes = NODE_INPUT | NODE_HIDRAW;
+	assert_int_equal(
+	    entries_build(r, d, INSTANCE_CONTAINER, false, &map, &reason),
+	    ENTRIES_E_NO_NODES);
+	assert_null(map);
+	assert_string_equal(reason, "USB device 1-1 has no device node Nodes= "
+				    "selects yet: waiting for its nodes");
+	free(reason);
+	/* its hidraw node came: it goes */
+	fx_add_node(d, NODE_HIDRAW, "hidraw", "/dev/hidraw0", 243, 0);
+	json_object_put(build(r, d, INSTANCE_CONTAINER, false));
+	rule_free(r);
+	device_free(d);
+}
+
 static void usb_to_container_refused_without_selected_nodes(void **state)
 {
 	struct device *d = touchscreen();
@@ -342,6 +367,7 @@ int main(void)
 	    cmocka_unit_test(ours_is_the_prefix),
 	    cmocka_unit_test(usb_to_container_default_nodes),
 	    cmocka_unit_test(usb_to_container_selected_nodes_and_owner),
+	    cmocka_unit_test(usb_to_container_waits_for_its_nodes),
 	    cmocka_unit_test(usb_to_container_refused_without_selected_nodes),
 	    cmocka_unit_test(node_outside_dev_is_left_out_with_a_note),
 	    cmocka_unit_test(usb_node_names_must_differ),

@@ -113,6 +113,25 @@ static void waits_when_no_instance_runs(void **state)
 	world_free(&w);
 }
 
+/* A keyboard's add comes before its nodes' on a real kernel: it waits for
+ * them, it is not refused (it was, then attached seconds later). */
+static void usb_without_its_nodes_yet_waits_for_them(void **state)
+{
+	struct world w = {0};
+	w.devs[w.devices.n_devices++] = usb_with_node("1-2", 5);
+	add_instance(&w, "kiosk-1", true, INSTANCE_CONTAINER);
+	struct rule *r = rule_to("50-kbd", "kiosk-1");
+	r->nodes = NODE_INPUT | NODE_HIDRAW;
+	build(&w, &r, 1);
+	const struct placement *p = only_placement(&w);
+	assert_int_equal(p->state, PLACEMENT_WAITING);
+	assert_null(p->target);
+	assert_string_equal(p->reason, "USB device 1-2 has no device node "
+				       "Nodes= selects yet: waiting for its "
+				       "nodes");
+	world_free(&w);
+}
+
 static void stays_with_running_holder(void **state)
 {
 	struct world w = {0};
@@ -442,6 +461,7 @@ int main(void)
 	struct CMUnitTest tests[] = {
 		cmocka_unit_test(goes_to_first_running_instance),
 		cmocka_unit_test(waits_when_no_instance_runs),
+		cmocka_unit_test(usb_without_its_nodes_yet_waits_for_them),
 		cmocka_unit_test(stays_with_running_holder),
 		cmocka_unit_test(privileged_container_needs_allow),
 		cmocka_unit_test(pci_non_gpu_to_container_is_refused),

@@ -217,6 +217,27 @@ static int outside_dev(const struct rule *r, const struct device *d,
 		   list, d->id);
 }
 
+/* Whether @d has a node besides its own bus node (/dev/bus/usb/...),
+ * which it has from its add on. */
+static bool has_child_nodes(const struct device *d)
+{
+	for (size_t i = 0; i < d->n_nodes; i++)
+		if (d->nodes[i].kind != NODE_USB)
+			return true;
+	return false;
+}
+
+/* A real kernel sends a device's add before its interfaces' nodes (each
+ * an event of its own): until one comes, the device waits for them. */
+static int wait_for_nodes(const struct device *d, char **reason)
+{
+	int ret = say(reason,
+		      "USB device %s has no device node Nodes= selects yet: "
+		      "waiting for its nodes",
+		      d->id);
+	return ret < 0 ? ret : ENTRIES_E_NO_NODES;
+}
+
 static int usb_container_entries(const struct rule *r, const struct device *d,
 				 struct json_object *map, char **reason)
 {
@@ -236,6 +257,9 @@ static int usb_container_entries(const struct rule *r, const struct device *d,
 		if (ret != 0)
 			return ret;
 	}
+	if (json_object_object_length(map) == 0 && !outside &&
+	    !has_child_nodes(d))
+		return wait_for_nodes(d, reason);
 	return outside_dev(r, d, json_object_object_length(map) == 0, outside,
 			   reason);
 }

@@ -122,11 +122,26 @@ static bool takes_now(const struct placement *p, const struct instance *inst,
 		inst->type == INSTANCE_CONTAINER || f->pci_hotplug);
 }
 
-/* Keeps the first refusal seen; frees the others. */
-static void keep_refusal(char **refusal, char *why)
+/* Why the instances of a rule's list did not take a device: the first
+ * refusal seen, and the first wait for the device's nodes. */
+struct why_not {
+	char *refused;
+	char *waiting;
+};
+
+static void why_not_clear(struct why_not *w)
 {
-	if (!*refusal)
-		*refusal = why;
+	free(w->refused);
+	free(w->waiting);
+}
+
+/* Keeps the first reason of each kind (@r: entries_build()'s); frees the
+ * others. */
+static void keep_why_not(struct why_not *w, int r, char *why)
+{
+	char **kept = r == ENTRIES_E_NO_NODES ? &w->waiting : &w->refused;
+	if (!*kept)
+		*kept = why;
 	else
 		free(why);
 }
@@ -147,10 +162,10 @@ static void candidate_clear(struct candidate *c)
 
 /*
  * Whether @inst can take @p's device: 0 and @c filled (c->inst NULL when
- * it cannot; its refusal kept in *@refusal), or -ENOMEM.
+ * it cannot; why kept in *@why_not), or -ENOMEM.
  */
 static int consider(const struct placement *p, const struct instance *inst,
-		    const struct plan_features *f, char **refusal,
+		    const struct plan_features *f, struct why_not *why_not,
 		    struct candidate *c)
 {
 	char *why = NULL;
@@ -158,8 +173,8 @@ static int consider(const struct placement *p, const struct instance *inst,
 	int r = entries_for(p, inst, f, &e, &why);
 	if (r < 0)
 		return r;
-	if (r == ENTRIES_E_REFUSED) {
-		keep_refusal(refusal, why);
+	if (r == ENTRIES_E_REFUSED || r == ENTRIES_E_NO_NODES) {
+		keep_why_not(why_not, r, why);
 		return 0;
 	}
 	*c = (struct candidate){inst, e, why};
@@ -175,7 +190,7 @@ static void take_candidate(struct placement *p, struct candidate *c)
 /* The running instances: one that holds the device's entries already,
  * else the first that takes the device now. */
 static int place_running(struct placement *p, const struct instance_set *set,
-			 const struct plan_features *f, char **refusal)
+			 const struct plan_features *f, struct why_not *why_not)
 {
 	_cleanup_(candidate_clear) struct candidate first = {0};
 	STRV_FOREACH(n, p->rule->instances) {
@@ -184,7 +199,7 @@ static int place_running(struct placement *p, const struct instance_set *set,
 			find_here(set, p->rule->project, *n);
 		if (!inst || !inst->running)
 			continue;
-		int r = consider(p, inst, f, refusal, &c);
+		int r = consider(p, inst, f, why_not, &c);
 		if (r < 0)
 			return r;
 		if (c.inst && holds_any(inst, c.entries)) {
@@ -209,14 +224,14 @@ static int place_running(struct placement *p, const struct instance_set *set,
  * *@placed stays false when no instance of the list could take it.
  */
 static int place_at_rest(struct placement *p, const struct instance_set *set,
-			 const struct plan_features *f, char **refusal,
+			 const struct plan_features *f, struct why_not *why_not,
 			 bool *placed)
 {
 	STRV_FOREACH(n, p->rule->instances) {
 		_cleanup_(candidate_clear) struct candidate c = {0};
 		const struct instance *inst =
 			find_here(set, p->rule->project, *n);
-		int r = inst ? consider(p, inst, f, refusal, &c) : 0;
+		int r = inst ? consider(p, inst, f, why_not, &c) : 0;
 		if (r < 0)
 			return r;
 		if (!c.inst)
@@ -242,15 +257,19 @@ static int place_at_rest(struct placement *p, const struct instance_set *set,
 static int place(struct placement *p, const struct instance_set *set,
 		 const struct plan_features *f)
 {
-	_cleanup_(freep) char *refusal = NULL;
+	_cleanup_(why_not_clear) struct why_not why_not = {0};
 	bool placed = false;
-	int r = place_running(p, set, f, &refusal);
+	int r = place_running(p, set, f, &why_not);
 	if (r == 0 && !p->target && p->device->subsystem == DEVICE_PCI)
-		r = place_at_rest(p, set, f, &refusal, &placed);
+		r = place_at_rest(p, set, f, &why_not, &placed);
 	if (r < 0 || p->target || placed)
 		return r;
-	if (refusal)
-		return set_reason(p, PLACEMENT_REFUSED, steal_ptr(&refusal));
+	if (why_not.refused)
+		return set_reason(p, PLACEMENT_REFUSED,
+				  steal_ptr(&why_not.refused));
+	if (why_not.waiting)
+		return set_reason(p, PLACEMENT_WAITING,
+				  steal_ptr(&why_not.waiting));
 	return set_reason(p, PLACEMENT_WAITING, waiting_reason(p->rule, set));
 }
 

@@ -45,9 +45,14 @@ struct json_object;
  * besides 0 (dbus-broker's NAME_E_* model: positive, named, documented).
  * @ENTRIES_E_REFUSED: the device cannot go to an instance of that type as
  *                     its rule says; the reason says why.
+ * @ENTRIES_E_NO_NODES: a USB device for a container has no node Nodes=
+ *                      selects and none but its bus node yet: the kernel
+ *                      adds its interfaces' nodes after the device (each a
+ *                      uevent of its own), so it waits for them.
  */
 enum entries_outcome {
 	ENTRIES_E_REFUSED = 1,
+	ENTRIES_E_NO_NODES,
 };
 
 /**
@@ -76,7 +81,9 @@ bool entry_is_ours(const char *name);
  * Return: 0 and *@out_map set; ENTRIES_E_REFUSED when @d cannot go to a
  * @t: a PCI device that is not a GPU to a container, a USB device none of
  * whose nodes Nodes= selects (or only nodes outside /dev), or one two of
- * whose nodes would get one entry name; -ENOMEM.
+ * whose nodes would get one entry name; ENTRIES_E_NO_NODES (with the
+ * reason) for a USB device to a container that has no node but its bus
+ * node yet; -ENOMEM.
  */
 int entries_build(const struct rule *r, const struct device *d,
 		  enum instance_type t, bool has_usb_serial,

@@ -102,7 +102,7 @@ run_meson_leg() {
 
 leg_gcc() {
 	rm -rf build-ci
-	CC=gcc meson setup build-ci -Dwerror=true -Dtests=enabled \
+	CC=gcc meson setup build-ci --prefix=/usr -Dwerror=true -Dtests=enabled \
 		-Dumockdev=enabled -Dman=enabled >/dev/null || { failed=$((failed + 1)); return; }
 	run_meson_leg "gcc -Werror: all suites" build-ci \
 		--suite unit --suite umockdev --suite host --suite integration

@@ -697,6 +697,7 @@ class Lab:
     def install_devpass(self, build_dir=None):
         """meson install --destdir of the build under test, copied in."""
         build_dir = build_dir or os.environ["DEVPASS_BUILD_DIR"]
+        require_debian_layout(build_dir)
         stage = f"{self.share}/stage"
         sh("meson", "install", "-C", build_dir, "--no-rebuild", "--quiet",
            "--destdir", stage)
@@ -721,6 +722,21 @@ class Lab:
 
 
 # ------------------------------------------------------------- test driver
+
+def require_debian_layout(build_dir):
+    """The lab installs devpass as Debian would (prefix /usr): its unit
+    then reads /etc/devpass/rules.d, where write_rule() puts the rules. A
+    build of another prefix would read elsewhere and load none."""
+    out = subprocess.run(["meson", "introspect", "--buildoptions", build_dir],
+                         check=True, capture_output=True, text=True).stdout
+    opts = {o["name"]: o["value"] for o in json.loads(out)}
+    if (opts["prefix"], opts["sysconfdir"]) not in (("/usr", "/etc"),
+                                                    ("/usr", "etc")):
+        raise LabError(f"{build_dir} is configured with prefix "
+                       f"{opts['prefix']} (sysconfdir {opts['sysconfdir']}); "
+                       "the lab needs Debian's layout: meson setup "
+                       "--prefix=/usr (rules in /etc/devpass/rules.d)")
+
 
 class Tap:
     """A TAP stream for meson (protocol: 'tap'): one line per lab test."""

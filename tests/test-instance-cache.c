@@ -345,6 +345,28 @@ static void doubt_forgets_the_events_of_earlier_writes(void **state)
 	assert_int_not_equal(get(c, "c1")->gen, gen);
 }
 
+/* A write that ends after the doubt, before its project's full read: its
+ * event comes while no event is applied, so it is never paired; the next
+ * update must still be someone else's (seen on LXD 5.0.2: the stream came
+ * up between a refused write and the one after it). */
+static void write_before_the_full_read_is_never_paired(void **state)
+{
+	struct instance_cache *c = *state;
+	json_object *e = one_entry("devpass-cam");
+	instance_cache_invalidate(c);
+	instance_cache_write_begin(c, "default", "c1");
+	instance_cache_write_end(c, "default", "c1", INSTANCE_WRITE_ACCEPTED, e);
+	assert_int_equal(apply(c, "instance-updated.json", NULL),
+			 INSTANCE_CACHE_E_UNTRACKED);
+	assert_int_equal(instance_cache_fill_begin(c, "default"), 0);
+	put(c, "default", "c1", true, json_object_get(e));
+	instance_cache_fill_end(c, "default", true);
+	json_object_put(e);
+	unsigned gen = get(c, "c1")->gen;
+	assert_int_equal(apply(c, "instance-updated.json", NULL), 0);
+	assert_int_not_equal(get(c, "c1")->gen, gen);
+}
+
 /* A write in flight across the doubt: its event may be lost too, so its
  * answer is not paired with one; the instance is read again. */
 static void write_across_a_doubt_is_read_again(void **state)
@@ -447,6 +469,7 @@ int main(void)
 		T(full_read_after_doubt_keeps_what_is_unchanged),
 		T(doubt_forgets_the_events_of_earlier_writes),
 		T(write_across_a_doubt_is_read_again),
+		T(write_before_the_full_read_is_never_paired),
 		T(event_during_a_read_leaves_it_stale),
 		T(deleted_during_a_read_is_read_again),
 		T(event_during_a_full_read_leaves_it_stale),

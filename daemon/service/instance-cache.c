@@ -389,8 +389,9 @@ void instance_cache_write_end(struct instance_cache *c, const char *project,
 		ci->in_flight--;
 	if (how == INSTANCE_WRITE_ACCEPTED && ci->early > 0)
 		ci->early--;
-	else if (how == INSTANCE_WRITE_ACCEPTED && ci->unpaired)
-		ci->stale = true;
+	else if (how == INSTANCE_WRITE_ACCEPTED &&
+		 (ci->unpaired || !instance_cache_has_project(c, project)))
+		ci->stale = true; /* its event may never be applied */
 	else if (how == INSTANCE_WRITE_ACCEPTED)
 		ci->own_writes++;
 	if (ci->in_flight == 0)
@@ -420,6 +421,7 @@ int instance_cache_snapshot(const struct instance_cache *c,
 		if (!ci->known || !strv_contains(projects, ci->inst.project))
 			continue;
 		struct instance copy = ci->inst;
+		copy.gen = ci->gen;
 		copy.entries = json_object_get(ci->inst.entries);
 		r = instance_set_add(set, &copy);
 	}

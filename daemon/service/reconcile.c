@@ -306,10 +306,13 @@ static void pass_free(struct pass *x)
 }
 DEFINE_FREEP(struct pass, pass_free)
 
+/* The generation the pass planned with, not the cache's now: a change
+ * that came during the pass must not be taken as seen by LXD's refusal
+ * (it was absorbed, and the refusal never tried again). */
 static unsigned gen_of(const struct instance *inst, void *userdata)
 {
-	const struct reconciler *rc = userdata;
-	return instance_cache_gen(&rc->cache, inst->project, inst->name);
+	(void)userdata;
+	return inst->gen;
 }
 
 /* The pass's end: outcomes, the error for `devpass status`, the caller. */
@@ -439,10 +442,8 @@ static int apply_instance(struct pass *x, const struct instance *inst)
 		return oom("merging the plan's entries");
 	struct reconciler *rc = x->rc;
 	if (refusal_memory_has(&rc->refused, inst->project, inst->name) &&
-	    refusal_memory_recall(
-		    &rc->refused, x->p, inst,
-		    instance_cache_gen(&rc->cache, inst->project, inst->name),
-		    want, &x->refusals) < 0)
+	    refusal_memory_recall(&rc->refused, x->p, inst, inst->gen, want,
+				  &x->refusals) < 0)
 		return oom("recalling LXD's refusals");
 	if (json_object_equal(want, inst->entries))
 		return 0;

@@ -33,6 +33,9 @@ enum instance_type {
  *           go only to instances on this host, and its devpass-* entries
  *           belong to the devpassd of its own member. It is kept so that
  *           a device waiting for it can say where it is.
+ * @gen: devpassd's instance cache's generation of it when the set was taken
+ *       (it changes with every change devpassd did not make); 0 where no
+ *       cache is kept. What LXD refused is remembered against it.
  */
 struct instance {
 	char *project;
@@ -42,6 +45,7 @@ struct instance {
 	bool privileged;
 	json_object *entries;
 	char *elsewhere;
+	unsigned gen;
 };
 
 struct instance_set {

@@ -60,7 +60,9 @@
  * @unpaired: a write was in flight when the cache was doubted (the event
  *             stream came up, or went down): its event may have been lost
  *             with the stream, so its answer is not paired with one; the
- *             instance is read again instead.
+ *             instance is read again instead. So is a write that ends while
+ *             its project waits for its full read: no event is applied
+ *             then, its own would never be.
  */
 struct cached_instance {
 	struct instance inst;

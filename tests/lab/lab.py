@@ -701,6 +701,10 @@ class Lab:
         stage = f"{self.share}/stage"
         sh("meson", "install", "-C", build_dir, "--no-rebuild", "--quiet",
            "--destdir", stage)
+        # where the build put the unit (Debian's: /lib/systemd/system)
+        units = glob.glob(f"{stage}/**/systemd/system/devpass.service",
+                          recursive=True)
+        self.unit_path = units[0][len(stage):] if units else None
         self.run("cp -a /mnt/lab/stage/. / && rm -rf /mnt/lab/stage && "
                  "systemctl daemon-reload")
 

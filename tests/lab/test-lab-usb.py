@@ -107,7 +107,7 @@ def test_unit_starts(u):
     assert g.run("systemctl is-active devpass", check=False).strip() == \
         "active", g.run("systemctl status devpass", check=False)
     frag = g.run("systemctl show -p FragmentPath --value devpass").strip()
-    assert frag == "/usr/local/lib/systemd/system/devpass.service", frag
+    assert frag == g.unit_path, f"{frag}, installed at {g.unit_path}"
     g.run("devpass status")
     out = g.run("systemd-analyze security devpass --no-pager", check=False)
     lab.log("systemd-analyze security devpass: " +

@@ -1063,7 +1063,7 @@ static void gpu_entry_goes_into_stopped_container_config(void **state)
 			  "[Match]\nSubsystem=pci\nClass=0300\n[Attach]\nInstance=c3\n");
 	json_object *before = unmanaged_state(&f->d, "c3");
 	daemon_start(&f->d, NULL, true);
-	const char *entry = "devpass-10-gpu-0000:0b:00.0";
+	const char *entry = "devpass-10-gpu-0000_0b_00.0";
 	assert_true(wait_entry(&f->d, "c3", entry, true, WAIT_MS));
 	assert_string_equal(entry_option(&f->d, "c3", entry, "type"), "gpu");
 	assert_string_equal(entry_option(&f->d, "c3", entry, "gputype"), "physical");

@@ -282,7 +282,7 @@ static void pci_hotplugs_into_running_vm_with_pci_hotplug(void **state)
 	assert_null(p->reason);
 	json_object *e = NULL;
 	assert_true(json_object_object_get_ex(
-		p->entries, "devpass-60-gpu-0000:01:00.0", &e));
+		p->entries, "devpass-60-gpu-0000_01_00.0", &e));
 	assert_string_equal(json_object_get_string(
 				    json_object_object_get(e, "type")), "pci");
 	world_free(&w);
@@ -320,7 +320,7 @@ static void running_vm_without_hotplug_keeps_what_it_holds(void **state)
 {
 	struct world w = {0};
 	gpu_world(&w, true, false);
-	json_object_object_add(w.insts[0].entries, "devpass-60-gpu-0000:01:00.0",
+	json_object_object_add(w.insts[0].entries, "devpass-60-gpu-0000_01_00.0",
 			       json_object_new_object());
 	struct rule *r = pci_rule("60-gpu", "gpu-vm", IOMMU_POLICY_STRICT);
 	build(&w, &r, 1);
@@ -343,7 +343,7 @@ static void gpu_goes_to_stopped_container_but_prefers_running(void **state)
 		assert_int_equal(p->state, PLACEMENT_ATTACH);
 		assert_ptr_equal(p->target, &w.insts[second_runs ? 1 : 0]);
 		json_object *e = json_object_object_get(
-			p->entries, "devpass-60-gpu-0000:01:00.0");
+			p->entries, "devpass-60-gpu-0000_01_00.0");
 		assert_string_equal(json_object_get_string(
 			json_object_object_get(e, "gputype")), "physical");
 		world_free(&w);
@@ -391,8 +391,8 @@ static void whole_group_writes_each_address_once(void **state)
 	build(&w, rules, 2);
 	json_object *want = plan_desired_entries(w.plan, &w.insts[0]);
 	assert_int_equal(json_object_object_length(want), 2);
-	assert_true(json_object_object_get_ex(want, "devpass-60-gpu-0000:01:00.0", NULL));
-	assert_true(json_object_object_get_ex(want, "devpass-60-gpu-0000:01:00.1", NULL));
+	assert_true(json_object_object_get_ex(want, "devpass-60-gpu-0000_01_00.0", NULL));
+	assert_true(json_object_object_get_ex(want, "devpass-60-gpu-0000_01_00.1", NULL));
 	json_object_put(want);
 	const struct placement *audio = &w.plan->placements[1];
 	assert_int_equal(audio->state, PLACEMENT_ATTACH);

@@ -29,7 +29,7 @@ static json_object *gpu_entries(const char *pci)
 	json_object *e = json_object_new_object(), *dev = json_object_new_object();
 	json_object_object_add(dev, "type", json_object_new_string("gpu"));
 	json_object_object_add(dev, "pci", json_object_new_string(pci));
-	json_object_object_add(e, "devpass-20-gpu-0000:0b:00.0", dev);
+	json_object_object_add(e, "devpass-20-gpu-0000_0b_00.0", dev);
 	return e;
 }
 
@@ -80,7 +80,7 @@ static void refused_pass(struct world *w)
 	json_object_deep_copy(want, &copy, NULL);
 	json_object_put(want);
 	char *why = strdup("Failed to start device "
-			   "\"devpass-20-gpu-0000:0b:00.0\": Invalid PCI address");
+			   "\"devpass-20-gpu-0000_0b_00.0\": Invalid PCI address");
 	assert_int_equal(refusals_take(&rs, &w->p, &w->c1, copy, why), 0);
 	assert_int_equal(json_object_object_length(copy), 0);
 	assert_int_equal(refusal_memory_keep(&w->m, &rs, gen_7, NULL), 0);

@@ -16,6 +16,15 @@
 /* Room for "-" and 8 hex digits at the end of a shortened name. */
 #define NAME_HASH_LEN 9
 
+/* LXD accepts [A-Za-z0-9/:_.-] in a device name, but LXD 5.0.2 also makes
+ * it the QEMU id of a VM's device, where ':' and '/' are refused ("Identifiers
+ * consist of letters, digits, '-', '.', '_'"): a VM holding such an entry
+ * does not start. So a PCI address 0000:01:00.0 is written 0000_01_00.0. */
+static char name_char(char c)
+{
+	return (text_is_device_name_char(c) && c != ':' && c != '/') ? c : '_';
+}
+
 /* Streams the pieces of a name: sanitised into out, hashed whole. */
 struct name_writer {
 	char *out;
@@ -29,8 +38,7 @@ static void name_put(struct name_writer *w, const char *s)
 	for (; *s; s++) {
 		w->hash = (w->hash ^ (uint8_t)*s) * FNV1A_PRIME;
 		if (w->len < ENTRY_NAME_MAX)
-			w->out[w->len++] =
-				text_is_device_name_char(*s) ? *s : '_';
+			w->out[w->len++] = name_char(*s);
 		w->total++;
 	}
 }

@@ -60,10 +60,12 @@ enum entries_outcome {
  * @node: NULL or "" for none.
  * @out: the name.
  *
- * Bytes outside [A-Za-z0-9/:_.-] become '_'. A name longer than
- * ENTRY_NAME_MAX keeps its first 55 characters and ends in '-' and the
- * 8 hex digits of the FNV-1a 32 hash of the whole unsanitised name, so it
- * stays the same from run to run and differs from its neighbours'.
+ * Bytes outside [A-Za-z0-9_.-] become '_' (LXD allows ':' and '/' too,
+ * but a VM's QEMU does not: 0000:01:00.0 is written 0000_01_00.0). A
+ * name longer than ENTRY_NAME_MAX keeps its first 55 characters and ends
+ * in '-' and the 8 hex digits of the FNV-1a 32 hash of the whole
+ * unsanitised name, so it stays the same from run to run and differs from
+ * its neighbours'.
  */
 void entry_name(const char *rule, const char *id, const char *node,
 		char out[ENTRY_NAME_MAX + 1]);

@@ -72,12 +72,14 @@ SUITE = "bookworm"
 
 # What the guest has beyond minbase. devpassd's runtime libraries are
 # those of its build (libudev, libpci, libcurl, json-c); LXD will not
-# start without `ip` (iproute2); its VM driver (for a VM that the PCI
-# lab creates and never starts) wants QEMU.
+# start without `ip` (iproute2); its VM driver (the PCI lab's VMs) wants
+# QEMU and OVMF: without the firmware LXD's feature check fails ("could not
+# load PC BIOS '/usr/share/OVMF/OVMF_CODE.fd'") and it creates no VM.
 PACKAGES = [
     "systemd", "systemd-sysv", "udev", "dbus", "kmod", "procps", "iproute2",
     "busybox-static", "lxd", "lxd-client", "pciutils", "usbutils",
     "libudev1", "libpci3", "libcurl4", "libjson-c5", "qemu-system-x86",
+    "ovmf",
 ]
 
 # The modules the initramfs needs to mount the root (with their
@@ -436,6 +438,12 @@ class Lab:
     def __enter__(self):
         for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             self._old_handlers[s] = signal.signal(s, self._on_signal)
+        # A killed `meson test` leaves its tests running (each has its own
+        # process group): take its death as a SIGTERM, so the guest goes
+        # now rather than when the test would have ended.
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+        if os.getppid() == 1:
+            raise LabError("orphaned before the guest started")
         try:
             self.start()
         except BaseException:
@@ -601,18 +609,29 @@ class Lab:
             except socket.timeout:
                 return None
             if not chunk:
-                raise LabError("the guest's agent hung up")
+                raise LabError("the guest's agent hung up" + self._death())
             self._buf += chunk
 
     def _send(self, cmd, timeout, wait):
         self._id += 1
         ident = str(self._id)
         b64 = base64.b64encode(cmd.encode()).decode()
-        self.sock.sendall(f"{ident} {int(timeout)} {b64}\n".encode())
+        try:
+            self.sock.sendall(f"{ident} {int(timeout)} {b64}\n".encode())
+        except OSError as e:
+            raise LabError(f"the guest's agent is gone ({e})" +
+                           self._death()) from None
         r = self._reply({ident}, time.monotonic() + wait)
         if r is None:
             raise TimeoutError(cmd)
         return r
+
+    def _death(self):
+        """What became of QEMU, and the console's tail (a guest panic
+        reaches only the console), for an agent that went away."""
+        code = self.proc.poll()
+        return (f"; QEMU {'exited ' + str(code) if code is not None else 'runs'}"
+                "; console:\n" + self.console_tail())
 
     def run_rc(self, cmd, timeout=120):
         """(exit code, output) of @cmd in the guest."""

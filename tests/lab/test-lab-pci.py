@@ -6,9 +6,10 @@ The guest (tests/lab/lab.py, machine "pci") has QEMU's std VGA at 00:01.0
 (the boot VGA, which devpass leaves to the host) and, on root port rp1, a
 second VGA (function 0, multifunction) with an ich9-intel-hda (function 1):
 one IOMMU group of two endpoints. rp2 is empty, for hotplug. The guest's
-LXD holds a VM that is never started: a `pci` entry naming a host address
-would make `lxc start` take the device from the guest's host, so the
-entries are only written to its stopped config and read back.
+LXD holds VMs (nested, under the guest's emulated SVM): devpass writes the
+group's entries to vm1's stopped config, and vm1 is then started with
+them, QEMU in the guest taking both functions through vfio-pci. The
+devices are the guest's own (snapshot=on): nothing of the host is passed.
 """
 
 import json
@@ -33,7 +34,8 @@ class PciLab:
         # TCG) emulates SVM, so kvm_amd may give it one.
         g.run("modprobe kvm_amd 2>/dev/null; ls -l /dev/kvm", check=False)
         g.start_lxd()
-        rc, out = g.run_rc("lxc init --empty --vm vm1 </dev/null", 300)
+        rc, out = g.run_rc("lxc init --empty --vm vm1 -c limits.memory=256MiB "
+                           "</dev/null", 300)
         self.no_vm = None if rc == 0 else out.strip().splitlines()[-1]
         if self.no_vm:
             lab.log(f"no LXD VM in this guest: {self.no_vm}")
@@ -73,6 +75,9 @@ class PciLab:
         if self.no_vm:
             raise lab.TestSkip(f"LXD creates no VM here ({self.no_vm})")
 
+    def vm_pid(self, vm):
+        return self.g.run(f"cat /var/lib/lxd/logs/{vm}/qemu.pid").strip()
+
     def vm_entries(self):
         devs = json.loads(self.g.run("lxc query /1.0/instances/vm1")
                           )["devices"]
@@ -109,6 +114,22 @@ IommuGroup=strict
     assert not p.vm_entries(), p.vm_entries()
 
 
+def test_lxd_fails_what_strict_refuses(p):
+    """What strict spares the user: the same VGA, in a VM of its own
+    (an entry that is not devpass's), makes `lxc start` fail in QEMU."""
+    p.need_vm()
+    g = p.g
+    g.run("lxc init --empty --vm vm2 -c limits.memory=256MiB </dev/null && "
+          f"lxc config device add vm2 lab-vga pci address={p.vga}")
+    rc, out = g.run_rc("lxc start vm2 </dev/null", 300)
+    why = g.run("lxc info --show-log vm2 | grep -i -A1 vfio", check=False)
+    lab.log(f"lxc start, a VM holding the VGA alone: exit {rc}; its log: "
+            + " | ".join(why.strip().splitlines()))
+    g.run("lxc delete -f vm2")
+    assert rc != 0, out
+    assert f"group {p.group} is not viable" in why, why
+
+
 def test_whole_writes_each_function(p):
     p.need_vm()
     g = p.g
@@ -136,10 +157,28 @@ def test_viable_on_vfio(p):
     assert "viable for a VM" in first and "not" not in first, first
 
 
+def test_vm_starts_with_the_group(p):
+    p.need_vm()
+    g = p.g
+    g.run("systemctl start devpass")
+    t0 = time.monotonic()
+    g.run("lxc start vm1 </dev/null", 300)
+    g.wait("lxc list vm1 -c s --format csv | grep -qx RUNNING", 120)
+    started = time.monotonic() - t0
+    held = g.run(f"ls -l /proc/{p.vm_pid('vm1')}/fd | "
+                 f"grep -c '/dev/vfio/{p.group}$'", check=False).strip()
+    entries = sorted(e.get("address") for e in p.vm_entries().values())
+    lab.log(f"vm1 running {started:.1f} s after lxc start, with "
+            f"{entries}; its QEMU holds /dev/vfio/{p.group} ({held} fd)")
+    g.run("lxc stop -f vm1", 120)
+    assert entries == sorted([p.vga, p.hda]), entries
+    assert held not in ("", "0"), held
+
+
 def test_strict_on_vfio_writes(p):
     p.need_vm()
     g = p.g
-    g.run("lxc config device list vm1 | grep ^devpass- | "
+    g.run("systemctl stop devpass; lxc config device list vm1 | grep ^devpass- | "
           "xargs -r -n1 lxc config device remove vm1 >/dev/null")
     g.run("sed -i s/IommuGroup=whole/IommuGroup=strict/ "
           "/etc/devpass/rules.d/70-vga.rules && systemctl start devpass")
@@ -186,10 +225,14 @@ TESTS = [
      "snd_hda_intel, and names it", test_group_not_viable),
     ("IommuGroup=strict refuses the VGA while HDA is on a host driver, "
      "naming it", test_strict_refused),
+    ("LXD itself fails to start a VM holding the VGA alone while HDA is on "
+     "a host driver (QEMU: group not viable)", test_lxd_fails_what_strict_refuses),
     ("IommuGroup=whole writes a pci entry per function to the stopped VM",
      test_whole_writes_each_function),
     ("After both functions are bound to vfio-pci the group is viable",
      test_viable_on_vfio),
+    ("Nested: the VM starts with the whole group devpass wrote, its QEMU "
+     "holding the group through vfio-pci", test_vm_starts_with_the_group),
     ("IommuGroup=strict, group on vfio-pci: the VGA's entry is written",
      test_strict_on_vfio_writes),
     ("PCI hotplug: an e1000e on an empty root port is listed and placed; "

@@ -157,9 +157,11 @@ static void whole_attaches_gpu_and_audio_and_detaches_them_together(void **state
 	const struct placement *p = replan(f);
 	assert_int_equal(p->state, PLACEMENT_ATTACH);
 	assert_true(json_object_object_get_ex(p->entries,
-					      "devpass-60-gpu-" GPU, NULL));
+					      "devpass-60-gpu-0000_01_00.0",
+					      NULL));
 	assert_true(json_object_object_get_ex(p->entries,
-					      "devpass-60-gpu-" AUDIO, NULL));
+					      "devpass-60-gpu-0000_01_00.1",
+					      NULL));
 	assert_int_equal(entries_on_vm(f), 2);
 
 	umockdev_testbed_remove_device(f->tb, gpu);

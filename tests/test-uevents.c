@@ -180,6 +180,71 @@ static void change_that_alters_nothing_is_dropped(void **state)
 	assert_true(seen);
 }
 
+static const char *prop_of(const struct device *d, const char *key)
+{
+	for (size_t i = 0; i < d->n_props; i++)
+		if (streq_ptr(d->props[i].key, key))
+			return d->props[i].value;
+	return NULL;
+}
+
+/* A "change" whose properties and driver are the model's is not read from
+ * sysfs at all. Shown by a string changed in sysfs behind udev's back
+ * (a plugged device's descriptors never are): the model keeps the old one
+ * until a change that says something new makes devpass read it. */
+static void moot_change_reads_no_sysfs(void **state)
+{
+	struct fixture *f = *state;
+	unsigned rounds;
+
+	g_autofree char *added = testbed_add_usb_device(f->tb, &reader);
+	wait_queued(f);
+	assert_int_equal(drain_all(f, &rounds), 0);
+	const char *before = device_find(f->l, "1-6")->name;
+	g_autofree char *was = before ? g_strdup(before) : NULL;
+	umockdev_testbed_set_attribute(f->tb, added, "product", "Renamed");
+	umockdev_testbed_uevent(f->tb, added, "change");
+	wait_queued(f);
+	assert_int_equal(drain_all(f, &rounds), UEVENTS_E_UNCHANGED);
+	assert_string_not_equal(device_find(f->l, "1-6")->name ?: "",
+				"Renamed");
+	assert_true(streq_ptr(device_find(f->l, "1-6")->name, was));
+	umockdev_testbed_set_property(f->tb, added, "ID_DEVPASS_TEST", "1");
+	umockdev_testbed_uevent(f->tb, added, "change");
+	wait_queued(f);
+	assert_int_equal(drain_all(f, &rounds), 0);
+	assert_string_equal(device_find(f->l, "1-6")->name, "Renamed");
+}
+
+/* During a pass: a change held, then one back to what the list holds.
+ * The second is judged against the held one (it says something new), not
+ * against the list: dropping it would apply the first when the pass ends. */
+static void change_back_during_a_pass_is_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct held h = {0};
+	unsigned rounds;
+
+	g_autofree char *added = testbed_add_usb_device(f->tb, &reader);
+	umockdev_testbed_set_property(f->tb, added, "ID_DEVPASS_TEST", "0");
+	umockdev_testbed_uevent(f->tb, added, "change");
+	wait_queued(f);
+	assert_int_equal(drain_all(f, &rounds), 0);
+	for (const char *v = "1"; v; v = streq_ptr(v, "1") ? "0" : NULL) {
+		umockdev_testbed_set_property(f->tb, added, "ID_DEVPASS_TEST",
+					      v);
+		umockdev_testbed_uevent(f->tb, added, "change");
+		wait_queued(f);
+		while (queued(f))
+			uevents_hold(f->m, &h, f->l);
+	}
+	assert_int_equal(h.n, 1);
+	uevents_release(f->udev, &h, &f->l);
+	assert_string_equal(
+		prop_of(device_find(f->l, "1-6"), "ID_DEVPASS_TEST"), "0");
+	held_clear(&h);
+}
+
 /* 3000 changes of one device then a plug: read in rounds of at most
  * UEVENTS_PER_ROUND, none of the changes counts, the plug does. */
 static void storm_is_read_in_bounded_rounds(void **state)
@@ -211,6 +276,10 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			change_that_alters_nothing_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(moot_change_reads_no_sysfs,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			change_back_during_a_pass_is_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(storm_is_read_in_bounded_rounds,
 						setup, teardown),
 	};

@@ -34,8 +34,9 @@
 
 #define GPU "0000:01:00.0"
 #define AUDIO "0000:01:00.1"
-#define GPU_ENTRY "devpass-60-gpu-" GPU
-#define AUDIO_ENTRY "devpass-60-gpu-" AUDIO
+/* Entry names hold no ':' (a VM's QEMU id refuses it). */
+#define GPU_ENTRY "devpass-60-gpu-0000_01_00.0"
+#define AUDIO_ENTRY "devpass-60-gpu-0000_01_00.1"
 #define WAIT_MS 10000
 
 struct fixture {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "devpass/model/device.h"
+#include "udev-read.h"
 
 static bool props_equal(const struct device_prop *a, size_t na,
 			const struct device_prop *b, size_t nb)
@@ -67,4 +68,14 @@ bool device_equal(const struct device *a, const struct device *b)
 	return numbers_equal(a, b) && strings_equal(a, b) &&
 	       nodes_equal(a, b) &&
 	       props_equal(a->props, a->n_props, b->props, b->n_props);
+}
+
+bool device_uevent_is_moot(const struct device *d, struct udev_device *ud)
+{
+	const char *action = udev_device_get_action(ud);
+
+	return d && streq_ptr(action, "change") &&
+	       streq_ptr(udev_device_get_syspath(ud), d->syspath) &&
+	       streq_ptr(udev_device_get_driver(ud), d->driver) &&
+	       udev_props_are(ud, d->props, d->n_props);
 }

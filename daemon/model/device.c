@@ -170,6 +170,13 @@ static size_t device_list_slot(const struct device_list *l,
 	return lo;
 }
 
+const struct device *device_list_find(const struct device_list *l,
+				      const char *syspath)
+{
+	ssize_t i = l ? device_list_index(l, syspath) : -1;
+	return i < 0 ? NULL : l->devices[i];
+}
+
 int device_list_put(struct device_list *l, struct device *d)
 {
 	ssize_t i = device_list_index(l, d->syspath);

@@ -260,13 +260,29 @@ static bool superseded(struct udev_device *const *uds, size_t n, size_t i)
 	return false;
 }
 
-/* Builds the events of @uds that nothing later supersedes into @b. */
+/* Whether @ud is a "change" that tells nothing new of the device the
+ * caller holds (no sysfs read needed to know). */
+static bool moot(const struct monitor_known *known, struct udev_device *ud)
+{
+	if (!known || !is_device_event(ud))
+		return false;
+	const char *syspath = udev_device_get_syspath(ud);
+	return device_uevent_is_moot(known->find(known->ctx, syspath), ud);
+}
+
+/* Builds the events of @uds that nothing later supersedes, and that say
+ * something the caller does not hold, into @b. */
 static int monitor_build_batch(struct udev_device *const *uds, size_t n,
+			       const struct monitor_known *known,
 			       struct monitor_batch *b)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (superseded(uds, n, i)) {
 			b->coalesced++;
+			continue;
+		}
+		if (moot(known, uds[i])) {
+			b->moot++;
 			continue;
 		}
 		struct monitor_event *e = &b->v[b->n];
@@ -286,7 +302,8 @@ static void unref_all(struct udev_device **uds, size_t n)
 		udev_device_unref(uds[i]);
 }
 
-int monitor_receive_batch(struct monitor *m, struct monitor_batch *b)
+int monitor_receive_batch(struct monitor *m, const struct monitor_known *known,
+			  struct monitor_batch *b)
 {
 	struct udev_device *uds[MONITOR_BATCH_MAX];
 	int r = 0;
@@ -295,7 +312,7 @@ int monitor_receive_batch(struct monitor *m, struct monitor_batch *b)
 	       (uds[b->read] = monitor_read(m, &r)))
 		b->read++;
 	if (r == MONITOR_E_EMPTY || r == 0)
-		r = b->read ? monitor_build_batch(uds, b->read, b)
+		r = b->read ? monitor_build_batch(uds, b->read, known, b)
 			    : MONITOR_E_EMPTY;
 	unref_all(uds, b->read);
 	if (r != 0)

@@ -64,6 +64,25 @@ static void prop_array_clear(struct prop_array *a)
 	device_props_free(a->v, a->n);
 }
 
+bool udev_props_are(struct udev_device *ud, const struct device_prop *props,
+		    size_t n_props)
+{
+	struct udev_list_entry *e;
+	size_t i = 0;
+
+	udev_list_entry_foreach(e, udev_device_get_properties_list_entry(ud)) {
+		const char *key = udev_list_entry_get_name(e);
+		const char *value = udev_list_entry_get_value(e);
+		if (is_event_key(key))
+			continue;
+		if (i == n_props || !streq_ptr(key, props[i].key) ||
+		    !streq_ptr(value ? value : "", props[i].value))
+			return false;
+		i++;
+	}
+	return i == n_props;
+}
+
 int udev_read_props(struct udev_device *ud, struct device_prop **props,
 		    size_t *n_props)
 {

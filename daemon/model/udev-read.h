@@ -36,3 +36,8 @@ int udev_read_string(struct udev_device *ud, const char *name, char **out);
 /* Copies every udev property of @ud. Return: 0 or -ENOMEM. */
 int udev_read_props(struct udev_device *ud, struct device_prop **props,
 		    size_t *n_props);
+
+/* Whether @ud's properties are @props, in the order udev_read_props()
+ * copies them (a different order reads as different). Copies nothing. */
+bool udev_props_are(struct udev_device *ud, const struct device_prop *props,
+		    size_t n_props);

@@ -12,12 +12,20 @@ static const char *uevent_key(const struct device *dev, const char *syspath)
 
 /* The slot of the uevent held for @key, or NULL. Held uevents are few
  * (one per device), so a scan is enough. */
-static struct held_uevent *held_find(struct held *h, const char *key)
+static struct held_uevent *held_find(const struct held *h, const char *key)
 {
 	for (size_t i = 0; i < h->n; i++)
 		if (streq_ptr(uevent_key(h->v[i].dev, h->v[i].syspath), key))
 			return &h->v[i];
 	return NULL;
+}
+
+const struct device *held_latest(const struct held *h,
+				 const struct device_list *l,
+				 const char *syspath)
+{
+	const struct held_uevent *u = held_find(h, syspath);
+	return u ? u->dev : device_list_find(l, syspath);
 }
 
 static struct held_uevent *held_slot(struct held *h, const char *key)

@@ -155,7 +155,7 @@ static int coldplug(struct service *s)
 static void drain_monitor(struct service *s)
 {
 	if (reconciler_busy(s->rc)) {
-		uevents_hold(s->monitor, &s->held);
+		uevents_hold(s->monitor, &s->held, s->devices);
 		return;
 	}
 	int r = uevents_drain(s->udev, s->monitor, &s->devices);

@@ -3,15 +3,6 @@
 #include "devpass/service/uevents.h"
 #include "devpass/util/log.h"
 
-static const struct device *find_syspath(const struct device_list *l,
-					 const char *syspath)
-{
-	for (size_t i = 0; i < l->n_devices; i++)
-		if (streq_ptr(l->devices[i]->syspath, syspath))
-			return l->devices[i];
-	return NULL;
-}
-
 int uevents_apply(struct device_list *l, const char *action, struct device *dev,
 		  const char *syspath)
 {
@@ -19,7 +10,7 @@ int uevents_apply(struct device_list *l, const char *action, struct device *dev,
 	log_debug("uevent %s %s", action, syspath);
 	if (!d)
 		return device_list_remove(l, syspath) ? 0 : UEVENTS_E_UNCHANGED;
-	if (device_equal(find_syspath(l, d->syspath), d))
+	if (device_equal(device_list_find(l, d->syspath), d))
 		return UEVENTS_E_UNCHANGED;
 	int r = device_list_put(l, d); /* logs its failure */
 	if (r < 0)
@@ -43,10 +34,28 @@ int uevents_resync(struct udev *udev, struct monitor *m, struct device_list **l)
 	return 0;
 }
 
+static const struct device *find_in_list(const void *l, const char *syspath)
+{
+	return device_list_find(l, syspath);
+}
+
+/* Held uevents come first: the list is what they will change. */
+struct hold_view {
+	const struct held *h;
+	const struct device_list *l;
+};
+
+static const struct device *find_held(const void *ctx, const char *syspath)
+{
+	const struct hold_view *v = ctx;
+	return held_latest(v->h, v->l, syspath);
+}
+
 int uevents_drain(struct udev *udev, struct monitor *m, struct device_list **l)
 {
 	struct monitor_batch b;
-	int r = monitor_receive_batch(m, &b);
+	struct monitor_known known = {.find = find_in_list, .ctx = *l};
+	int r = monitor_receive_batch(m, &known, &b);
 	if (r == MONITOR_E_LOST)
 		return uevents_resync(udev, m, l);
 	if (r == MONITOR_E_EMPTY)
@@ -61,17 +70,21 @@ int uevents_drain(struct udev *udev, struct monitor *m, struct device_list **l)
 		if (r <= 0)
 			ret = r; /* changed, or failed to keep a change */
 	}
-	if (b.coalesced)
-		log_debug("%zu of %zu uevents superseded in their batch",
-			  b.coalesced, b.read);
+	if (b.coalesced || b.moot)
+		log_debug("of %zu uevents, %zu superseded in their batch, %zu "
+			  "changes telling nothing new",
+			  b.read, b.coalesced, b.moot);
 	monitor_batch_clear(&b);
 	return ret;
 }
 
-void uevents_hold(struct monitor *m, struct held *h)
+void uevents_hold(struct monitor *m, struct held *h,
+		  const struct device_list *l)
 {
 	struct monitor_batch b;
-	int r = monitor_receive_batch(m, &b);
+	struct hold_view view = {.h = h, .l = l};
+	struct monitor_known known = {.find = find_held, .ctx = &view};
+	int r = monitor_receive_batch(m, &known, &b);
 	if (r == MONITOR_E_LOST) {
 		monitor_flush(m);
 		held_lose(h);

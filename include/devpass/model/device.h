@@ -181,6 +181,21 @@ struct device *device_find(const struct device_list *l, const char *what);
  */
 bool device_equal(const struct device *a, const struct device *b);
 
+/**
+ * device_uevent_is_moot() - whether @ud, a uevent of @d's own device (not
+ * of a child node), is a "change" that tells nothing @d does not hold:
+ * the same driver and udev properties. Reading the device again would give
+ * @d: the rest of the model is either fixed while the device is plugged
+ * (ids, strings, bus and device numbers, class, IOMMU group) or changes
+ * through its children's own uevents (nodes, interfaces). A flapping
+ * device's storm of "change"s then costs no sysfs read.
+ */
+bool device_uevent_is_moot(const struct device *d, struct udev_device *ud);
+
+/* The device of @l at @syspath, or NULL. */
+const struct device *device_list_find(const struct device_list *l,
+				      const char *syspath);
+
 /* Whether @d is a PCI display controller (class 03), LXD's "gpu". */
 bool device_is_gpu(const struct device *d);
 

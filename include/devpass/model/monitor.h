@@ -77,17 +77,31 @@ struct monitor_event {
 };
 
 /**
+ * struct monitor_known - how monitor_receive_batch() finds the model the
+ * caller holds of a device.
+ * @find: the device at @syspath as the caller will hold it once what it
+ *        has read is applied, or NULL (none, or its removal is pending).
+ */
+struct monitor_known {
+	const struct device *(*find)(const void *ctx, const char *syspath);
+	const void *ctx;
+};
+
+/**
  * struct monitor_batch - uevents read at once, coalesced.
  * @v, @n: the events left, in order; each owns its fields.
  * @read: uevents read off the socket.
  * @coalesced: of those, how many were dropped unbuilt because a later one
  *             of the same device (not a child node's) supersedes them.
+ * @moot: how many were dropped unbuilt as "change"s that tell nothing the
+ *        caller's devices do not hold (device_uevent_is_moot()).
  */
 struct monitor_batch {
 	struct monitor_event v[MONITOR_BATCH_MAX];
 	size_t n;
 	size_t read;
 	size_t coalesced;
+	size_t moot;
 };
 
 /* Frees the events of @b and empties it. */
@@ -99,13 +113,16 @@ void monitor_batch_clear(struct monitor_batch *b);
  * supersedes: of a device's 64 queued "change"s, one is read from sysfs.
  * A device's "remove" followed by its "add" is its "add", an "add" and
  * its "remove" the "remove". Child-node events are all kept (each says
- * which node came or went).
+ * which node came or went). A "change" that tells nothing new of the
+ * device @known finds (device_uevent_is_moot()) is dropped unbuilt too;
+ * @known may be NULL.
  * Return: 0 with @b filled (@b->n may be 0 when all were skipped);
  * MONITOR_E_EMPTY when nothing was pending; MONITOR_E_LOST (then what was
  * read is dropped: the scan that follows covers it); -ENOMEM, logged.
  * @b is empty on anything but 0.
  */
-int monitor_receive_batch(struct monitor *m, struct monitor_batch *b);
+int monitor_receive_batch(struct monitor *m, const struct monitor_known *known,
+			  struct monitor_batch *b);
 
 /**
  * monitor_flush() - drop every uevent queued on @m, unread: after a loss,

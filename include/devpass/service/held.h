@@ -41,6 +41,12 @@ struct held {
 int held_push(struct held *h, const char *action, struct device *dev,
 	      const char *syspath);
 
+/* The device at @syspath as it will be once @h is applied to @l: the model
+ * held for it (NULL for a held removal), else @l's (NULL if none). */
+const struct device *held_latest(const struct held *h,
+				 const struct device_list *l,
+				 const char *syspath);
+
 /* Drops what is held and holds a loss instead. */
 void held_lose(struct held *h);
 

@@ -54,9 +54,9 @@ int uevents_resync(struct udev *udev, struct monitor *m,
 
 /**
  * uevents_drain() - read at most UEVENTS_PER_ROUND uevents from @m into
- * *@l (one batch: a device's events superseded by a later one in it are
- * not read from sysfs); on a loss, flush and enumerate again
- * (uevents_resync()).
+ * *@l (one batch: a device's events superseded by a later one in it, and
+ * "change"s telling nothing *@l does not hold, are not read from sysfs);
+ * on a loss, flush and enumerate again (uevents_resync()).
  * Return: 0 when the list changed (reconcile), UEVENTS_E_UNCHANGED, or
  * -ENOMEM (logged).
  */
@@ -64,10 +64,12 @@ int uevents_drain(struct udev *udev, struct monitor *m, struct device_list **l);
 
 /**
  * uevents_hold() - read at most UEVENTS_PER_ROUND uevents from @m into @h
- * while a pass plans with the device list (held.h); on a loss, flush and
- * hold the loss.
+ * while a pass plans with the device list @l (held.h); on a loss, flush
+ * and hold the loss. A "change" telling nothing new of what @h and @l will
+ * hold is not held.
  */
-void uevents_hold(struct monitor *m, struct held *h);
+void uevents_hold(struct monitor *m, struct held *h,
+		  const struct device_list *l);
 
 /**
  * uevents_release() - apply what @h holds to *@l and empty @h: each

@@ -153,6 +153,24 @@ static bool fake_hangs(void *userdata)
 	return hangs;
 }
 
+/* CPU time devpassd has used so far (user and system), in ms. */
+static long long daemon_cpu_ms(const struct fixture *f)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)f->d.pid);
+	FILE *fp = fopen(path, "re");
+	assert_non_null(fp);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	unsigned long long ut, st;
+	const char *p = strrchr(buf, ')');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+				       "%*u %*u %llu %llu", &ut, &st), 2);
+	return (long long)(ut + st) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
 /* `devpass status` answers, each time within STATUS_MS. */
 static void assert_status_answers(struct fixture *f)
 {
@@ -194,6 +212,15 @@ static void status_answers_while(struct fixture *f, const char *pattern,
 		g_free(plug(f, "1-3", 13)); /* a change for the pass to make */
 	}
 	assert_true(wait_until(fake_hangs, f, WAIT_MS));
+	/* Waiting on LXD is sleeping in epoll, not polling: a loop that spun
+	 * would take a core (or what load leaves of one) for the second. */
+	long long cpu0 = daemon_cpu_ms(f);
+	sleep_ms(1000);
+	long long cpu = daemon_cpu_ms(f) - cpu0;
+	print_message("devpassd used %lld ms of CPU in 1 s of the hang\n", cpu);
+	if (cpu > 250)
+		fail_msg("devpassd used %lld ms of CPU in 1 s while LXD hangs",
+			 cpu);
 	assert_status_answers(f);
 	char *b = plug(f, "1-2", 12);
 	assert_status_answers(f);

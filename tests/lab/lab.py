@@ -628,8 +628,8 @@ class Lab:
         """What became of QEMU, and the console's tail (a guest panic
         reaches only the console), for an agent that went away."""
         code = self.proc.poll()
-        return (f"; QEMU {'exited ' + str(code) if code is not None else 'runs'}"
-                "; console:\n" + self.console_tail())
+        qemu = "runs" if code is None else f"exited {code}"
+        return f"; QEMU {qemu}; console:\n" + self.console_tail()
 
     def run_rc(self, cmd, timeout=120):
         """(exit code, output) of @cmd in the guest."""

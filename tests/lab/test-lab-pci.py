@@ -178,7 +178,8 @@ def test_vm_starts_with_the_group(p):
 def test_strict_on_vfio_writes(p):
     p.need_vm()
     g = p.g
-    g.run("systemctl stop devpass; lxc config device list vm1 | grep ^devpass- | "
+    g.run("systemctl stop devpass; "
+          "lxc config device list vm1 | grep ^devpass- | "
           "xargs -r -n1 lxc config device remove vm1 >/dev/null")
     g.run("sed -i s/IommuGroup=whole/IommuGroup=strict/ "
           "/etc/devpass/rules.d/70-vga.rules && systemctl start devpass")
@@ -226,7 +227,8 @@ TESTS = [
     ("IommuGroup=strict refuses the VGA while HDA is on a host driver, "
      "naming it", test_strict_refused),
     ("LXD itself fails to start a VM holding the VGA alone while HDA is on "
-     "a host driver (QEMU: group not viable)", test_lxd_fails_what_strict_refuses),
+     "a host driver (QEMU: group not viable)",
+     test_lxd_fails_what_strict_refuses),
     ("IommuGroup=whole writes a pci entry per function to the stopped VM",
      test_whole_writes_each_function),
     ("After both functions are bound to vfio-pci the group is viable",
